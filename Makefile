@@ -1,0 +1,59 @@
+# Ferry. `make demo` runs the whole workflow on an embedded server;
+# `make test` runs every test against the real MariaDB and PostgreSQL.
+SHELL := /bin/bash
+export AWS_EC2_METADATA_DISABLED := true
+GO ?= go
+FUNCTIONS := list-tables export-chunk load-chunk swap-tables
+BIN := bin
+GOARCH_LAMBDA ?= arm64
+
+.PHONY: all demo test test-short build cli lint bench bench-engine fuzz clean
+
+all: lint test build
+
+## demo: run the real state machine on an embedded MySQL-compatible server (nothing to install)
+demo: cli
+	./$(BIN)/ferry demo
+
+## test: every test, against the real MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432)
+test:
+	$(GO) test -count=1 -p 2 -timeout 20m ./...
+
+## build: the four Lambda functions for linux/arm64, exactly as `sam build` does (BuildMethod go1.x)
+build:
+	@mkdir -p $(BIN)/lambda
+	@for f in $(FUNCTIONS); do \
+	  echo "build functions/$$f -> $(BIN)/lambda/$$f/bootstrap"; \
+	  mkdir -p $(BIN)/lambda/$$f; \
+	  (cd functions/$$f && CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) \
+	    $(GO) build -tags lambda.norpc -trimpath -ldflags=-s -o ../../$(BIN)/lambda/$$f/bootstrap .) || exit 1; \
+	done
+	@ls -l $(BIN)/lambda/*/bootstrap
+
+## cli: the ferry command for this machine
+cli:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ferry ./cmd/ferry
+
+## lint: gofmt, go vet, cfn-lint and asl-validator
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cfn-lint template.yaml
+	npx --yes asl-validator@4 --json-path statemachine/ferry.asl.json
+
+## bench: the data-path benchmark (1M rows MariaDB -> PostgreSQL vs a direct pipe) and the engine benchmarks
+bench: cli
+	./scripts/bench.sh
+	$(MAKE) bench-engine
+
+bench-engine:
+	$(GO) test -run '^$$' -bench . -benchmem ./asl/ ./internal/csvcodec/
+
+## fuzz: a short fuzzing pass over the CSV codec and the parameter binder
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzRoundTrip -fuzztime 30s ./internal/csvcodec/
+
+clean:
+	rm -rf $(BIN) .aws-sam
