@@ -174,7 +174,7 @@ func (r *Reader) Read() ([]Field, error) {
 			for {
 				b, err := r.r.ReadByte()
 				if err != nil {
-					return nil, fmt.Errorf("%w: record at line %d: unterminated quoted field", ErrSyntax, startLine)
+					return nil, truncated(err, startLine, "unterminated quoted field")
 				}
 				if b == '\n' {
 					r.line++
@@ -189,7 +189,7 @@ func (r *Reader) Read() ([]Field, error) {
 					continue
 				}
 				if err != nil {
-					return nil, fmt.Errorf("%w: record at line %d: missing record terminator", ErrSyntax, startLine)
+					return nil, truncated(err, startLine, "missing record terminator")
 				}
 				c = b
 				break
@@ -199,14 +199,16 @@ func (r *Reader) Read() ([]Field, error) {
 		case 'N':
 			var tail [4]byte
 			tail[0] = 'N'
-			if _, err := io.ReadFull(r.r, tail[1:]); err != nil || string(tail[:]) != "NULL" {
+			if _, err := io.ReadFull(r.r, tail[1:]); err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+				return nil, truncated(err, startLine, "")
+			} else if err != nil || string(tail[:]) != "NULL" {
 				return nil, fmt.Errorf("%w: record at line %d: unquoted value other than NULL", ErrSyntax, startLine)
 			}
 			r.ends = append(r.ends, len(r.buf))
 			nulls = append(nulls, true)
 			b, err := r.r.ReadByte()
 			if err != nil {
-				return nil, fmt.Errorf("%w: record at line %d: missing record terminator", ErrSyntax, startLine)
+				return nil, truncated(err, startLine, "missing record terminator")
 			}
 			c = b
 		default:
@@ -216,7 +218,7 @@ func (r *Reader) Read() ([]Field, error) {
 		case ',':
 			b, err := r.r.ReadByte()
 			if err != nil {
-				return nil, fmt.Errorf("%w: record at line %d: missing field after ','", ErrSyntax, startLine)
+				return nil, truncated(err, startLine, "missing field after ','")
 			}
 			c = b
 			continue
@@ -227,6 +229,17 @@ func (r *Reader) Read() ([]Field, error) {
 			return nil, fmt.Errorf("%w: record at line %d: unexpected byte %q after field", ErrSyntax, startLine, c)
 		}
 	}
+}
+
+// truncated reports a read that ended inside a record: at io.EOF the
+// stream is malformed (ErrSyntax); any other error is the underlying
+// reader's (a broken connection, say), returned wrapped so that callers can
+// tell it from bad data and retry.
+func truncated(err error, line int64, what string) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("%w: record at line %d: %s", ErrSyntax, line, what)
+	}
+	return fmt.Errorf("csvcodec: read record at line %d: %w", line, err)
 }
 
 func (r *Reader) assemble(nulls []bool) []Field {

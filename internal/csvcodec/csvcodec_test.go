@@ -433,3 +433,25 @@ func BenchmarkWrite(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// TestReadErrorIsNotSyntax: a reader failing mid-record (a reset S3
+// stream) is reported as its own error, not as malformed data, so that
+// callers can retry it.
+func TestReadErrorIsNotSyntax(t *testing.T) {
+	boom := errors.New("connection reset by peer")
+	data := encode(t, []string{"a", "b"}, []Field{text("x,y"), null}, []Field{null, text("z")})
+	for cut := 1; cut < len(data); cut++ {
+		r := NewReader(io.MultiReader(bytes.NewReader(data[:cut]), &errReader{boom}))
+		var err error
+		for err == nil {
+			_, err = r.Read()
+		}
+		if !errors.Is(err, boom) || errors.Is(err, ErrSyntax) {
+			t.Fatalf("stream cut after %d bytes: err = %v, want the reader's error and not ErrSyntax", cut, err)
+		}
+	}
+}
+
+type errReader struct{ err error }
+
+func (r *errReader) Read([]byte) (int, error) { return 0, r.err }
