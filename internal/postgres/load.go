@@ -1,0 +1,174 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/csvcodec"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Load replaces the rows of [req.Lo, req.Hi) in the staging table with the
+// CSV in r (csvcodec dialect, header first) and returns the rows loaded.
+//
+// In one transaction it takes an advisory lock on (staging, Lo), so that
+// two loads of the same chunk run one after the other, deletes the chunk's
+// range, then streams the rest of r, unparsed, to COPY staging (header
+// columns) FROM STDIN; nothing of r is held in memory beyond a 64 KiB
+// buffer. Running it twice with the same
+// input leaves the same rows; a failed Load (bad data, a broken reader, a
+// lost connection, a deadline) rolls back and leaves the staging table as
+// it was.
+//
+// Errors: a malformed header or a value PostgreSQL rejects (SQLSTATE class
+// 22 or 23) is a *ferry.DataError carrying PostgreSQL's message and COPY
+// context (line N is the Nth data record, the header not counted); rows
+// outside [Lo, Hi) are a DataError too; a header column the staging table
+// lacks is a *ferry.ConfigError; transient failures are retryable; an error
+// from r is returned wrapped, so its own type survives.
+func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (int64, error) {
+	chunk := fmt.Sprintf("[%d,%d)", req.Lo, req.Hi)
+	op := fmt.Sprintf("postgres: load %s.%s %s", req.Schema, req.Staging, chunk)
+	where := ferry.Where{Table: req.Staging, Chunk: chunk}
+	if err := validIdents(op, req.Schema, req.Staging, req.ChunkColumn); err != nil {
+		return 0, err
+	}
+	if req.Lo >= req.Hi {
+		return 0, &ferry.ConfigError{Where: where, Msg: op + ": empty chunk range", Fix: "replan the run"}
+	}
+	cr := csvcodec.NewReader(r)
+	names, err := cr.ReadHeader()
+	if err != nil {
+		if errors.Is(err, csvcodec.ErrSyntax) {
+			return 0, &ferry.DataError{Where: where, Msg: "CSV header: " + err.Error(), Fix: "re-export the chunk"}
+		}
+		return 0, fmt.Errorf("%s: read header: %w", op, err)
+	}
+	seen := map[string]bool{}
+	hasChunk := false
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		if err := ferry.ValidIdent(n); err != nil {
+			return 0, &ferry.DataError{Where: where, Column: n, Msg: "CSV header: " + err.Error(), Fix: "alias the column in the table's query"}
+		}
+		if seen[n] {
+			return 0, &ferry.DataError{Where: where, Column: n, Msg: "CSV header names the column twice", Fix: "alias the columns in the table's query so that names are unique"}
+		}
+		seen[n] = true
+		hasChunk = hasChunk || n == req.ChunkColumn
+		quoted[i] = quoteIdent(n)
+	}
+	if !hasChunk {
+		return 0, &ferry.ConfigError{Where: where, Msg: fmt.Sprintf("the CSV has no chunk column %q", req.ChunkColumn), Fix: "select the chunk column in the table's query"}
+	}
+
+	tx, err := t.begin(ctx, t.pool)
+	if err != nil {
+		return 0, classify(ctx, op, err)
+	}
+	defer rollback(tx)
+	// Two loads of the same chunk (a Step Functions retry racing the first
+	// attempt) take turns: otherwise the second DELETE, not seeing the
+	// first's uncommitted rows, would leave both copies.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+		fmt.Sprintf("ferry load %s.%s %d", req.Schema, req.Staging, req.Lo)); err != nil {
+		return 0, t.loadErr(ctx, op, where, err)
+	}
+	tbl := qualified(req.Schema, req.Staging)
+	cc := quoteIdent(req.ChunkColumn)
+	if _, err := tx.Exec(ctx, `DELETE FROM `+tbl+` WHERE `+cc+` >= $1 AND `+cc+` < $2`, req.Lo, req.Hi); err != nil {
+		return 0, t.loadErr(ctx, op, where, err)
+	}
+	body := &errReader{r: cr.Buffered()}
+	sql := `COPY ` + tbl + ` (` + strings.Join(quoted, ", ") + `) FROM STDIN WITH ` + csvcodec.PostgresCopyOptions
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, body, sql)
+	if rerr := body.error(); rerr != nil {
+		// CopyFrom turned the reader's error into CopyFail; report the cause.
+		return 0, fmt.Errorf("%s: read chunk: %w", op, rerr)
+	}
+	if err != nil {
+		return 0, t.loadErr(ctx, op, where, err)
+	}
+	n := tag.RowsAffected()
+	var inRange int64
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+tbl+` WHERE `+cc+` >= $1 AND `+cc+` < $2`, req.Lo, req.Hi).Scan(&inRange); err != nil {
+		return 0, t.loadErr(ctx, op, where, err)
+	}
+	if inRange > n {
+		return 0, ferry.Retryable(op, fmt.Errorf("the chunk's range holds %d rows but this load wrote %d: another load of the same chunk committed meanwhile", inRange, n))
+	}
+	if inRange != n {
+		return 0, &ferry.DataError{Where: where, Column: req.ChunkColumn,
+			Msg: fmt.Sprintf("%d of the %d rows have a chunk column value outside the chunk's range (or NULL)", n-inRange, n),
+			Fix: "the chunk column must be a non-NULL integer that the query filters on; check chunk_column"}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, t.loadErr(ctx, op, where, err)
+	}
+	t.log().DebugContext(ctx, "postgres: chunk loaded", "schema", req.Schema, "staging", req.Staging, "chunk", chunk, "rows", n)
+	return n, nil
+}
+
+var copyWhere = regexp.MustCompile(`line (\d+)(?:, column ([A-Za-z_][A-Za-z0-9_$]*))?`)
+
+// loadErr maps a COPY/DELETE failure to a DataError, ConfigError or
+// retryable error.
+func (t *Target) loadErr(ctx context.Context, op string, where ferry.Where, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23"):
+			de := &ferry.DataError{Where: where, Column: pe.ColumnName, Msg: pe.Message,
+				Fix: "fix the value in the source, or change the column's type in the live table"}
+			if pe.Detail != "" {
+				de.Msg += ": " + pe.Detail
+			}
+			if pe.Where != "" {
+				de.Msg += " (" + pe.Where + "; COPY lines count data records after the header)"
+				if m := copyWhere.FindStringSubmatch(pe.Where); m != nil && de.Column == "" {
+					de.Column = m[2]
+				}
+			}
+			return de
+		case pe.Code == "42703":
+			return &ferry.ConfigError{Where: where, Msg: op + ": " + pe.Message,
+				Fix: "the live table lacks a column the query returns: add it to the live table, or drop the live table so that Ferry recreates it"}
+		case pe.Code == "42501":
+			return wrapOp(ctx, op, err)
+		case pe.Code == "42P01":
+			return &ferry.ConfigError{Where: where, Msg: op + ": " + pe.Message, Fix: "the staging table is missing: rerun the workflow (ListTables prepares it)"}
+		}
+	}
+	return classify(ctx, op, err)
+}
+
+// errReader remembers the first error other than io.EOF that r returned.
+type errReader struct {
+	r   io.Reader
+	mu  sync.Mutex
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.mu.Lock()
+		if e.err == nil {
+			e.err = err
+		}
+		e.mu.Unlock()
+	}
+	return n, err
+}
+
+func (e *errReader) error() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}

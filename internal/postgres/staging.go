@@ -1,0 +1,144 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ferrydata/ferry"
+	"github.com/jackc/pgx/v5"
+)
+
+// PrepareStaging (re)creates the empty staging table schema.staging for
+// schema.table in one transaction: DROP TABLE IF EXISTS staging, then
+// CREATE TABLE staging (LIKE live INCLUDING ALL) when live exists, else a
+// table derived from cols with MapType, and an index on chunkColumn unless
+// one already leads with it. Idempotent.
+//
+// It refuses (ConfigError, nothing changed) a live table that views or
+// other tables' foreign keys depend on, since a swap could not keep them
+// (see Swap), a chunk column that cols lack, and a MySQL type MapType does
+// not know. Column types are only derived when there is no live table: a
+// live table created or altered by hand is copied as it is.
+func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging string, cols []ferry.Column, chunkColumn string) error {
+	op := fmt.Sprintf("postgres: prepare staging %s.%s for %s", schema, staging, table)
+	if err := validIdents(op, schema, table, staging, chunkColumn); err != nil {
+		return err
+	}
+	if staging == table {
+		return &ferry.ConfigError{Where: ferry.Where{Table: table}, Msg: op + ": staging and live have the same name", Fix: "use ferry.StagingName"}
+	}
+	tx, err := t.begin(ctx, t.pool)
+	if err != nil {
+		return wrapOp(ctx, op, err)
+	}
+	defer rollback(tx)
+	live, exists, err := liveTable(ctx, tx, schema, table)
+	if err != nil {
+		return wrapOp(ctx, op, err)
+	}
+	if exists {
+		if err := checkDependents(ctx, tx, schema, table, live.oid); err != nil {
+			return wrapOp(ctx, op, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+qualified(schema, staging)); err != nil {
+		return wrapOp(ctx, op, err)
+	}
+	var create string
+	if exists {
+		create = `CREATE TABLE ` + qualified(schema, staging) + ` (LIKE ` + qualified(schema, table) + ` INCLUDING ALL)`
+	} else {
+		create, err = createDDL(schema, table, staging, cols, chunkColumn)
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, create); err != nil {
+		return wrapOp(ctx, op, err)
+	}
+	// The chunk column must exist and lead an index: Load deletes by range.
+	var attnum int16
+	var indexed bool
+	err = tx.QueryRow(ctx, `SELECT a.attnum, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum)
+		FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped`,
+		qualified(schema, staging), chunkColumn).Scan(&attnum, &indexed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &ferry.ConfigError{Where: ferry.Where{Table: table},
+			Msg: fmt.Sprintf("%s: chunk column %q is not a column of the live table %s.%s", op, chunkColumn, schema, table),
+			Fix: "add the column to the live table, or drop the live table so that Ferry recreates it from the query"}
+	}
+	if err != nil {
+		return wrapOp(ctx, op, err)
+	}
+	if !indexed {
+		if _, err := tx.Exec(ctx, `CREATE INDEX ON `+qualified(schema, staging)+` (`+quoteIdent(chunkColumn)+`)`); err != nil {
+			return wrapOp(ctx, op, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrapOp(ctx, op, err)
+	}
+	t.log().InfoContext(ctx, "postgres: staging prepared", "schema", schema, "table", table, "staging", staging, "like_live", exists)
+	return nil
+}
+
+// wrapOp keeps typed Ferry errors as they are, reports a missing privilege
+// as a ConfigError and classifies the rest.
+func wrapOp(ctx context.Context, op string, err error) error {
+	switch err.(type) {
+	case *ferry.ConfigError, *ferry.DataError, *ferry.CountMismatchError:
+		return err
+	}
+	if pe := asPgError(err); pe != nil && pe.Code == "42501" {
+		return &ferry.ConfigError{Msg: op + ": " + pe.Message,
+			Fix: "Ferry's database role lacks a privilege: it needs CREATE on the schema and must own (or be a member of the owner of) the tables it replaces; see the internal/postgres package documentation"}
+	}
+	return classify(ctx, op, err)
+}
+
+// createDDL is the CREATE TABLE of a staging table without a live table.
+// Columns keep NOT NULL except temporal ones, which the zero-date policy
+// "null" may fill with NULL.
+func createDDL(schema, table, staging string, cols []ferry.Column, chunkColumn string) (string, error) {
+	if len(cols) == 0 {
+		return "", &ferry.ConfigError{Where: ferry.Where{Table: table}, Msg: "postgres: the query returns no columns", Fix: "check the table's query"}
+	}
+	var b strings.Builder
+	b.WriteString(`CREATE TABLE ` + qualified(schema, staging) + ` (`)
+	seen := map[string]bool{}
+	hasChunk := false
+	for i, c := range cols {
+		if err := ferry.ValidIdent(c.Name); err != nil {
+			return "", &ferry.ConfigError{Where: ferry.Where{Table: table}, Msg: "postgres: column: " + err.Error(), Fix: "alias the column in the query (AS name)"}
+		}
+		if seen[strings.ToLower(c.Name)] {
+			return "", &ferry.ConfigError{Where: ferry.Where{Table: table}, Msg: fmt.Sprintf("postgres: column %q appears twice", c.Name), Fix: "alias the columns in the query so that names are unique"}
+		}
+		seen[strings.ToLower(c.Name)] = true
+		if c.Name == chunkColumn {
+			hasChunk = true
+		}
+		pt, err := MapType(c.Type)
+		if err != nil {
+			return "", &ferry.ConfigError{Where: ferry.Where{Table: table},
+				Msg: fmt.Sprintf("postgres: column %s: %v", c.Name, err),
+				Fix: "cast the column in the query to a supported type, or create the live table " + table + " by hand"}
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteIdent(c.Name) + " " + pt)
+		if !c.Nullable && !isTemporal(c.Type) {
+			b.WriteString(" NOT NULL")
+		}
+	}
+	b.WriteString(")")
+	if !hasChunk {
+		return "", &ferry.ConfigError{Where: ferry.Where{Table: table},
+			Msg: fmt.Sprintf("postgres: chunk column %q is not a column of the query", chunkColumn),
+			Fix: "select the chunk column in the query or change chunk_column"}
+	}
+	return b.String(), nil
+}

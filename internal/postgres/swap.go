@@ -1,0 +1,348 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/ferrydata/ferry"
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultLockTimeout is the lock_timeout of a swap transaction.
+const DefaultLockTimeout = 5 * time.Second
+
+// DefaultSwapAttempts is how often a swap transaction is tried.
+const DefaultSwapAttempts = 5
+
+// privileges Swap may copy from a live table's ACL (aclexplode names).
+var tablePrivileges = map[string]bool{
+	"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true,
+	"TRUNCATE": true, "REFERENCES": true, "TRIGGER": true, "MAINTAIN": true,
+}
+
+// Swap makes every staging table of req live at once.
+//
+//  1. A retry of a swap that already happened is detected first: when the
+//     freshness table (<schema>._ferry_freshness) records req.RunID for
+//     every table, Swap returns AlreadySwapped and touches nothing.
+//  2. Every staging table is counted; a count other than Expected is a
+//     *ferry.CountMismatchError and nothing is changed.
+//  3. One transaction, with SET LOCAL lock_timeout (LockTimeout, 5s) and a
+//     statement_timeout under ctx's deadline, serialized per schema by a
+//     lock on the freshness table: re-check step 1; refuse live tables that
+//     views or foreign keys depend on (ConfigError); copy live's grants
+//     (pg_class.relacl via aclexplode) and, if permitted, its owner onto
+//     staging; rename live → old, staging → live, old → staging (a table
+//     without live only renames staging → live); TRUNCATE what was live,
+//     now the next run's empty staging; upsert the freshness rows; commit.
+//     The TRUNCATE runs inside the transaction because the renames already
+//     hold its ACCESS EXCLUSIVE lock, so a retried swap never leaves the
+//     old data behind. A lock timeout or deadlock retries the transaction
+//     with backoff (SwapAttempts, Sleep); once they are spent the error is
+//     retryable.
+//
+// Readers never see a missing or partial table: the renames commit
+// together, and a query that waited on the old table's lock re-resolves
+// the name to the new table. Readers in progress delay the swap (up to the
+// lock timeout per attempt); the swap delays new readers only for the
+// instant of the renames.
+//
+// Views: PostgreSQL binds a view (and a foreign key) to the table's OID,
+// not its name, so a view defined on a live table would follow the renamed
+// table into staging and show the previous data, then nothing. Swap and
+// PrepareStaging therefore refuse such a table with a ConfigError naming
+// the view; the fix is a SQL function (whose body is resolved at each call)
+// or pointing BI tools at the table. Column-level grants are not copied.
+func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapResult, error) {
+	op := fmt.Sprintf("postgres: swap %s run %s", req.Schema, req.RunID)
+	if err := validIdents(op, req.Schema); err != nil {
+		return ferry.SwapResult{}, err
+	}
+	if req.RunID == "" || len(req.Tables) == 0 {
+		return ferry.SwapResult{}, &ferry.ConfigError{Msg: op + ": a swap needs a run id and at least one table"}
+	}
+	for _, tb := range req.Tables {
+		if err := validIdents(op, tb.Table, tb.Staging); err != nil {
+			return ferry.SwapResult{}, err
+		}
+		if tb.Table == tb.Staging {
+			return ferry.SwapResult{}, &ferry.ConfigError{Where: ferry.Where{Table: tb.Table}, Msg: op + ": staging and live have the same name"}
+		}
+	}
+	if err := t.ensureFreshness(ctx, op, req.Schema, false); err != nil {
+		return ferry.SwapResult{}, err
+	}
+	if done, at, err := t.swappedBefore(ctx, req); err != nil {
+		return ferry.SwapResult{}, classify(ctx, op, err)
+	} else if done {
+		t.log().InfoContext(ctx, "postgres: swap already done", "schema", req.Schema, "run_id", req.RunID)
+		return ferry.SwapResult{AlreadySwapped: true, SwappedAt: at}, nil
+	}
+	for _, tb := range req.Tables {
+		n, err := t.Count(ctx, req.Schema, tb.Staging)
+		if errors.Is(err, ferry.ErrNotFound) {
+			return ferry.SwapResult{}, &ferry.CountMismatchError{Where: ferry.Where{Table: tb.Table}, Staging: 0, Expected: tb.Expected}
+		}
+		if err != nil {
+			return ferry.SwapResult{}, err
+		}
+		if n != tb.Expected {
+			return ferry.SwapResult{}, &ferry.CountMismatchError{Where: ferry.Where{Table: tb.Table}, Staging: n, Expected: tb.Expected}
+		}
+	}
+	attempts := t.SwapAttempts
+	if attempts <= 0 {
+		attempts = DefaultSwapAttempts
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := t.swapOnce(ctx, req)
+		if err == nil {
+			t.log().InfoContext(ctx, "postgres: swapped", "schema", req.Schema, "run_id", req.RunID,
+				"tables", len(req.Tables), "already_swapped", res.AlreadySwapped, "attempt", attempt)
+			return res, nil
+		}
+		code := pgCode(err)
+		if (code != "55P03" && code != "40P01") || attempt >= attempts {
+			return ferry.SwapResult{}, wrapOp(ctx, op, err)
+		}
+		d := backoff(attempt)
+		t.log().WarnContext(ctx, "postgres: swap waits for locks, retrying", "schema", req.Schema, "run_id", req.RunID,
+			"attempt", attempt, "sqlstate", code, "backoff", d)
+		if err := t.sleep(ctx, d); err != nil {
+			return ferry.SwapResult{}, ferry.Retryable(op, err)
+		}
+	}
+}
+
+// backoff is the wait after the attempt-th failed attempt: exponential from
+// 200ms, capped at 5s, with full jitter on its upper half.
+func backoff(attempt int) time.Duration {
+	d := 200 * time.Millisecond << (attempt - 1)
+	if d > 5*time.Second || d <= 0 {
+		d = 5 * time.Second
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (t *Target) sleep(ctx context.Context, d time.Duration) error {
+	if t.Sleep != nil {
+		return t.Sleep(ctx, d)
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func tableNames(req ferry.SwapRequest) []string {
+	names := make([]string, len(req.Tables))
+	for i, tb := range req.Tables {
+		names[i] = tb.Table
+	}
+	return names
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// swappedBefore reports whether the freshness table records req.RunID for
+// every table of req, and when.
+func (t *Target) swappedBefore(ctx context.Context, req ferry.SwapRequest) (bool, time.Time, error) {
+	tx, err := t.begin(ctx, t.pool)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	defer rollback(tx)
+	return swappedIn(ctx, tx, req)
+}
+
+func swappedIn(ctx context.Context, q querier, req ferry.SwapRequest) (bool, time.Time, error) {
+	var n int
+	var at *time.Time
+	err := q.QueryRow(ctx, `SELECT count(DISTINCT table_name), max(swapped_at) FROM `+qualified(req.Schema, FreshnessTable)+
+		` WHERE run_id = $1 AND table_name = ANY($2)`, req.RunID, tableNames(req)).Scan(&n, &at)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	distinct := map[string]bool{}
+	for _, tb := range req.Tables {
+		distinct[tb.Table] = true
+	}
+	if n < len(distinct) || at == nil {
+		return false, time.Time{}, nil
+	}
+	return true, at.UTC(), nil
+}
+
+func (t *Target) swapOnce(ctx context.Context, req ferry.SwapRequest) (ferry.SwapResult, error) {
+	lt := t.LockTimeout
+	if lt <= 0 {
+		lt = DefaultLockTimeout
+	}
+	tx, err := t.begin(ctx, t.pool)
+	if err != nil {
+		return ferry.SwapResult{}, err
+	}
+	defer rollback(tx)
+	if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", lt.Milliseconds())); err != nil {
+		return ferry.SwapResult{}, err
+	}
+	fresh := qualified(req.Schema, FreshnessTable)
+	// Serialize swaps of one schema; SHARE ROW EXCLUSIVE conflicts with
+	// itself but not with readers of the freshness table.
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+fresh+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return ferry.SwapResult{}, err
+	}
+	if done, at, err := swappedIn(ctx, tx, req); err != nil {
+		return ferry.SwapResult{}, err
+	} else if done {
+		return ferry.SwapResult{AlreadySwapped: true, SwappedAt: at}, nil
+	}
+	var now time.Time
+	if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+		return ferry.SwapResult{}, err
+	}
+	for _, tb := range req.Tables {
+		if err := t.swapTable(ctx, tx, req.Schema, tb); err != nil {
+			return ferry.SwapResult{}, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+fresh+` (table_name, run_id, rows, swapped_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (table_name) DO UPDATE SET run_id = EXCLUDED.run_id, rows = EXCLUDED.rows, swapped_at = EXCLUDED.swapped_at`,
+			tb.Table, req.RunID, tb.Expected, now); err != nil {
+			return ferry.SwapResult{}, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return ferry.SwapResult{}, err
+	}
+	return ferry.SwapResult{SwappedAt: now.UTC()}, nil
+}
+
+// swapTable exchanges one staging table with its live table inside tx.
+func (t *Target) swapTable(ctx context.Context, tx pgx.Tx, schema string, tb ferry.SwapTable) error {
+	stg, ok, err := lookup(ctx, tx, schema, tb.Staging)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("table %s: staging table %s.%s does not exist (rerun the workflow)", tb.Table, schema, tb.Staging)
+	}
+	live, exists, err := liveTable(ctx, tx, schema, tb.Table)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		_, err := tx.Exec(ctx, `ALTER TABLE `+qualified(schema, tb.Staging)+` RENAME TO `+quoteIdent(tb.Table))
+		return err
+	}
+	// Take live's lock first, so that the catalog reads below are stable.
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+qualified(schema, tb.Table)+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+		return err
+	}
+	if err := checkDependents(ctx, tx, schema, tb.Table, live.oid); err != nil {
+		return err
+	}
+	if err := t.copyGrants(ctx, tx, schema, tb, live, stg); err != nil {
+		return err
+	}
+	old := ferry.OldName(tb.Table)
+	for _, s := range []string{
+		`ALTER TABLE ` + qualified(schema, tb.Table) + ` RENAME TO ` + quoteIdent(old),
+		`ALTER TABLE ` + qualified(schema, tb.Staging) + ` RENAME TO ` + quoteIdent(tb.Table),
+		`ALTER TABLE ` + qualified(schema, old) + ` RENAME TO ` + quoteIdent(tb.Staging),
+		`TRUNCATE TABLE ` + qualified(schema, tb.Staging),
+	} {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyGrants grants on staging every table privilege the live table's ACL
+// holds, to the same grantees (PUBLIC included, WITH GRANT OPTION kept),
+// and gives staging live's owner when that differs and the current role is
+// permitted to (else it logs a warning and keeps its own ownership).
+func (t *Target) copyGrants(ctx context.Context, tx pgx.Tx, schema string, tb ferry.SwapTable, live, stg relation) error {
+	rows, err := tx.Query(ctx, `SELECT a.privilege_type, a.is_grantable, a.grantee = 0, coalesce(r.rolname, '')
+		FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+		LEFT JOIN pg_roles r ON r.oid = a.grantee
+		WHERE c.oid = $1
+		ORDER BY 3, 4, 1`, live.oid)
+	if err != nil {
+		return err
+	}
+	type grant struct {
+		priv      string
+		grantable bool
+		grantee   string
+	}
+	var grants []grant
+	for rows.Next() {
+		var g grant
+		var public bool
+		var role string
+		if err := rows.Scan(&g.priv, &g.grantable, &public, &role); err != nil {
+			rows.Close()
+			return err
+		}
+		switch {
+		case public:
+			g.grantee = "PUBLIC"
+		case role == "":
+			continue // a dropped role's leftover entry
+		default:
+			g.grantee = quoteIdent(role)
+		}
+		if !tablePrivileges[g.priv] {
+			continue
+		}
+		grants = append(grants, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	target := qualified(schema, tb.Staging)
+	for _, g := range grants {
+		s := `GRANT ` + g.priv + ` ON TABLE ` + target + ` TO ` + g.grantee
+		if g.grantable {
+			s += ` WITH GRANT OPTION`
+		}
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("table %s: copy grant %s to %s: %w", tb.Table, g.priv, g.grantee, err)
+		}
+	}
+	if live.owner != stg.owner {
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := sp.Exec(ctx, `ALTER TABLE `+target+` OWNER TO `+quoteIdent(live.owner)); err != nil {
+			if rerr := sp.Rollback(ctx); rerr != nil {
+				return rerr
+			}
+			t.log().WarnContext(ctx, "postgres: cannot give the new live table its previous owner; it keeps Ferry's role as owner (grants were copied)",
+				"schema", schema, "table", tb.Table, "owner", live.owner, "error", err)
+		} else if err := sp.Commit(ctx); err != nil {
+			return err
+		}
+	}
+	if len(grants) > 0 {
+		privs := make([]string, 0, len(grants))
+		for _, g := range grants {
+			privs = append(privs, g.priv+"→"+g.grantee)
+		}
+		t.log().DebugContext(ctx, "postgres: grants copied", "schema", schema, "table", tb.Table, "grants", strings.Join(privs, ","))
+	}
+	return nil
+}
