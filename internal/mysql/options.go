@@ -1,0 +1,93 @@
+package mysql
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Option configures a Source or a Target.
+type Option func(*options)
+
+type options struct {
+	log          *slog.Logger
+	now          func() time.Time
+	sleep        func(context.Context, time.Duration) error
+	insertLoader bool
+	batchRows    int
+	swapAttempts int
+	stmtTimeout  time.Duration
+	margin       time.Duration
+	lockWait     int // seconds; tests shorten it
+}
+
+func newOptions(opts []Option) options {
+	o := options{
+		log:          slog.Default(),
+		now:          time.Now,
+		sleep:        sleepCtx,
+		batchRows:    500,
+		swapAttempts: 6,
+		margin:       time.Second,
+		lockWait:     SwapLockWaitTimeout,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithClock sets the clock used for freshness timestamps (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithSleep sets how the Target waits between swap attempts (default a
+// context-aware timer); tests inject a recorder.
+func WithSleep(sleep func(context.Context, time.Duration) error) Option {
+	return func(o *options) { o.sleep = sleep }
+}
+
+// WithInsertLoader makes Target.Load use batched multi-row INSERT ...
+// VALUES (?, ...) statements with bound values instead of LOAD DATA LOCAL
+// INFILE, for servers where local_infile is off or unsupported (such as an
+// embedded server). batchRows rows go in one statement (default 500, capped
+// so a statement has at most 65535 placeholders); memory holds one batch.
+// The load is still one transaction. Load also falls back to this mode by
+// itself when the server refuses LOAD DATA LOCAL.
+func WithInsertLoader(batchRows int) Option {
+	return func(o *options) {
+		o.insertLoader = true
+		if batchRows > 0 {
+			o.batchRows = batchRows
+		}
+	}
+}
+
+// WithSwapAttempts sets how many times Swap tries the RENAME when it hits
+// the short lock_wait_timeout (default 6, with doubling backoff from 200ms).
+func WithSwapAttempts(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.swapAttempts = n
+		}
+	}
+}
+
+// WithStatementTimeout caps every statement's run time (default: only the
+// context deadline). The server-side limit (MariaDB max_statement_time,
+// MySQL MAX_EXECUTION_TIME) is set from the smaller of the two, less a
+// margin, so the server stops work the client gave up on.
+func WithStatementTimeout(d time.Duration) Option { return func(o *options) { o.stmtTimeout = d } }

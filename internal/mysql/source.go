@@ -1,0 +1,551 @@
+package mysql
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/csvcodec"
+	"github.com/ferrydata/ferry/internal/sqlparams"
+)
+
+// Source reads configured queries from a MySQL, MariaDB or Aurora MySQL
+// database opened with Open. It is safe for concurrent use.
+//
+// Every method wraps the configured query (after sqlparams.Bind turned its
+// :name parameters into driver-bound placeholders) as a derived table:
+//
+//	SELECT * FROM (<query>) AS ferry_q WHERE ferry_q.`col` >= ? AND ferry_q.`col` < ?
+//
+// MySQL and MariaDB merge a simple derived table into the outer query, so the
+// chunk range uses the index on the chunk column. A query with GROUP BY,
+// DISTINCT, LIMIT, UNION or aggregates cannot be merged and is materialised
+// once per statement (per chunk, and per boundary probe while planning):
+// give such tables a larger chunk_rows, or a query the server can merge.
+//
+// Because the statement always has bound values it runs as a prepared
+// statement (binary protocol): DATETIME/TIME values arrive as the exact
+// text the server stores, FLOAT and DOUBLE as their IEEE values.
+type Source struct {
+	db   *sql.DB
+	opts options
+
+	mu      sync.Mutex
+	flavour string // "mariadb" or "mysql" once known
+}
+
+var _ ferry.Source = (*Source)(nil)
+
+// NewSource returns a Source on db (from Open). Options: WithLogger,
+// WithStatementTimeout.
+func NewSource(db *sql.DB, opts ...Option) *Source {
+	return &Source{db: db, opts: newOptions(opts)}
+}
+
+// mariaDB reports whether the server is MariaDB (cached once known).
+func (s *Source) mariaDB(ctx context.Context) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.flavour == "" {
+		var v string
+		if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+			return false
+		}
+		s.flavour = "mysql"
+		if strings.Contains(strings.ToLower(v), "mariadb") {
+			s.flavour = "mariadb"
+		}
+	}
+	return s.flavour == "mariadb"
+}
+
+// withTimeout returns the statement's context (capped by
+// WithStatementTimeout) and the SELECT text with a server-side limit just
+// under the deadline: MariaDB's SET STATEMENT max_statement_time=N FOR, or
+// MySQL's MAX_EXECUTION_TIME hint. sel must start with "SELECT ".
+func (s *Source) withTimeout(ctx context.Context, sel string) (context.Context, context.CancelFunc, string) {
+	cancel := context.CancelFunc(func() {})
+	if s.opts.stmtTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, s.opts.stmtTimeout)
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, cancel, sel
+	}
+	rem := time.Until(dl) - s.opts.margin
+	if rem < 10*time.Millisecond {
+		return ctx, cancel, sel
+	}
+	if s.mariaDB(ctx) {
+		return ctx, cancel, fmt.Sprintf("SET STATEMENT max_statement_time=%.3f FOR %s", rem.Seconds(), sel)
+	}
+	return ctx, cancel, fmt.Sprintf("SELECT /*+ MAX_EXECUTION_TIME(%d) */ %s", rem.Milliseconds(), strings.TrimPrefix(sel, "SELECT "))
+}
+
+// bind checks and binds the configured query.
+func bind(op, query string, params map[string]ferry.Param) (string, []any, error) {
+	inner, args, _, err := sqlparams.Bind(query, params)
+	if err != nil {
+		return "", nil, classify(op, err)
+	}
+	return inner, args, nil
+}
+
+func checkChunkColumn(op, col string) error {
+	if err := ferry.ValidIdent(col); err != nil {
+		return &ferry.ConfigError{Msg: op + ": chunk column: " + err.Error(), Fix: "set the table's chunk_column to an integer column of the query's result"}
+	}
+	return nil
+}
+
+// derived wraps the bound query as the derived table ferry_q. The newlines
+// keep a trailing line comment from swallowing the closing parenthesis.
+func derived(inner string) string {
+	return "(\n" + inner + "\n) AS ferry_q"
+}
+
+// Columns returns the result columns of query without reading rows. It
+// first runs CREATE TEMPORARY TABLE ... AS SELECT * FROM (query) LIMIT 0 on
+// one session and reads SHOW COLUMNS from it, which gives the exact type
+// text (tinyint(1), enum values, bit widths, varchar lengths, decimal
+// precision). That needs the CREATE TEMPORARY TABLES privilege and a
+// default database; without them (or on a server that refuses CREATE ...
+// SELECT, such as MySQL with enforce_gtid_consistency before 8.0.21) it
+// falls back to the driver's metadata, in which lengths the protocol does
+// not carry become the widest type (varchar → longtext, varbinary →
+// longblob, bit → bit(64), enum/set → longtext). On MariaDB a JSON column
+// reports as longtext (JSON is an alias there). Integer display widths
+// are dropped except tinyint(1).
+func (s *Source) Columns(ctx context.Context, query string, params map[string]ferry.Param) ([]ferry.Column, error) {
+	const op = "mysql: columns of query"
+	inner, args, err := bind(op, query, params)
+	if err != nil {
+		return nil, err
+	}
+	sel := "SELECT * FROM " + derived(inner) + " LIMIT 0"
+	cols, err := s.columnsByTempTable(ctx, sel, args)
+	if err == nil {
+		return cols, nil
+	}
+	if ctx.Err() != nil {
+		return nil, classify(op, err)
+	}
+	s.opts.log.DebugContext(ctx, "mysql: exact column types unavailable, using driver metadata", "error", err)
+	rows, err := s.db.QueryContext(ctx, sel, args...)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	defer rows.Close()
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	out := make([]ferry.Column, len(cts))
+	for i, ct := range cts {
+		nullable, ok := ct.Nullable()
+		out[i] = ferry.Column{Name: ct.Name(), Type: driverType(ct), Nullable: nullable || !ok}
+	}
+	return out, classify(op, rows.Err())
+}
+
+func (s *Source) columnsByTempTable(ctx context.Context, sel string, args []any) ([]ferry.Column, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	b := make([]byte, 8)
+	rand.Read(b)
+	tmp := "_ferry_cols_" + hex.EncodeToString(b)
+	if _, err := conn.ExecContext(ctx, "CREATE TEMPORARY TABLE "+quoteIdent(tmp)+" AS "+sel, args...); err != nil {
+		return nil, err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(dctx, "DROP TEMPORARY TABLE IF EXISTS "+quoteIdent(tmp)); err != nil {
+			// A temporary table dies with its session: make sure the
+			// session is not reused.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	rows, err := conn.QueryContext(ctx, "SHOW COLUMNS FROM "+quoteIdent(tmp))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ferry.Column
+	for rows.Next() {
+		var field, typ, null string
+		var key, extra sql.RawBytes
+		var def sql.RawBytes
+		if err := rows.Scan(&field, &typ, &null, &key, &def, &extra); err != nil {
+			return nil, err
+		}
+		out = append(out, ferry.Column{Name: field, Type: normalizeType(typ), Nullable: strings.EqualFold(null, "YES")})
+	}
+	return out, rows.Err()
+}
+
+// Bounds counts the query's rows and the min/max of its chunk column with
+// one aggregate statement. An empty result gives Bounds{}. A chunk column
+// that is not an integer, or that is NULL in some rows (such rows would be
+// in no chunk), is a *ferry.ConfigError.
+func (s *Source) Bounds(ctx context.Context, query string, params map[string]ferry.Param, chunkColumn string) (ferry.Bounds, error) {
+	op := "mysql: bounds of chunk column " + chunkColumn
+	if err := checkChunkColumn(op, chunkColumn); err != nil {
+		return ferry.Bounds{}, err
+	}
+	inner, args, err := bind(op, query, params)
+	if err != nil {
+		return ferry.Bounds{}, err
+	}
+	c := "ferry_q." + quoteIdent(chunkColumn)
+	sel := "SELECT COUNT(*), COUNT(" + c + "), MIN(" + c + "), MAX(" + c + ") FROM " + derived(inner)
+	ctx, cancel, sel := s.withTimeout(ctx, sel)
+	defer cancel()
+	var rows, nonNull int64
+	var lo, hi sql.NullString
+	if err := s.db.QueryRowContext(ctx, sel, args...).Scan(&rows, &nonNull, &lo, &hi); err != nil {
+		return ferry.Bounds{}, classify(op, err)
+	}
+	if rows != nonNull {
+		return ferry.Bounds{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s: %d rows have a NULL chunk column and would be copied by no chunk", op, rows-nonNull),
+			Fix: "choose a NOT NULL integer chunk column, or filter NULLs out in the query"}
+	}
+	if rows == 0 {
+		return ferry.Bounds{}, nil
+	}
+	b := ferry.Bounds{Rows: rows}
+	var errLo, errHi error
+	b.Min, errLo = strconv.ParseInt(lo.String, 10, 64)
+	b.Max, errHi = strconv.ParseInt(hi.String, 10, 64)
+	if errLo != nil || errHi != nil || b.Max == math.MaxInt64 {
+		return ferry.Bounds{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s: values %q..%q are not integers below 2^63-1", op, lo.String, hi.String),
+			Fix: "choose an integer chunk column (BIGINT UNSIGNED values must stay below 2^63-1)"}
+	}
+	return b, nil
+}
+
+// Boundaries walks the chunk column in [lo, hi) by keyset: it returns the
+// smallest value >= lo, then repeatedly the value every rows further on
+// (SELECT col ... WHERE col >= cur AND col < hi ORDER BY col LIMIT 1 OFFSET
+// every). When more than every rows share one value, the walk moves on to
+// the next distinct value instead, so it always advances: it never loops
+// and never returns more than rows/every+1 values, whatever the gaps
+// between keys (ids 1 and 1.8e18 give two boundaries, not an empty-chunk
+// storm). The values are strictly increasing; chunk i is [b[i], b[i+1]),
+// the last one [b[last], hi). An empty range returns nil.
+func (s *Source) Boundaries(ctx context.Context, query string, params map[string]ferry.Param, chunkColumn string, lo, hi int64, every int64) ([]int64, error) {
+	op := "mysql: chunk boundaries of " + chunkColumn
+	if err := checkChunkColumn(op, chunkColumn); err != nil {
+		return nil, err
+	}
+	if every < 1 {
+		return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s: chunk size %d", op, every), Fix: "set chunk_rows to a positive number"}
+	}
+	if lo >= hi {
+		return nil, nil
+	}
+	inner, args, err := bind(op, query, params)
+	if err != nil {
+		return nil, err
+	}
+	c := "ferry_q." + quoteIdent(chunkColumn)
+	from := " FROM " + derived(inner) + " WHERE " + c + " >= ? AND " + c + " < ?"
+	first := "SELECT MIN(" + c + ")" + from
+	step := "SELECT " + c + from + " ORDER BY " + c + " LIMIT 1 OFFSET ?"
+	next := "SELECT MIN(" + c + ") FROM " + derived(inner) + " WHERE " + c + " > ? AND " + c + " < ?"
+	probe := func(sel string, extra ...any) (int64, bool, error) {
+		qctx, cancel, q := s.withTimeout(ctx, sel)
+		defer cancel()
+		var v sql.NullInt64
+		err := s.db.QueryRowContext(qctx, q, append(append([]any{}, args...), extra...)...).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, classify(op, err)
+		}
+		return v.Int64, v.Valid, nil
+	}
+	cur, ok, err := probe(first, lo, hi)
+	if err != nil || !ok {
+		return nil, err
+	}
+	out := []int64{cur}
+	for {
+		nxt, ok, err := probe(step, cur, hi, every)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return out, nil
+		}
+		if nxt <= cur {
+			nxt, ok, err = probe(next, cur, hi)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return out, nil
+			}
+		}
+		out = append(out, nxt)
+		cur = nxt
+	}
+}
+
+// hashCounter feeds the CSV bytes to SHA-256 on their way to w.
+type hashCounter struct {
+	w io.Writer
+	h io.Writer
+}
+
+func (hc hashCounter) Write(p []byte) (int, error) {
+	hc.h.Write(p)
+	return hc.w.Write(p)
+}
+
+type exportCol struct {
+	name  string
+	kind  kind
+	bits  int
+	raw   sql.RawBytes
+	val   any
+	isRaw bool
+}
+
+// Export streams the rows of [req.Lo, req.Hi) as the csvcodec dialect,
+// header first (the result's column names), into w. It reads one row at a
+// time into reused buffers, so memory does not grow with the chunk.
+//
+// Encoding by column type: BINARY, VARBINARY, BLOBs and GEOMETRY as binary
+// fields (\x + hex); BIT(n) as n binary digits ("101" for BIT(3) 5); FLOAT
+// and DOUBLE as the shortest text that round-trips their 32- or 64-bit
+// value; YEAR as four digits; everything else (DECIMAL, integers up to
+// BIGINT UNSIGNED max, TINYINT(1) 0/1/2, DATE, DATETIME(6), TIMESTAMP in
+// UTC, TIME beyond 24h or negative, ENUM, SET, JSON, text in any column
+// charset converted to UTF-8) exactly as the server gives it.
+//
+// A zero or partial date (year 0000, month 00 or day 00) in a DATE,
+// DATETIME or TIMESTAMP column is a *ferry.DataError under ZeroDateError
+// (the default), and NULL counted in ExportStats.ZeroDates under
+// ZeroDateNull. For req.Target EnginePostgres, text containing 0x00 is a
+// *ferry.DataError. Both name the row's chunk-column value and the column.
+//
+// On error, what was written to w is incomplete: the caller discards it.
+func (s *Source) Export(ctx context.Context, req ferry.ExportRequest, w io.Writer) (ferry.ExportStats, error) {
+	op := fmt.Sprintf("mysql: export [%d,%d)", req.Lo, req.Hi)
+	var st ferry.ExportStats
+	if err := checkChunkColumn(op, req.ChunkColumn); err != nil {
+		return st, err
+	}
+	policy := req.ZeroDates
+	switch policy {
+	case "":
+		policy = ferry.ZeroDateError
+	case ferry.ZeroDateError, ferry.ZeroDateNull:
+	default:
+		return st, &ferry.ConfigError{Msg: fmt.Sprintf("%s: unknown zero_dates policy %q", op, policy), Fix: `set zero_dates to "error" or "null"`}
+	}
+	inner, args, err := bind(op, req.Query, req.Params)
+	if err != nil {
+		return st, err
+	}
+	c := "ferry_q." + quoteIdent(req.ChunkColumn)
+	sel := "SELECT * FROM " + derived(inner) + " WHERE " + c + " >= ? AND " + c + " < ?"
+	args = append(args, req.Lo, req.Hi)
+	qctx, cancel, sel := s.withTimeout(ctx, sel)
+	defer cancel()
+	rows, err := s.db.QueryContext(qctx, sel, args...)
+	if err != nil {
+		return st, classify(op, err)
+	}
+	defer rows.Close()
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return st, classify(op, err)
+	}
+	cols := make([]exportCol, len(cts))
+	dest := make([]any, len(cts))
+	names := make([]string, len(cts))
+	chunkIdx := -1
+	needBits := false
+	for i, ct := range cts {
+		cols[i] = exportCol{name: ct.Name(), kind: exportKind(ct.DatabaseTypeName())}
+		names[i] = ct.Name()
+		if strings.EqualFold(ct.Name(), req.ChunkColumn) {
+			chunkIdx = i
+		}
+		switch cols[i].kind {
+		case kindFloat, kindDouble:
+			dest[i] = &cols[i].val
+		default:
+			cols[i].isRaw = true
+			dest[i] = &cols[i].raw
+		}
+		if cols[i].kind == kindBit {
+			needBits = true
+		}
+	}
+	if chunkIdx < 0 {
+		return st, &ferry.ConfigError{Msg: fmt.Sprintf("%s: chunk column %s is not a column of the query's result", op, req.ChunkColumn),
+			Fix: "set chunk_column to one of: " + strings.Join(names, ", ")}
+	}
+	if needBits {
+		// The protocol does not carry BIT(n)'s n: read it from the exact
+		// column types.
+		meta, err := s.Columns(ctx, req.Query, req.Params)
+		if err != nil {
+			return st, err
+		}
+		for i := range cols {
+			if cols[i].kind == kindBit && i < len(meta) {
+				cols[i].bits = bitWidth(meta[i].Type)
+			}
+		}
+	}
+
+	h := sha256.New()
+	cw := csvcodec.NewWriter(hashCounter{w: w, h: h})
+	if err := cw.WriteHeader(names); err != nil {
+		return st, fmt.Errorf("%s: write header: %w", op, err)
+	}
+	rec := make([]csvcodec.Field, len(cols))
+	var num []byte
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return st, classify(op+": read row", err)
+		}
+		num = num[:0]
+		for i := range cols {
+			col := &cols[i]
+			f := csvcodec.Field{}
+			if col.isRaw {
+				if col.raw == nil {
+					f.Null = true
+					rec[i] = f
+					continue
+				}
+				f.Data = col.raw
+			} else {
+				switch v := col.val.(type) {
+				case nil:
+					f.Null = true
+					rec[i] = f
+					continue
+				case float32:
+					start := len(num)
+					num = strconv.AppendFloat(num, float64(v), 'g', -1, 32)
+					f.Data = num[start:]
+				case float64:
+					start := len(num)
+					bits := 64
+					if col.kind == kindFloat {
+						bits = 32
+					}
+					num = strconv.AppendFloat(num, v, 'g', -1, bits)
+					f.Data = num[start:]
+				case []byte:
+					f.Data = v
+				default:
+					return st, fmt.Errorf("%s: column %s: unexpected %T from the driver", op, col.name, v)
+				}
+			}
+			switch col.kind {
+			case kindBinary:
+				f.Binary = true
+			case kindBit:
+				f.Data = bitDigits(col.raw, col.bits, &num)
+			case kindYear:
+				if len(f.Data) < 4 {
+					start := len(num)
+					num = append(num, "0000"[:4-len(f.Data)]...)
+					num = append(num, f.Data...)
+					f.Data = num[start:]
+				}
+			case kindDate:
+				if zeroDate(f.Data) {
+					if policy == ferry.ZeroDateNull {
+						st.ZeroDates++
+						f = csvcodec.Field{Null: true}
+						break
+					}
+					return st, &ferry.DataError{Row: string(cols[chunkIdx].text()), Column: col.name,
+						Msg: fmt.Sprintf("zero or partial date %q", f.Data),
+						Fix: "set the table's zero_dates policy to null, or fix the source rows"}
+				}
+			}
+			if req.Target == ferry.EnginePostgres && !f.Binary && bytes.IndexByte(f.Data, 0) >= 0 {
+				return st, &ferry.DataError{Row: string(cols[chunkIdx].text()), Column: col.name,
+					Msg: "text contains a 0x00 byte, which PostgreSQL text cannot hold",
+					Fix: "cast the column to a binary type in the query (CAST(col AS BINARY)) or strip the byte (REPLACE(col, CHAR(0), ''))"}
+			}
+			rec[i] = f
+		}
+		if err := cw.Write(rec); err != nil {
+			return st, fmt.Errorf("%s: write: %w", op, err)
+		}
+		st.Rows++
+	}
+	if err := rows.Err(); err != nil {
+		return st, classify(op+": read rows", err)
+	}
+	if err := cw.Flush(); err != nil {
+		return st, fmt.Errorf("%s: write: %w", op, err)
+	}
+	st.RawBytes = cw.BytesWritten()
+	st.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return st, nil
+}
+
+func (c *exportCol) text() []byte {
+	if c.isRaw {
+		return c.raw
+	}
+	return []byte(fmt.Sprint(c.val))
+}
+
+// bitDigits renders a BIT value (big-endian bytes) as width binary digits,
+// appending to *buf.
+func bitDigits(b []byte, width int, buf *[]byte) []byte {
+	var v uint64
+	for _, x := range b {
+		v = v<<8 | uint64(x)
+	}
+	if width <= 0 {
+		width = len(b) * 8
+	}
+	start := len(*buf)
+	for i := width - 1; i >= 0; i-- {
+		if i < 64 && v>>uint(i)&1 == 1 {
+			*buf = append(*buf, '1')
+		} else {
+			*buf = append(*buf, '0')
+		}
+	}
+	return (*buf)[start:]
+}
+
+// zeroDate reports a MySQL zero or partial date: "YYYY-MM-DD..." with year
+// 0000, month 00 or day 00.
+func zeroDate(b []byte) bool {
+	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
+		return false
+	}
+	return string(b[0:4]) == "0000" || string(b[5:7]) == "00" || string(b[8:10]) == "00"
+}

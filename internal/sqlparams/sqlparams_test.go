@@ -1,0 +1,171 @@
+package sqlparams
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestBind(t *testing.T) {
+	vals := map[string]any{"company_id": 42, "since": "2024-01-01", "name": "x", "f": 1.5, "n": json.Number("7"), "fl": float64(3)}
+	tests := []struct {
+		name  string
+		query string
+		sql   string
+		args  []any
+		used  []string
+	}{
+		{"simple", "SELECT * FROM t WHERE company_id = :company_id", "SELECT * FROM t WHERE company_id = ?", []any{int64(42)}, []string{"company_id"}},
+		{"twice", "SELECT :company_id, :since, :company_id", "SELECT ?, ?, ?", []any{int64(42), "2024-01-01", int64(42)}, []string{"company_id", "since"}},
+		{"no params", "select 1", "select 1", nil, nil},
+		{"trailing semicolon", "SELECT 1 ;  \n", "SELECT 1", nil, nil},
+		{"trailing semicolon and comment", "SELECT :name; -- done", "SELECT ?", []any{"x"}, []string{"name"}},
+		{"single quoted", "SELECT ':company_id', 'it''s :since', 'a\\':since' FROM t", "SELECT ':company_id', 'it''s :since', 'a\\':since' FROM t", nil, nil},
+		{"double quoted", `SELECT ":name", "a\":name", "b"":name" FROM t`, `SELECT ":name", "a\":name", "b"":name" FROM t`, nil, nil},
+		{"backtick", "SELECT `a:name`, `b``:name` FROM t", "SELECT `a:name`, `b``:name` FROM t", nil, nil},
+		{"line comment", "SELECT 1 -- :name ; DROP\nFROM t WHERE a = :since", "SELECT 1 -- :name ; DROP\nFROM t WHERE a = ?", []any{"2024-01-01"}, []string{"since"}},
+		{"hash comment", "SELECT 1 # :name;\n, :since", "SELECT 1 # :name;\n, ?", []any{"2024-01-01"}, []string{"since"}},
+		{"block comment", "SELECT /* :name ; INTO */ :since", "SELECT /* :name ; INTO */ ?", []any{"2024-01-01"}, []string{"since"}},
+		{"hint comment", "SELECT /*+ MAX_EXECUTION_TIME(10) */ 1", "SELECT /*+ MAX_EXECUTION_TIME(10) */ 1", nil, nil},
+		{"double dash no space is minus", "SELECT 1--:f", "SELECT 1--?", []any{1.5}, []string{"f"}},
+		{"cast and assign", "SELECT a::text, @x := 1, @y:=:name", "SELECT a::text, @x := 1, @y:=?", []any{"x"}, []string{"name"}},
+		{"json numbers", "SELECT :n, :fl", "SELECT ?, ?", []any{int64(7), int64(3)}, []string{"n", "fl"}},
+		{"with", "WITH c AS (SELECT id FROM t WHERE x = :name), d AS (SELECT 1) SELECT * FROM c", "WITH c AS (SELECT id FROM t WHERE x = ?), d AS (SELECT 1) SELECT * FROM c", []any{"x"}, []string{"name"}},
+		{"with recursive columns", "WITH RECURSIVE c (n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n < 5) SELECT n FROM c", "WITH RECURSIVE c (n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n < 5) SELECT n FROM c", nil, nil},
+		{"parenthesised", "(SELECT 1) UNION (SELECT :company_id)", "(SELECT 1) UNION (SELECT ?)", []any{int64(42)}, []string{"company_id"}},
+		{"for system_time allowed", "SELECT * FROM t FOR SYSTEM_TIME ALL", "SELECT * FROM t FOR SYSTEM_TIME ALL", nil, nil},
+		{"time literal", "SELECT '12:30:00', x FROM t", "SELECT '12:30:00', x FROM t", nil, nil},
+		{"user variables", "SELECT @@session.time_zone, @into", "SELECT @@session.time_zone, @into", nil, nil},
+		{"unicode", "SELECT 'ü:name', :name AS `é`", "SELECT 'ü:name', ? AS `é`", []any{"x"}, []string{"name"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sql, args, used, err := Bind(tt.query, vals)
+			if err != nil {
+				t.Fatalf("Bind: %v", err)
+			}
+			if sql != tt.sql {
+				t.Errorf("sql = %q, want %q", sql, tt.sql)
+			}
+			if !reflect.DeepEqual(args, tt.args) {
+				t.Errorf("args = %#v, want %#v", args, tt.args)
+			}
+			if !reflect.DeepEqual(used, tt.used) {
+				t.Errorf("used = %v, want %v", used, tt.used)
+			}
+			names, err := Names(tt.query)
+			if err != nil {
+				t.Fatalf("Names: %v", err)
+			}
+			if !reflect.DeepEqual(names, tt.used) {
+				t.Errorf("Names = %v, want %v", names, tt.used)
+			}
+		})
+	}
+}
+
+func TestBindRefuses(t *testing.T) {
+	tests := []struct {
+		name, query, want string
+	}{
+		{"empty", "  -- nothing\n", "empty"},
+		{"multi", "SELECT 1; SELECT 2", "more than one statement"},
+		{"multi after comment", "SELECT 1; /* x */ DROP TABLE t", "more than one statement"},
+		{"two semicolons", "SELECT 1;;", "more than one statement"},
+		{"delete", "DELETE FROM t", "starts with DELETE"},
+		{"update", "update t set a=1", "starts with UPDATE"},
+		{"set", "SET @a = 1", "starts with SET"},
+		{"with delete", "WITH c AS (SELECT 1) DELETE FROM t", "WITH must be followed by a SELECT"},
+		{"into outfile", "SELECT * FROM t INTO OUTFILE '/tmp/x'", "INTO"},
+		{"into var", "SELECT a INTO @a FROM t", "INTO"},
+		{"into dumpfile nested", "SELECT * FROM (SELECT 1 INTO DUMPFILE '/tmp/x') q", "INTO"},
+		{"for update", "SELECT * FROM t FOR UPDATE", "FOR UPDATE"},
+		{"for share", "SELECT * FROM t for share", "FOR SHARE"},
+		{"lock in share mode", "SELECT * FROM t LOCK IN SHARE MODE", "LOCK IN SHARE MODE"},
+		{"executable comment", "SELECT 1 /*!50000 INTO OUTFILE '/tmp/x' */", "executable comment"},
+		{"mariadb executable comment", "SELECT 1 /*M!100000 , 2 */", "executable comment"},
+		{"positional", "SELECT * FROM t WHERE a = ?", "positional placeholder"},
+		{"unterminated string", "SELECT 'abc", "unterminated string"},
+		{"unterminated escape", "SELECT 'abc\\'", "unterminated string"},
+		{"unterminated identifier", "SELECT `abc", "unterminated quoted identifier"},
+		{"unterminated comment", "SELECT 1 /* abc", "unterminated comment"},
+		{"unbalanced open", "SELECT (1", "unbalanced"},
+		{"unbalanced close", "SELECT 1)", "unbalanced"},
+		{"semicolon in parens", "SELECT (1;)", "more than one statement"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, _, err := Bind(tt.query, nil)
+			var qe *QueryError
+			if !errors.As(err, &qe) {
+				t.Fatalf("Bind(%q) error = %v, want *QueryError", tt.query, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBindUnknownParam(t *testing.T) {
+	_, _, _, err := Bind("SELECT :company_id, :missing", map[string]any{"company_id": 1, "since": "x"})
+	var ue *UnknownParamError
+	if !errors.As(err, &ue) {
+		t.Fatalf("error = %v, want *UnknownParamError", err)
+	}
+	if ue.Name != "missing" || !reflect.DeepEqual(ue.Known, []string{"company_id", "since"}) {
+		t.Errorf("got %+v", ue)
+	}
+	if !strings.Contains(err.Error(), ":company_id, :since") {
+		t.Errorf("message does not list known names: %v", err)
+	}
+}
+
+// countPlaceholders counts '?' outside literals and comments.
+func countPlaceholders(t *testing.T, q string) int {
+	toks, err := scan(q)
+	if err != nil {
+		t.Fatalf("rescanning bound SQL %q: %v", q, err)
+	}
+	n := 0
+	for _, tk := range toks {
+		if tk.kind == '?' {
+			n++
+		}
+		if tk.kind == 'p' {
+			t.Fatalf("bound SQL %q still has parameter %s", q, q[tk.start:tk.end])
+		}
+	}
+	return n
+}
+
+func FuzzBind(f *testing.F) {
+	for _, s := range []string{
+		"SELECT :a", "SELECT ':a' -- :b\n, :c", "WITH x AS (SELECT 1) SELECT :a FROM x",
+		"SELECT `a``b`, \"c\\\"d\", /* :x */ :y;", "SELECT 1;;", "SELECT ? ", "SELECT '\\", "(((SELECT",
+		"SELECT a::b, @c:=:d", "SELECT 1 /*! x */", "SELECT * INTO", "WITH", "SELECT '😀', :é",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		vals := map[string]any{}
+		names, err := Names(q)
+		if err == nil {
+			for _, n := range names {
+				vals[n] = n
+			}
+		}
+		sql, args, used, err := Bind(q, vals)
+		if err != nil {
+			return
+		}
+		if len(used) != len(names) {
+			t.Fatalf("used %v, names %v", used, names)
+		}
+		if got := countPlaceholders(t, sql); got != len(args) {
+			t.Fatalf("Bind(%q) = %q with %d placeholders and %d args", q, sql, got, len(args))
+		}
+	})
+}
