@@ -1,6 +1,9 @@
 package ferry
 
-import "time"
+import (
+	"path"
+	"time"
+)
 
 // ListTablesInput starts a run. The state machine passes the execution name
 // as RunID and the execution start time as RunDate's source.
@@ -23,8 +26,11 @@ type CompanyRun struct {
 	Alias       string `json:"alias"`
 	Schema      string `json:"schema"`
 	ManifestKey string `json:"manifest_key"`
-	Tables      int    `json:"tables"`
-	Chunks      int    `json:"chunks"`
+	// PlanKey is where the company's Manifest (plan.json) is; empty means
+	// PlanKey(RunID, Alias).
+	PlanKey string `json:"plan_key,omitempty"`
+	Tables  int    `json:"tables"`
+	Chunks  int    `json:"chunks"`
 }
 
 // ListTablesOutput is the plan's summary.
@@ -37,12 +43,21 @@ type ListTablesOutput struct {
 	Chunks    int          `json:"chunks"`
 }
 
-// Manifest is what list-tables writes at ManifestKey: the company's tables
-// and, flattened, its chunks (the Distributed Map reads Items).
+// PlanKey is the object key of a company's Manifest (plan.json), next to
+// its chunk manifest at ManifestKey.
+func PlanKey(runID, alias string) string {
+	return path.Join(runID, alias, "plan.json")
+}
+
+// Manifest is what list-tables writes at PlanKey: the company's tables,
+// including those with no rows (and so no chunks). The chunks themselves are
+// at ManifestKey, a bare JSON array of ChunkTask, which is what the
+// Distributed Map's ItemReader reads.
 type Manifest struct {
-	Company CompanyRun  `json:"company"`
-	Tables  []TablePlan `json:"tables"`
-	Items   []ChunkTask `json:"items"`
+	Company   CompanyRun  `json:"company"`
+	RunDate   string      `json:"run_date"`
+	PlannedAt time.Time   `json:"planned_at"`
+	Tables    []TablePlan `json:"tables"`
 }
 
 // TablePlan is one table of a company's plan.
@@ -51,6 +66,8 @@ type TablePlan struct {
 	Staging string `json:"staging"`
 	Chunks  int    `json:"chunks"`
 	EstRows int64  `json:"est_rows"`
+	// ChunkColumn is the table's chunk column.
+	ChunkColumn string `json:"chunk_column"`
 }
 
 // SwapTablesInput is a CompanyRun: swap-tables reads the manifest and the
@@ -90,13 +107,17 @@ type CompanyOutcome struct {
 // FinishRunInput closes a run: it is the Report state's input. It is sent to
 // the list-tables function with Action "finish".
 type FinishRunInput struct {
+	// Action is "finish" on the wire (see internal/steps.Request).
+	Action   string           `json:"action,omitempty"`
 	RunID    string           `json:"run_id"`
 	Outcomes []CompanyOutcome `json:"outcomes"`
 }
 
 // FinishRunOutput is the run summary. Failed > 0 fails the execution.
 type FinishRunOutput struct {
-	RunID     string   `json:"run_id"`
+	RunID string `json:"run_id"`
+	// Status is "succeeded" (Failed == 0) or "failed".
+	Status    string   `json:"status"`
 	Companies int      `json:"companies"`
 	Failed    int      `json:"failed"`
 	Rows      int64    `json:"rows"`

@@ -1,0 +1,208 @@
+package steps
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+
+	"github.com/ferrydata/ferry"
+	"github.com/klauspost/compress/gzip"
+)
+
+func (s *Steps) chunkLog(t ferry.ChunkTask, step string) *slog.Logger {
+	return s.d.Logger.With("step", step, "run_id", t.RunID, "company", companyName(t.CompanyID, t.Alias), "table", t.Table, "chunk", ferry.ChunkName(t.Table, t.Chunk))
+}
+
+func checkTask(t ferry.ChunkTask) error {
+	w := ferry.Where{Company: companyName(t.CompanyID, t.Alias), Table: t.Table, Chunk: ferry.ChunkName(t.Table, t.Chunk)}
+	switch {
+	case t.RunID == "" || t.Key == "" || t.Query == "":
+		return &ferry.ConfigError{Where: w, Msg: "chunk task lacks run_id, key or query", Fix: "pass an item of the company's manifest unchanged"}
+	case ferry.ValidIdent(t.ChunkColumn) != nil || ferry.ValidIdent(t.Schema) != nil || ferry.ValidIdent(t.Staging) != nil:
+		return &ferry.ConfigError{Where: w, Msg: "chunk task has an invalid schema, staging or chunk column name", Fix: "pass an item of the company's manifest unchanged"}
+	case t.Chunk.Hi <= t.Chunk.Lo:
+		return &ferry.ConfigError{Where: w, Msg: fmt.Sprintf("empty range [%d,%d)", t.Chunk.Lo, t.Chunk.Hi), Fix: "pass an item of the company's manifest unchanged"}
+	}
+	return nil
+}
+
+func where(t ferry.ChunkTask) string {
+	return fmt.Sprintf("company %s, chunk %s", companyName(t.CompanyID, t.Alias), ferry.ChunkName(t.Table, t.Chunk))
+}
+
+// ExportChunk streams the rows of task's range from the source as CSV,
+// gzips them into the store at task.Key and returns the counts and the
+// SHA-256 of the uncompressed CSV. Memory is constant: rows flow from the
+// source through gzip into the store's writer. On any error the object is
+// aborted (nothing is left at the key); a retry rewrites the same key.
+func (s *Steps) ExportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.ExportChunkOutput, error) {
+	log := s.chunkLog(task, "export-chunk")
+	ctx, cancel := s.withDeadline(ctx)
+	defer cancel()
+	out, err := s.exportChunk(ctx, task)
+	if err != nil {
+		return ferry.ExportChunkOutput{}, s.fail(ctx, log, "export-chunk", err)
+	}
+	log.InfoContext(ctx, "chunk exported", "rows", out.Rows, "bytes", out.Bytes, "raw_bytes", out.RawBytes, "seconds", out.Seconds)
+	return out, nil
+}
+
+func (s *Steps) exportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.ExportChunkOutput, error) {
+	if err := s.need("export-chunk", map[string]bool{"Source": s.d.Source != nil, "Store": s.d.Store != nil}); err != nil {
+		return ferry.ExportChunkOutput{}, err
+	}
+	if err := checkTask(task); err != nil {
+		return ferry.ExportChunkOutput{}, err
+	}
+	start := s.now()
+	w, err := s.d.Store.Create(ctx, task.Key)
+	if err != nil {
+		return ferry.ExportChunkOutput{}, fmt.Errorf("export %s: create %s: %w", where(task), task.Key, err)
+	}
+	zc := &countWriter{w: w}
+	zw, err := gzip.NewWriterLevel(zc, s.d.GzipLevel)
+	if err != nil {
+		w.Abort()
+		return ferry.ExportChunkOutput{}, fmt.Errorf("export %s: gzip: %w", where(task), err)
+	}
+	h := sha256.New()
+	raw := &countWriter{w: io.MultiWriter(zw, h)}
+	stats, err := s.d.Source.Export(ctx, ferry.ExportRequest{
+		Query: task.Query, Params: task.Params, ChunkColumn: task.ChunkColumn,
+		Lo: task.Chunk.Lo, Hi: task.Chunk.Hi, ZeroDates: task.ZeroDates, Target: task.Target,
+	}, raw)
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		w.Abort()
+		return ferry.ExportChunkOutput{}, fmt.Errorf("export %s: %w", where(task), err)
+	}
+	if err := w.Commit(); err != nil {
+		return ferry.ExportChunkOutput{}, fmt.Errorf("export %s: commit %s: %w", where(task), task.Key, err)
+	}
+	return ferry.ExportChunkOutput{
+		ChunkTask: task,
+		Rows:      stats.Rows,
+		Bytes:     zc.n,
+		RawBytes:  raw.n,
+		SHA256:    hex.EncodeToString(h.Sum(nil)),
+		ZeroDates: stats.ZeroDates,
+		Seconds:   s.now().Sub(start).Seconds(),
+	}, nil
+}
+
+type hashReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (r *hashReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.h.Write(p[:n])
+	r.n += int64(n)
+	return n, err
+}
+
+// LoadChunk loads the object an export wrote into the staging table,
+// replacing the rows of the chunk's range (Target.Load), verifies the
+// SHA-256 and size of what was read and the row count against the export,
+// then writes the ferry.ChunkDone marker at ferry.DoneKey. A mismatch is a
+// *ferry.DataError and no marker is written, so the swap cannot happen; a
+// truncated read is retryable. Running it twice leaves the same rows and
+// the same marker.
+func (s *Steps) LoadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferry.LoadChunkOutput, error) {
+	log := s.chunkLog(in.ChunkTask, "load-chunk")
+	ctx, cancel := s.withDeadline(ctx)
+	defer cancel()
+	out, err := s.loadChunk(ctx, in)
+	if err != nil {
+		return ferry.LoadChunkOutput{}, s.fail(ctx, log, "load-chunk", err)
+	}
+	log.InfoContext(ctx, "chunk loaded", "rows", out.Rows, "seconds", out.Seconds)
+	return out, nil
+}
+
+func (s *Steps) loadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferry.LoadChunkOutput, error) {
+	if err := s.need("load-chunk", map[string]bool{"Target": s.d.Target != nil, "Store": s.d.Store != nil}); err != nil {
+		return ferry.LoadChunkOutput{}, err
+	}
+	if err := checkTask(in.ChunkTask); err != nil {
+		return ferry.LoadChunkOutput{}, err
+	}
+	wh := ferry.Where{Company: companyName(in.CompanyID, in.Alias), Table: in.Table, Chunk: ferry.ChunkName(in.Table, in.Chunk)}
+	if len(in.SHA256) != 64 {
+		return ferry.LoadChunkOutput{}, &ferry.ConfigError{Where: wh, Msg: "load input has no sha256 of the export", Fix: "pass export-chunk's output unchanged"}
+	}
+	start := s.now()
+	r, err := s.d.Store.Open(ctx, in.Key)
+	if err != nil {
+		if errors.Is(err, ferry.ErrNotFound) {
+			return ferry.LoadChunkOutput{}, &ferry.DataError{Where: wh, Msg: "the chunk object " + in.Key + " does not exist", Fix: "rerun the workflow so the chunk is exported again"}
+		}
+		return ferry.LoadChunkOutput{}, fmt.Errorf("load %s: open %s: %w", where(in.ChunkTask), in.Key, err)
+	}
+	defer r.Close()
+	tr := &trackReader{r: r}
+	zr, err := gzip.NewReader(tr)
+	if err != nil {
+		return ferry.LoadChunkOutput{}, readErr(wh, in.Key, tr, err)
+	}
+	defer zr.Close()
+	hr := &hashReader{r: zr, h: sha256.New()}
+	loaded, err := s.d.Target.Load(ctx, ferry.LoadRequest{Schema: in.Schema, Staging: in.Staging, ChunkColumn: in.ChunkColumn, Lo: in.Chunk.Lo, Hi: in.Chunk.Hi}, hr)
+	if err != nil {
+		return ferry.LoadChunkOutput{}, fmt.Errorf("load %s: %w", where(in.ChunkTask), err)
+	}
+	// The loader may stop at the last record: read to the end so that the
+	// hash covers the whole object and gzip checks its CRC.
+	if _, err := io.Copy(io.Discard, hr); err != nil {
+		return ferry.LoadChunkOutput{}, readErr(wh, in.Key, tr, err)
+	}
+	if sum := hex.EncodeToString(hr.h.Sum(nil)); sum != in.SHA256 || hr.n != in.RawBytes {
+		return ferry.LoadChunkOutput{}, &ferry.DataError{Where: wh,
+			Msg: fmt.Sprintf("the object %s does not match its export (sha256 %s, %d bytes; export said %s, %d bytes); staging rows of the range are not marked loaded", in.Key, sum, hr.n, in.SHA256, in.RawBytes),
+			Fix: "rerun the workflow so the chunk is exported again"}
+	}
+	if loaded != in.Rows {
+		return ferry.LoadChunkOutput{}, &ferry.DataError{Where: wh,
+			Msg: fmt.Sprintf("loaded %d rows, the export wrote %d", loaded, in.Rows),
+			Fix: "check the staging table's keys and the target's warnings; then rerun the workflow"}
+	}
+	done := ferry.ChunkDone{Table: in.Table, Index: in.Chunk.Index, Exported: in.Rows, Loaded: loaded, Bytes: in.Bytes, SHA256: in.SHA256, At: s.now()}
+	if err := putJSON(ctx, s.d.Store, ferry.DoneKey(in.RunID, in.Alias, in.Table, in.Chunk.Index), done); err != nil {
+		return ferry.LoadChunkOutput{}, fmt.Errorf("load %s: marker: %w", where(in.ChunkTask), err)
+	}
+	return ferry.LoadChunkOutput{RunID: in.RunID, CompanyID: in.CompanyID, Table: in.Table, Index: in.Chunk.Index, Rows: loaded, Seconds: s.now().Sub(start).Seconds()}, nil
+}
+
+// trackReader remembers the store stream's own error, so that a cut
+// download (retryable) is told apart from a short or corrupt object.
+type trackReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *trackReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		t.err = err
+	}
+	return n, err
+}
+
+// readErr classifies a failure reading a chunk object: the store stream
+// failing is retryable; a stream that ended cleanly but does not hold a
+// valid gzip CSV is a DataError.
+func readErr(wh ferry.Where, key string, tr *trackReader, err error) error {
+	if tr.err != nil || errors.Is(err, context.DeadlineExceeded) {
+		return ferry.Retryable("load "+wh.String()+": read "+key, err)
+	}
+	return &ferry.DataError{Where: wh, Msg: "the chunk object " + key + " is not a valid gzip stream: " + err.Error(), Fix: "rerun the workflow so the chunk is exported again"}
+}

@@ -1,0 +1,178 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
+)
+
+// maxFailures bounds the failure lines of a summary, so the output stays
+// far below the 256 KB payload limit whatever the number of companies.
+const maxFailures = 200
+
+// causeMessage extracts the message of a Step Functions Catch "Cause": for
+// a Lambda error it is JSON {"errorMessage": ..., "errorType": ...}.
+func causeMessage(cause string) (typ, msg string) {
+	var c struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if json.Unmarshal([]byte(cause), &c) == nil && c.ErrorMessage != "" {
+		return c.ErrorType, c.ErrorMessage
+	}
+	return "", cause
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// FinishRun closes a run: it counts the outcomes, names every failed
+// company and, from the store, every table of a failed company whose chunks
+// were not all loaded, and, from the admin database, every table whose swap
+// failed; records the run's end in ferry_runs (succeeded when no company
+// failed); and releases the run lease. It returns the summary, not an
+// error, when companies failed (Failed > 0; the state machine fails the
+// execution on it). Idempotent.
+func (s *Steps) FinishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.FinishRunOutput, error) {
+	log := s.d.Logger.With("step", "finish-run", "run_id", in.RunID)
+	ctx, cancel := s.withDeadline(ctx)
+	defer cancel()
+	out, err := s.finishRun(ctx, in)
+	if err != nil {
+		return ferry.FinishRunOutput{}, s.fail(ctx, log, "finish-run", err)
+	}
+	log.InfoContext(ctx, "run finished", "status", out.Status, "companies", out.Companies, "failed", out.Failed, "rows", out.Rows)
+	return out, nil
+}
+
+func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.FinishRunOutput, error) {
+	if err := s.need("finish-run", map[string]bool{"Admin": s.d.Admin != nil}); err != nil {
+		return ferry.FinishRunOutput{}, err
+	}
+	if err := checkRunID(in.RunID); err != nil {
+		return ferry.FinishRunOutput{}, err
+	}
+	out := ferry.FinishRunOutput{RunID: in.RunID, Companies: len(in.Outcomes)}
+	var failures []string
+	for _, o := range in.Outcomes {
+		if !o.Failed {
+			out.Rows += o.Rows
+			continue
+		}
+		out.Failed++
+		typ, msg := causeMessage(o.Cause)
+		if typ == "" {
+			typ = o.Error
+		}
+		line := "company " + companyName(o.CompanyID, o.Alias) + ": " + typ
+		if msg != "" {
+			line += ": " + clip(msg, 1500)
+		}
+		failures = append(failures, line)
+		if s.d.Store != nil && o.Alias != "" && o.Alias != "*" {
+			failures = append(failures, s.unloadedTables(ctx, in.RunID, o)...)
+		}
+	}
+	loads, err := admin.TableLoads(ctx, s.d.Admin, in.RunID)
+	if err != nil {
+		return out, err
+	}
+	// A failed swap marks every table of the company (none was swapped):
+	// one line per company and error, naming the tables.
+	type key struct {
+		company int64
+		msg     string
+	}
+	var order []key
+	tablesOf := map[key][]string{}
+	for _, l := range loads {
+		if l.Status == admin.LoadFailed {
+			k := key{l.CompanyID, l.Error}
+			if _, seen := tablesOf[k]; !seen {
+				order = append(order, k)
+			}
+			tablesOf[k] = append(tablesOf[k], l.Table)
+		}
+	}
+	for _, k := range order {
+		failures = append(failures, fmt.Sprintf("company %d, tables %s: not swapped: %s", k.company, strings.Join(tablesOf[k], ", "), clip(k.msg, 500)))
+	}
+	out.Status = admin.RunSucceeded
+	if out.Failed > 0 {
+		out.Status = admin.RunFailed
+	}
+	if len(failures) > maxFailures {
+		more := len(failures) - maxFailures
+		failures = append(failures[:maxFailures], fmt.Sprintf("… and %d more (see `ferry runs show %s`)", more, in.RunID))
+	}
+	out.Failures = failures
+	out.Summary = fmt.Sprintf("run %s %s: %d companies, %d failed, %d rows published", in.RunID, out.Status, out.Companies, out.Failed, out.Rows)
+	if len(failures) > 0 {
+		out.Summary += "\n" + strings.Join(failures, "\n")
+	}
+	fin := s.now()
+	if err := admin.FinishRun(ctx, s.d.Admin, admin.Run{RunID: in.RunID, FinishedAt: &fin, Status: out.Status,
+		Companies: out.Companies, Failed: out.Failed, Rows: out.Rows, Summary: clip(out.Summary, 60000)}); err != nil {
+		return out, err
+	}
+	if err := admin.ReleaseLease(ctx, s.d.Admin, in.RunID); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// unloadedTables names the tables of a failed company with chunks that
+// have no done marker (a failed export or load inside the Distributed Map
+// reports only a tolerated-failure error, not which chunk). Best effort:
+// problems reading the store are reported as a line.
+func (s *Steps) unloadedTables(ctx context.Context, runID string, o ferry.CompanyOutcome) []string {
+	var tasks []ferry.ChunkTask
+	if err := getJSON(ctx, s.d.Store, ferry.ManifestKey(runID, o.Alias), &tasks); err != nil {
+		return []string{fmt.Sprintf("company %s: cannot read its manifest: %v", companyName(o.CompanyID, o.Alias), err)}
+	}
+	keys, err := s.d.Store.List(ctx, path.Join(runID, o.Alias)+"/")
+	if err != nil {
+		return []string{fmt.Sprintf("company %s: cannot list its chunks: %v", companyName(o.CompanyID, o.Alias), err)}
+	}
+	have := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		have[k] = true
+	}
+	type miss struct {
+		n, of int
+		first string
+	}
+	per := map[string]*miss{}
+	var order []string
+	for _, t := range tasks {
+		m := per[t.Table]
+		if m == nil {
+			m = &miss{}
+			per[t.Table] = m
+			order = append(order, t.Table)
+		}
+		m.of++
+		if !have[ferry.DoneKey(runID, t.Alias, t.Table, t.Chunk.Index)] {
+			if m.n == 0 {
+				m.first = ferry.ChunkName(t.Table, t.Chunk)
+			}
+			m.n++
+		}
+	}
+	var out []string
+	for _, tb := range order {
+		if m := per[tb]; m.n > 0 {
+			out = append(out, fmt.Sprintf("company %s, table %s: %d of %d chunks not loaded (first: %s)", companyName(o.CompanyID, o.Alias), tb, m.n, m.of, m.first))
+		}
+	}
+	return out
+}

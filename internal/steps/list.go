@@ -1,0 +1,202 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/plan"
+	"golang.org/x/sync/errgroup"
+)
+
+// runIDRe is what a run id may be: a Step Functions execution name's
+// characters, safe as an S3 key prefix.
+var runIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$`)
+
+func checkRunID(id string) error {
+	if !runIDRe.MatchString(id) || strings.Contains(id, "..") {
+		return &ferry.ConfigError{Msg: fmt.Sprintf("run id %q must be 1-80 letters, digits, '-', '_', '.', ':' starting with a letter or digit", id),
+			Fix: "start the execution with a plain name (Step Functions execution names qualify)"}
+	}
+	return nil
+}
+
+// ParseRunDate parses a run date (YYYY-MM-DD); empty is today in UTC.
+func ParseRunDate(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		y, m, d := now.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
+	}
+	t, err := time.ParseInLocation(plan.DateLayout, s, time.UTC)
+	if err != nil {
+		return time.Time{}, &ferry.ConfigError{Msg: fmt.Sprintf("run_date %q is not a date YYYY-MM-DD", s), Fix: "pass run_date like 2026-11-22, or omit it for today"}
+	}
+	return t, nil
+}
+
+// ListTables plans a run. In order: it takes the run lease (another run
+// holding it: *ferry.RunLeaseHeldError, nothing touched); reads the active
+// companies (or in.Companies) and tables; validates the whole
+// configuration and plans every chunk (any problem: every problem as
+// ConfigError, nothing written, lease released); records the run; then per
+// company ensures the schema, prepares every staging table empty, removes
+// objects a previous attempt of this run left under <run>/<alias>/, and
+// writes plan.json (ferry.Manifest at ferry.PlanKey) and the chunk manifest
+// (a JSON array of ferry.ChunkTask at ferry.ManifestKey, written last). It
+// returns keys and counts only. Running it again for the same run id redoes
+// the same work; on any error the lease is released.
+func (s *Steps) ListTables(ctx context.Context, in ferry.ListTablesInput) (ferry.ListTablesOutput, error) {
+	log := s.d.Logger.With("step", "list-tables", "run_id", in.RunID)
+	ctx, cancel := s.withDeadline(ctx)
+	defer cancel()
+	out, err := s.listTables(ctx, in, log)
+	if err != nil {
+		return ferry.ListTablesOutput{}, s.fail(ctx, log, "list-tables", err)
+	}
+	log.InfoContext(ctx, "run planned", "companies", len(out.Companies), "tables", out.Tables, "chunks", out.Chunks)
+	return out, nil
+}
+
+func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *slog.Logger) (out ferry.ListTablesOutput, err error) {
+	if err := s.need("list-tables", map[string]bool{"Admin": s.d.Admin != nil, "Source": s.d.Source != nil, "Target": s.d.Target != nil, "Store": s.d.Store != nil}); err != nil {
+		return out, err
+	}
+	if err := checkRunID(in.RunID); err != nil {
+		return out, err
+	}
+	now := s.now()
+	runDate, err := ParseRunDate(in.RunDate, now)
+	if err != nil {
+		return out, err
+	}
+	if err := admin.AcquireLease(ctx, s.d.Admin, in.RunID, s.d.LeaseTTL, now); err != nil {
+		return out, err
+	}
+	defer func() {
+		if err != nil {
+			// A failed list-tables ends the execution (it has no Catch):
+			// do not leave the lease blocking the next runs.
+			if rerr := admin.ReleaseLease(context.WithoutCancel(ctx), s.d.Admin, in.RunID); rerr != nil {
+				log.WarnContext(ctx, "release lease after failure", "error", rerr.Error())
+			}
+		}
+	}()
+
+	companies, err := admin.ActiveCompanies(ctx, s.d.Admin, in.Companies)
+	if err != nil {
+		return out, err
+	}
+	var problems []error
+	for _, id := range in.Companies {
+		if !slices.ContainsFunc(companies, func(c ferry.Company) bool { return c.ID == id }) {
+			problems = append(problems, &ferry.ConfigError{Where: ferry.Where{Company: fmt.Sprint(id)},
+				Msg: "the run asks for this company, which is missing or not active",
+				Fix: "check the id with `ferry company list`, activate it, or leave it out of companies"})
+		}
+	}
+	tables, err := admin.ActiveTables(ctx, s.d.Admin)
+	if err != nil {
+		return out, err
+	}
+	par := min(s.d.Parallel, 4)
+	p, perr := plan.Build(ctx, s.d.Source, companies, tables, plan.Options{RunID: in.RunID, RunDate: runDate, Target: s.d.Target.Engine(), Parallel: par})
+	if perr != nil {
+		var ce *ferry.ConfigError
+		if len(problems) == 0 || !errors.As(perr, &ce) {
+			return out, perr
+		}
+		problems = append(problems, perr)
+	}
+	if len(problems) > 0 {
+		return out, errors.Join(problems...)
+	}
+
+	if err := admin.StartRun(ctx, s.d.Admin, in.RunID, p.RunDate, len(p.Companies), now); err != nil {
+		return out, err
+	}
+	out = ferry.ListTablesOutput{RunID: in.RunID, RunDate: p.RunDate, Bucket: s.d.Bucket, Companies: make([]ferry.CompanyRun, len(p.Companies)),
+		Tables: p.Tables(), Chunks: p.Chunks()}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(par)
+	for i, cp := range p.Companies {
+		g.Go(func() error {
+			cr, err := s.prepareCompany(gctx, p, cp, now)
+			if err != nil {
+				return err
+			}
+			out.Companies[i] = cr
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return ferry.ListTablesOutput{}, err
+	}
+	return out, nil
+}
+
+func (s *Steps) prepareCompany(ctx context.Context, p plan.Plan, cp plan.CompanyPlan, now time.Time) (ferry.CompanyRun, error) {
+	c := cp.Company
+	name := companyName(c.ID, c.Alias)
+	cr := ferry.CompanyRun{RunID: p.RunID, CompanyID: c.ID, Alias: c.Alias, Schema: c.Schema,
+		ManifestKey: ferry.ManifestKey(p.RunID, c.Alias), PlanKey: ferry.PlanKey(p.RunID, c.Alias),
+		Tables: len(cp.Tables), Chunks: cp.Chunks()}
+	if err := s.d.Target.EnsureSchema(ctx, c.Schema); err != nil {
+		return cr, fmt.Errorf("company %s: ensure schema %s: %w", name, c.Schema, err)
+	}
+	m := ferry.Manifest{Company: cr, RunDate: p.RunDate, PlannedAt: now}
+	for _, t := range cp.Tables {
+		if err := s.d.Target.PrepareStaging(ctx, c.Schema, t.Spec.Name, t.Staging, t.Columns, t.Spec.ChunkColumn); err != nil {
+			return cr, fmt.Errorf("company %s, table %s: prepare staging %s: %w", name, t.Spec.Name, t.Staging, err)
+		}
+		m.Tables = append(m.Tables, ferry.TablePlan{Table: t.Spec.Name, Staging: t.Staging, Chunks: len(t.Chunks), EstRows: t.Bounds.Rows, ChunkColumn: t.Spec.ChunkColumn})
+	}
+	// Objects of an earlier attempt of this run (chunks, markers) must not
+	// be mistaken for this plan's.
+	prefix := path.Join(p.RunID, c.Alias) + "/"
+	old, err := s.d.Store.List(ctx, prefix)
+	if err != nil {
+		return cr, fmt.Errorf("company %s: list %s: %w", name, prefix, err)
+	}
+	dg, dctx := errgroup.WithContext(ctx)
+	dg.SetLimit(s.d.Parallel)
+	for _, k := range old {
+		dg.Go(func() error { return s.d.Store.Delete(dctx, k) })
+	}
+	if err := dg.Wait(); err != nil {
+		return cr, fmt.Errorf("company %s: remove objects of an earlier attempt: %w", name, err)
+	}
+	if err := putJSON(ctx, s.d.Store, cr.PlanKey, m); err != nil {
+		return cr, fmt.Errorf("company %s: %w", name, err)
+	}
+	if err := putManifest(ctx, s.d.Store, cr.ManifestKey, p.Tasks(cp)); err != nil {
+		return cr, fmt.Errorf("company %s: %w", name, err)
+	}
+	return cr, nil
+}
+
+// putManifest streams tasks as one JSON array (an empty array when there
+// are none: the Distributed Map then runs no child).
+func putManifest(ctx context.Context, st ferry.Store, key string, tasks []ferry.ChunkTask) error {
+	w, err := st.Create(ctx, key)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", key, err)
+	}
+	bw := &countWriter{w: w}
+	werr := writeArray(bw, tasks)
+	if werr != nil {
+		w.Abort()
+		return fmt.Errorf("store: write %s: %w", key, werr)
+	}
+	if err := w.Commit(); err != nil {
+		return fmt.Errorf("store: commit %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ferrydata/ferry"
+)
+
+// Actions of Request.
+const (
+	// ActionList (or an empty action) plans a run: ListTables.
+	ActionList = "list"
+	// ActionFinish closes a run: FinishRun.
+	ActionFinish = "finish"
+)
+
+// Request is the list-tables Lambda's input: a ferry.ListTablesInput, or,
+// with "action": "finish", a ferry.FinishRunInput. One function serves both
+// so that the state machine's Report state needs no fifth function.
+//
+//	{"run_id": "exec-1", "run_date": "2026-11-22", "companies": [42]}
+//	{"action": "finish", "run_id": "exec-1", "outcomes": [{"company_id": 42, "alias": "acme", "failed": false, "rows": 10}]}
+type Request struct {
+	Action    string                 `json:"action,omitempty"`
+	RunID     string                 `json:"run_id"`
+	RunDate   string                 `json:"run_date,omitempty"`
+	Companies []int64                `json:"companies,omitempty"`
+	Outcomes  []ferry.CompanyOutcome `json:"outcomes,omitempty"`
+}
+
+// Function is the list-tables Lambda handler: it routes Request by Action
+// and returns a ferry.ListTablesOutput or a ferry.FinishRunOutput. An
+// unknown action is a ConfigError.
+func (s *Steps) Function(ctx context.Context, req Request) (any, error) {
+	switch req.Action {
+	case "", ActionList:
+		return s.ListTables(ctx, ferry.ListTablesInput{RunID: req.RunID, RunDate: req.RunDate, Companies: req.Companies})
+	case ActionFinish:
+		return s.FinishRun(ctx, ferry.FinishRunInput{Action: req.Action, RunID: req.RunID, Outcomes: req.Outcomes})
+	default:
+		return nil, ferry.LambdaError(&ferry.ConfigError{Msg: fmt.Sprintf("unknown action %q", req.Action), Fix: `use "finish" to close a run, or no action to start one`})
+	}
+}

@@ -1,0 +1,654 @@
+package steps_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/mysql"
+	"github.com/ferrydata/ferry/internal/postgres"
+	"github.com/ferrydata/ferry/internal/s3store"
+	"github.com/ferrydata/ferry/internal/s3store/s3test"
+	"github.com/ferrydata/ferry/internal/steps"
+	"github.com/ferrydata/ferry/internal/testdb"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.json from the end-to-end run")
+
+var runDay = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+
+// env is one test's world: a real admin MariaDB, a real source MariaDB, a
+// real target (PostgreSQL or MariaDB) and the in-process S3.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	admin  *sql.DB
+	src    *sql.DB
+	store  ferry.Store
+	engine ferry.Engine
+	pg     *pgx.Conn // engine postgres
+	tdb    *sql.DB   // engine mysql
+	prefix string    // target schema prefix (mysql: databases are server-wide)
+	steps  *steps.Steps
+}
+
+func newEnv(t *testing.T, engine ferry.Engine) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	e := &env{t: t, ctx: ctx, engine: engine}
+	e.admin, _ = testdb.MySQLDB(t)
+	testdb.Must(t, "migrate admin", admin.Migrate(ctx, e.admin))
+	_, srcDSN := testdb.MySQL(t)
+	src, err := mysql.Open(ctx, srcDSN)
+	testdb.Must(t, "open source", err)
+	t.Cleanup(func() { src.Close() })
+	e.src = src
+	fake := s3test.Start(t)
+	e.store = s3store.New(fake.Client, fake.Bucket)
+
+	var target ferry.Target
+	switch engine {
+	case ferry.EnginePostgres:
+		url := testdb.Postgres(t)
+		pt, err := postgres.Open(ctx, url)
+		testdb.Must(t, "open postgres target", err)
+		t.Cleanup(pt.Close)
+		target = pt
+		e.pg, err = pgx.Connect(ctx, url)
+		testdb.Must(t, "connect postgres", err)
+		t.Cleanup(func() { e.pg.Close(context.Background()) })
+	case ferry.EngineMySQL:
+		_, dsn := testdb.MySQL(t)
+		db, err := mysql.Open(ctx, dsn)
+		testdb.Must(t, "open mysql target", err)
+		t.Cleanup(func() { db.Close() })
+		target = mysql.NewTarget(db)
+		e.tdb = db
+		b := make([]byte, 3)
+		rand.Read(b)
+		e.prefix = "t_steps_" + hex.EncodeToString(b) + "_"
+	}
+	e.steps = steps.New(steps.Deps{Admin: e.admin, Source: mysql.NewSource(src), Target: target, Store: e.store, Bucket: fake.Bucket,
+		Clock: func() time.Time { return runDay }, DeadlineMargin: 5 * time.Second})
+	return e
+}
+
+// schemaOf is the target schema given to a company.
+func (e *env) schemaOf(alias string) string {
+	if e.prefix == "" {
+		return ""
+	}
+	s := e.prefix + alias
+	e.t.Cleanup(func() { e.tdb.ExecContext(context.Background(), "DROP DATABASE IF EXISTS `"+s+"`") })
+	return s
+}
+
+func (e *env) exec(db *sql.DB, stmts ...string) {
+	e.t.Helper()
+	for _, s := range stmts {
+		if _, err := db.ExecContext(e.ctx, s); err != nil {
+			e.t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+const ordersQuery = "SELECT id, company_id, customer, amount, created_at FROM orders WHERE company_id = :company_id AND (created_at IS NULL OR created_at >= :since)"
+const itemsQuery = "SELECT id, sku, qty, note FROM items WHERE company_id = :company_id"
+
+// seed creates the source tables with rows for companies 1 and 2 (company
+// 2 has no items) and configures both companies and both tables.
+func (e *env) seed() {
+	e.t.Helper()
+	e.exec(e.src,
+		"CREATE TABLE orders (id BIGINT PRIMARY KEY, company_id INT NOT NULL, customer VARCHAR(64) NULL, amount DECIMAL(12,2) NOT NULL, created_at DATETIME NULL)",
+		"CREATE TABLE items (id INT PRIMARY KEY, company_id INT NOT NULL, sku VARCHAR(20) NOT NULL, qty INT NOT NULL, note TEXT NULL)",
+		`INSERT INTO orders SELECT seq, 1 + seq % 2,
+		   ELT(1 + seq % 6, 'Acme, Inc.', 'O''Brien "Q"', NULL, '', 'Line\nBreak', 'NULL'),
+		   seq * 1.25 - 20, DATE('2026-03-01') - INTERVAL (seq % 45) DAY + INTERVAL seq SECOND FROM seq_1_to_60`,
+		"INSERT INTO orders VALUES (1000000000000, 1, 'sparse', 1.00, NULL)",
+		"INSERT INTO items SELECT seq, 1, CONCAT('SKU-', seq), seq % 4, IF(seq % 3 = 0, NULL, 'a\\\\b\tc') FROM seq_1_to_12",
+	)
+	tx, err := e.admin.BeginTx(e.ctx, nil)
+	testdb.Must(e.t, "begin", err)
+	testdb.Must(e.t, "add acme", admin.AddCompany(e.ctx, tx, admin.NewCompany{ID: 1, Alias: "acme", Schema: e.schemaOf("acme"), Config: map[string]string{"days": "30"}}))
+	testdb.Must(e.t, "add globex", admin.AddCompany(e.ctx, tx, admin.NewCompany{ID: 2, Alias: "globex", Schema: e.schemaOf("globex"), Config: map[string]string{"days": "30", "region": "eu"}}))
+	testdb.Must(e.t, "add orders", admin.AddTable(e.ctx, tx, ferry.TableSpec{Name: "orders", Query: ordersQuery, Params: []string{"company_id", "since"}, ChunkColumn: "id", ChunkRows: 7}, true))
+	testdb.Must(e.t, "add items", admin.AddTable(e.ctx, tx, ferry.TableSpec{Name: "items", Query: itemsQuery, ChunkColumn: "id", ChunkRows: 5}, true))
+	testdb.Must(e.t, "commit", tx.Commit())
+}
+
+// invoke runs fn as the Lambda runtime does: JSON in, JSON out.
+func invoke[Out any](e *env, fn any, in any) (Out, error) {
+	e.t.Helper()
+	var payload []byte
+	switch v := in.(type) {
+	case []byte:
+		payload = v
+	case json.RawMessage:
+		payload = v
+	default:
+		b, err := json.Marshal(in)
+		testdb.Must(e.t, "marshal", err)
+		payload = b
+	}
+	var out Out
+	b, err := lambda.NewHandler(fn).Invoke(e.ctx, payload)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		e.t.Fatalf("decode output %s: %v", b, err)
+	}
+	return out, nil
+}
+
+// errorType is the errorType aws-lambda-go reports for err.
+func errorType(err error) string {
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+func (e *env) manifest(c ferry.CompanyRun) []json.RawMessage {
+	e.t.Helper()
+	r, err := e.store.Open(e.ctx, c.ManifestKey)
+	testdb.Must(e.t, "open manifest", err)
+	defer r.Close()
+	var items []json.RawMessage
+	testdb.Must(e.t, "decode manifest (a JSON array)", json.NewDecoder(r).Decode(&items))
+	return items
+}
+
+func (e *env) planJSON(c ferry.CompanyRun) ferry.Manifest {
+	e.t.Helper()
+	r, err := e.store.Open(e.ctx, c.PlanKey)
+	testdb.Must(e.t, "open plan", err)
+	defer r.Close()
+	var m ferry.Manifest
+	testdb.Must(e.t, "decode plan", json.NewDecoder(r).Decode(&m))
+	return m
+}
+
+// golden keeps one realistic payload per step for testdata/.
+type golden map[string]any
+
+func (g golden) keep(name string, v any) {
+	if _, ok := g[name]; !ok {
+		g[name] = v
+	}
+}
+
+// runChain runs a whole run the way the state machine does and returns
+// the finish output.
+func (e *env) runChain(runID string, g golden) ferry.FinishRunOutput {
+	e.t.Helper()
+	req := steps.Request{RunID: runID, RunDate: "2026-03-01"}
+	g.keep("list-tables.json", req)
+	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, req)
+	testdb.Must(e.t, "list tables", err)
+	g.keep("list-tables.out.json", plan)
+	// A retried list-tables (same run) is harmless.
+	again, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, req)
+	testdb.Must(e.t, "list tables again", err)
+	if !reflect.DeepEqual(plan, again) {
+		e.t.Fatalf("retried list-tables differs:\n%+v\n%+v", plan, again)
+	}
+	if len(plan.Companies) != 2 || plan.Tables != 4 {
+		e.t.Fatalf("plan = %+v", plan)
+	}
+	var outcomes []ferry.CompanyOutcome
+	for ci, c := range plan.Companies {
+		items := e.manifest(c)
+		g.keep("manifest.json", items)
+		g.keep("plan.json", e.planJSON(c))
+		if len(items) != c.Chunks {
+			e.t.Fatalf("company %s: manifest has %d items, plan says %d chunks", c.Alias, len(items), c.Chunks)
+		}
+		for i, item := range items {
+			g.keep("export-chunk.json", item)
+			exp, err := invoke[json.RawMessage](e, e.steps.ExportChunk, item)
+			testdb.Must(e.t, "export", err)
+			if ci == 0 && i == 0 {
+				// Retries overwrite the same key with the same bytes.
+				exp2, err := invoke[json.RawMessage](e, e.steps.ExportChunk, item)
+				testdb.Must(e.t, "export again", err)
+				var a, b ferry.ExportChunkOutput
+				json.Unmarshal(exp, &a)
+				json.Unmarshal(exp2, &b)
+				if a.SHA256 != b.SHA256 || a.Rows != b.Rows {
+					e.t.Fatalf("export retry differs: %+v vs %+v", a, b)
+				}
+			}
+			g.keep("load-chunk.json", exp)
+			lo, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, exp)
+			testdb.Must(e.t, "load", err)
+			g.keep("load-chunk.out.json", lo)
+			if ci == 0 && i == 0 {
+				if _, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, exp); err != nil {
+					e.t.Fatalf("load again: %v", err)
+				}
+			}
+		}
+		g.keep("swap-tables.json", c)
+		sw, err := invoke[ferry.SwapTablesOutput](e, e.steps.SwapTables, c)
+		testdb.Must(e.t, "swap", err)
+		g.keep("swap-tables.out.json", sw)
+		if sw.AlreadySwapped || len(sw.Tables) != 2 {
+			e.t.Fatalf("swap = %+v", sw)
+		}
+		sw2, err := invoke[ferry.SwapTablesOutput](e, e.steps.SwapTables, c)
+		testdb.Must(e.t, "swap again", err)
+		if !sw2.AlreadySwapped || sw2.Rows != sw.Rows {
+			e.t.Fatalf("retried swap = %+v, want AlreadySwapped with %d rows", sw2, sw.Rows)
+		}
+		outcomes = append(outcomes, ferry.CompanyOutcome{CompanyID: c.CompanyID, Alias: c.Alias, Rows: sw.Rows})
+	}
+	fin := steps.Request{Action: steps.ActionFinish, RunID: runID, Outcomes: outcomes}
+	g.keep("finish-run.json", fin)
+	out, err := invoke[ferry.FinishRunOutput](e, e.steps.Function, fin)
+	testdb.Must(e.t, "finish", err)
+	g.keep("finish-run.out.json", out)
+	return out
+}
+
+// rows returns a table's rows as text, ordered by id, NULL as "<nil>".
+func (e *env) sourceRows(query string, args ...any) [][]string {
+	e.t.Helper()
+	rows, err := e.src.QueryContext(e.ctx, query, args...)
+	testdb.Must(e.t, "source rows", err)
+	defer rows.Close()
+	return scanText(e.t, rows)
+}
+
+func scanText(t *testing.T, rows *sql.Rows) [][]string {
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		testdb.Must(t, "scan", rows.Scan(ptrs...))
+		rec := make([]string, len(cols))
+		for i, v := range vals {
+			rec[i] = "<nil>"
+			if v.Valid {
+				rec[i] = v.String
+			}
+		}
+		out = append(out, rec)
+	}
+	testdb.Must(t, "rows", rows.Err())
+	return out
+}
+
+func (e *env) targetRows(schema, table string, cols []string) [][]string {
+	e.t.Helper()
+	switch e.engine {
+	case ferry.EnginePostgres:
+		sel := make([]string, len(cols))
+		for i, c := range cols {
+			sel[i] = `"` + c + `"::text`
+		}
+		rows, err := e.pg.Query(e.ctx, `SELECT `+strings.Join(sel, ", ")+` FROM "`+schema+`"."`+table+`" AS t ORDER BY t.id`)
+		testdb.Must(e.t, "target rows", err)
+		defer rows.Close()
+		var out [][]string
+		for rows.Next() {
+			vals := make([]*string, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			testdb.Must(e.t, "scan", rows.Scan(ptrs...))
+			rec := make([]string, len(cols))
+			for i, v := range vals {
+				rec[i] = "<nil>"
+				if v != nil {
+					rec[i] = *v
+				}
+			}
+			out = append(out, rec)
+		}
+		testdb.Must(e.t, "rows", rows.Err())
+		return out
+	default:
+		sel := make([]string, len(cols))
+		for i, c := range cols {
+			sel[i] = "CAST(`" + c + "` AS CHAR)"
+		}
+		rows, err := e.tdb.QueryContext(e.ctx, "SELECT "+strings.Join(sel, ", ")+" FROM `"+schema+"`.`"+table+"` ORDER BY id")
+		testdb.Must(e.t, "target rows", err)
+		defer rows.Close()
+		return scanText(e.t, rows)
+	}
+}
+
+// checkTargetEqualsSource compares every company's tables with the source.
+func (e *env) checkTargetEqualsSource() {
+	e.t.Helper()
+	companies, err := admin.ActiveCompanies(e.ctx, e.admin, nil)
+	testdb.Must(e.t, "companies", err)
+	for _, c := range companies {
+		want := e.sourceRows("SELECT CAST(id AS CHAR), CAST(company_id AS CHAR), customer, CAST(amount AS CHAR), CAST(created_at AS CHAR) FROM orders WHERE company_id = ? AND (created_at IS NULL OR created_at >= ?) ORDER BY id",
+			c.ID, "2026-01-30")
+		got := e.targetRows(c.Schema, "orders", []string{"id", "company_id", "customer", "amount", "created_at"})
+		if !reflect.DeepEqual(got, want) || len(want) == 0 {
+			e.t.Errorf("company %s orders: target has %d rows, source %d\n got %q\nwant %q", c.Alias, len(got), len(want), got, want)
+		}
+		want = e.sourceRows("SELECT CAST(id AS CHAR), sku, CAST(qty AS CHAR), note FROM items WHERE company_id = ? ORDER BY id", c.ID)
+		got = e.targetRows(c.Schema, "items", []string{"id", "sku", "qty", "note"})
+		if !reflect.DeepEqual(got, want) {
+			e.t.Errorf("company %s items: target has %d rows, source %d\n got %q\nwant %q", c.Alias, len(got), len(want), got, want)
+		}
+	}
+}
+
+func TestEndToEnd(t *testing.T) {
+	for _, engine := range []ferry.Engine{ferry.EnginePostgres, ferry.EngineMySQL} {
+		t.Run(string(engine), func(t *testing.T) {
+			e := newEnv(t, engine)
+			e.seed()
+			g := golden{}
+			out := e.runChain("run-1", g)
+			if out.Status != admin.RunSucceeded || out.Failed != 0 || out.Companies != 2 || out.Rows == 0 {
+				t.Fatalf("finish = %+v", out)
+			}
+			e.checkTargetEqualsSource()
+			if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
+				t.Fatalf("lease still held by %s", l.Holder)
+			}
+			run, loads, err := admin.GetRun(e.ctx, e.admin, "run-1")
+			testdb.Must(t, "get run", err)
+			if run.Status != admin.RunSucceeded || run.Rows != out.Rows || len(loads) != 4 {
+				t.Fatalf("run = %+v, loads = %+v", run, loads)
+			}
+			for _, l := range loads {
+				if l.Status != admin.LoadSwapped || l.SwappedAt == nil {
+					t.Fatalf("load = %+v", l)
+				}
+				if l.CompanyID == 2 && l.Table == "items" && (l.Rows != 0 || l.Chunks != 0) {
+					t.Fatalf("globex items should be an empty table: %+v", l)
+				}
+			}
+
+			// The next run publishes the source's new state.
+			e.exec(e.src, "DELETE FROM orders WHERE id % 5 = 0", "UPDATE items SET qty = qty + 100 WHERE id < 4",
+				"INSERT INTO items VALUES (100, 2, 'NEW', 1, NULL)")
+			out = e.runChain("run-2", golden{})
+			if out.Status != admin.RunSucceeded {
+				t.Fatalf("second run = %+v", out)
+			}
+			e.checkTargetEqualsSource()
+
+			if *update && engine == ferry.EnginePostgres {
+				for name, v := range g {
+					b, err := json.MarshalIndent(v, "", "  ")
+					testdb.Must(t, "marshal golden", err)
+					testdb.Must(t, "write golden", os.WriteFile(filepath.Join("testdata", name), append(b, '\n'), 0o644))
+				}
+			}
+		})
+	}
+}
+
+// nothingWritten asserts a refused run left no trace: no object, no
+// company schema or staging table, no lease, no run row.
+func (e *env) nothingWritten(runID string) {
+	e.t.Helper()
+	keys, err := e.store.List(e.ctx, runID+"/")
+	testdb.Must(e.t, "list", err)
+	if len(keys) > 0 {
+		e.t.Errorf("objects written: %v", keys)
+	}
+	var n int
+	switch e.engine {
+	case ferry.EnginePostgres:
+		testdb.Must(e.t, "count", e.pg.QueryRow(e.ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`).Scan(&n))
+		var s int
+		testdb.Must(e.t, "count", e.pg.QueryRow(e.ctx, `SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'bi\_%'`).Scan(&s))
+		n += s
+	default:
+		testdb.Must(e.t, "count", e.tdb.QueryRowContext(e.ctx, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE ?", e.prefix+"%").Scan(&n))
+	}
+	if n > 0 {
+		e.t.Errorf("%d target schemas/tables were created", n)
+	}
+	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder == runID {
+		e.t.Errorf("lease left held by %s", l.Holder)
+	}
+	if _, _, err := admin.GetRun(e.ctx, e.admin, runID); err == nil {
+		e.t.Errorf("run %s was recorded", runID)
+	}
+}
+
+func TestListTablesRefusesBadConfiguration(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	base, err := admin.ListTables(e.ctx, e.admin)
+	testdb.Must(t, "tables", err)
+	reset := func() {
+		e.exec(e.admin, "DELETE FROM `tables`", "DELETE FROM companies WHERE company_id > 2", "UPDATE companies SET alias = 'acme' WHERE company_id = 1",
+			"DELETE FROM companies_configurations WHERE configuration NOT IN ('days', 'region')", "UPDATE companies_configurations SET value = '30' WHERE configuration = 'days'")
+		for _, tb := range base {
+			testdb.Must(t, "restore table", admin.AddTable(e.ctx, e.admin, tb.TableSpec, true))
+		}
+	}
+	table := func(name, query, params, col string) string {
+		return fmt.Sprintf("INSERT INTO `tables` (name, status, query_select, params_select, chunk_column, chunk_rows) VALUES ('%s', 'active', '%s', '%s', '%s', 10)",
+			name, strings.ReplaceAll(query, "'", "''"), params, col)
+	}
+	for _, tc := range []struct {
+		name      string
+		setup     []string
+		companies []int64
+		want      []string
+	}{
+		{"unknown parameter", []string{table("t1", "SELECT id FROM items WHERE sku = :region2", "", "id")}, nil, []string{"table t1", ":region2"}},
+		{"params_select lists an unused name", []string{table("t1", "SELECT id FROM items WHERE company_id = :company_id", "company_id,since", "id")}, nil, []string{"params_select lists :since"}},
+		{"params_select lists an unknown name", []string{table("t1", "SELECT id FROM items", "nope", "id")}, nil, []string{"params_select lists :nope"}},
+		{"multi-statement", []string{table("t1", "SELECT id FROM items; DROP TABLE items", "", "id")}, nil, []string{"table t1", "query refused"}},
+		{"not a SELECT", []string{table("t1", "UPDATE items SET qty = 0", "", "id")}, nil, []string{"table t1", "query refused"}},
+		{"missing chunk column", []string{table("t1", "SELECT sku FROM items", "", "id")}, nil, []string{"chunk column id is not in the query's result"}},
+		{"non-integer chunk column", []string{table("t1", "SELECT id, sku FROM items", "", "sku")}, nil, []string{"chunk column sku is varchar"}},
+		{"invalid alias", []string{"INSERT INTO companies (company_id, status, alias) VALUES (3, 'active', 'Bad Alias')"}, nil, []string{"company 3 (Bad Alias)", "alias"}},
+		{"invalid table identifier", []string{table("bad-name", "SELECT id FROM items", "", "id")}, nil, []string{"table bad-name", "identifier"}},
+		{"reserved table name", []string{table("_ferry_t", "SELECT id FROM items", "", "id")}, nil, []string{"_ferry_"}},
+		{"staging collision", []string{table(ferry.StagingName("items"), "SELECT id FROM items", "", "id")}, nil, []string{"is the staging table of table items"}},
+		{"invalid days", []string{"UPDATE companies_configurations SET value = 'x' WHERE company = 2 AND configuration = 'days'"}, nil, []string{"company 2 (globex)", "configuration days"}},
+		{"missing company", nil, []int64{1, 99}, []string{"company 99", "missing or not active"}},
+		{"all problems at once", []string{table("t1", "SELECT id FROM items WHERE sku = :x", "", "id"), table("t2", "SELECT sku FROM items", "", "id"),
+			"INSERT INTO companies (company_id, status, alias) VALUES (3, 'active', 'Bad')"}, nil,
+			[]string{"table t1", ":x", "table t2", "chunk column id", "company 3 (Bad)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reset()
+			e.exec(e.admin, tc.setup...)
+			runID := "refused-" + strings.ReplaceAll(tc.name, " ", "-")
+			_, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: runID, RunDate: "2026-03-01", Companies: tc.companies})
+			if err == nil || errorType(err) != "ConfigError" {
+				t.Fatalf("err = %v (%T), want ConfigError", err, err)
+			}
+			for _, w := range append(tc.want, "fix:") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			e.nothingWritten(runID)
+		})
+	}
+}
+
+func TestOverlappingRuns(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	first, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "first", RunDate: "2026-03-01"})
+	testdb.Must(t, "first list-tables", err)
+
+	_, err = invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "second", RunDate: "2026-03-01"})
+	if err == nil || errorType(err) != "RunLeaseHeldError" || !strings.Contains(err.Error(), "first") {
+		t.Fatalf("second run: %v, want RunLeaseHeldError naming the first run", err)
+	}
+	if keys, _ := e.store.List(e.ctx, "second/"); len(keys) > 0 {
+		t.Fatalf("second run wrote %v", keys)
+	}
+	if _, _, err := admin.GetRun(e.ctx, e.admin, "second"); err == nil {
+		t.Fatal("second run was recorded")
+	}
+
+	// The first run completes.
+	var outcomes []ferry.CompanyOutcome
+	for _, c := range first.Companies {
+		for _, item := range e.manifest(c) {
+			exp, err := invoke[json.RawMessage](e, e.steps.ExportChunk, item)
+			testdb.Must(t, "export", err)
+			_, err = invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, exp)
+			testdb.Must(t, "load", err)
+		}
+		sw, err := invoke[ferry.SwapTablesOutput](e, e.steps.SwapTables, c)
+		testdb.Must(t, "swap", err)
+		outcomes = append(outcomes, ferry.CompanyOutcome{CompanyID: c.CompanyID, Alias: c.Alias, Rows: sw.Rows})
+	}
+	fin, err := invoke[ferry.FinishRunOutput](e, e.steps.Function, steps.Request{Action: "finish", RunID: "first", Outcomes: outcomes})
+	testdb.Must(t, "finish", err)
+	if fin.Status != admin.RunSucceeded {
+		t.Fatalf("finish = %+v", fin)
+	}
+	e.checkTargetEqualsSource()
+	// Now the second run may start.
+	if _, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "second", RunDate: "2026-03-01"}); err != nil {
+		t.Fatalf("second run after the first finished: %v", err)
+	}
+}
+
+func TestFailuresAreNamed(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-f", RunDate: "2026-03-01"})
+	testdb.Must(t, "list tables", err)
+	acme, globex := plan.Companies[0], plan.Companies[1]
+
+	// acme: every chunk but the last is loaded; the swap refuses, naming it.
+	items := e.manifest(acme)
+	for _, item := range items[:len(items)-1] {
+		exp, err := invoke[json.RawMessage](e, e.steps.ExportChunk, item)
+		testdb.Must(t, "export", err)
+		_, err = invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, exp)
+		testdb.Must(t, "load", err)
+	}
+	var last ferry.ChunkTask
+	json.Unmarshal(items[len(items)-1], &last)
+	_, err = invoke[ferry.SwapTablesOutput](e, e.steps.SwapTables, acme)
+	if err == nil || !strings.Contains(err.Error(), ferry.ChunkName(last.Table, last.Chunk)) {
+		t.Fatalf("swap with a missing chunk: %v, want an error naming %s", err, ferry.ChunkName(last.Table, last.Chunk))
+	}
+
+	// globex: a corrupted chunk object is refused at load (DataError), and
+	// a load input whose counts lie is refused too.
+	gitems := e.manifest(globex)
+	exp, err := invoke[ferry.ExportChunkOutput](e, e.steps.ExportChunk, gitems[0])
+	testdb.Must(t, "export", err)
+	bad := exp
+	bad.Rows++
+	if _, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, bad); err == nil || errorType(err) != "DataError" {
+		t.Fatalf("load with a wrong row count: %v, want DataError", err)
+	}
+	w, err := e.store.Create(e.ctx, exp.Key)
+	testdb.Must(t, "create", err)
+	io.WriteString(w, "not gzip")
+	testdb.Must(t, "commit", w.Commit())
+	if _, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, exp); err == nil || errorType(err) != "DataError" {
+		t.Fatalf("load of a corrupt object: %v, want DataError", err)
+	}
+	if _, err := e.store.Open(e.ctx, ferry.DoneKey("run-f", "globex", exp.Table, exp.Chunk.Index)); err == nil {
+		t.Fatal("a refused load wrote its done marker")
+	}
+
+	req, err := os.ReadFile("testdata/finish-run-failed.json")
+	testdb.Must(t, "read finish-run-failed.json", err)
+	fin, err := invoke[ferry.FinishRunOutput](e, e.steps.Function, req)
+	testdb.Must(t, "finish", err)
+	if fin.Status != admin.RunFailed || fin.Failed != 2 {
+		t.Fatalf("finish = %+v", fin)
+	}
+	for _, w := range []string{"company 1 (acme): TaskError: swap company 1 (acme)", "company 2 (globex): States.ExceedToleratedFailureThreshold", "company 2 (globex), table " + exp.Table,
+		"company 1, tables items, orders: not swapped", "not loaded"} {
+		if !strings.Contains(fin.Summary, w) {
+			t.Errorf("summary does not mention %q:\n%s", w, fin.Summary)
+		}
+	}
+	if *update {
+		b, _ := json.MarshalIndent(fin, "", "  ")
+		testdb.Must(t, "write golden", os.WriteFile("testdata/finish-run-failed.out.json", append(b, '\n'), 0o644))
+	}
+	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
+		t.Fatalf("lease still held by %s", l.Holder)
+	}
+	run, _, err := admin.GetRun(e.ctx, e.admin, "run-f")
+	testdb.Must(t, "get run", err)
+	if run.Status != admin.RunFailed || run.Failed != 2 {
+		t.Fatalf("run = %+v", run)
+	}
+}
+
+func TestUnknownAction(t *testing.T) {
+	s := steps.New(steps.Deps{})
+	_, err := lambda.NewHandler(s.Function).Invoke(context.Background(), []byte(`{"action":"explode","run_id":"x"}`))
+	if err == nil || errorType(err) != "ConfigError" {
+		t.Fatalf("err = %v, want ConfigError", err)
+	}
+}
+
+// deadlineSource is the real source, recording the deadline each export
+// ran under.
+type deadlineSource struct {
+	ferry.Source
+	seen time.Time
+}
+
+func (d *deadlineSource) Export(ctx context.Context, req ferry.ExportRequest, w io.Writer) (ferry.ExportStats, error) {
+	d.seen, _ = ctx.Deadline()
+	return d.Source.Export(ctx, req, w)
+}
+
+func TestStatementsRunUnderTheInvocationDeadline(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-d", RunDate: "2026-03-01", Companies: []int64{2}})
+	testdb.Must(t, "list tables", err)
+	if len(plan.Companies) != 1 || plan.Companies[0].Alias != "globex" {
+		t.Fatalf("a run restricted to company 2 planned %+v", plan.Companies)
+	}
+	src := &deadlineSource{Source: mysql.NewSource(e.src)}
+	s := steps.New(steps.Deps{Source: src, Store: e.store, DeadlineMargin: 5 * time.Second})
+	invocation := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithDeadline(e.ctx, invocation)
+	defer cancel()
+	item := e.manifest(plan.Companies[0])[0]
+	if _, err := lambda.NewHandler(s.ExportChunk).Invoke(ctx, item); err != nil {
+		t.Fatal(err)
+	}
+	if src.seen.IsZero() || src.seen.After(invocation.Add(-5*time.Second)) {
+		t.Fatalf("export ran under deadline %v, want at least 5s before the invocation's %v", src.seen, invocation)
+	}
+}
