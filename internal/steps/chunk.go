@@ -97,16 +97,26 @@ func (s *Steps) exportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.Ex
 	}, nil
 }
 
+// hashReader hashes and counts what is read. When verify is set, reaching
+// the end of a stream whose hash or size differs from the export's returns
+// verify's error instead of io.EOF, so the loader fails and its transaction
+// rolls back: a corrupt object is never committed to staging.
 type hashReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r      io.Reader
+	h      hash.Hash
+	n      int64
+	verify func(sum string, n int64) error
 }
 
 func (r *hashReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	r.h.Write(p[:n])
 	r.n += int64(n)
+	if err == io.EOF && r.verify != nil {
+		if verr := r.verify(hex.EncodeToString(r.h.Sum(nil)), r.n); verr != nil {
+			return n, verr
+		}
+	}
 	return n, err
 }
 
@@ -155,7 +165,15 @@ func (s *Steps) loadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferr
 		return ferry.LoadChunkOutput{}, readErr(wh, in.Key, tr, err)
 	}
 	defer zr.Close()
-	hr := &hashReader{r: zr, h: sha256.New()}
+	mismatch := func(sum string, n int64) error {
+		if sum == in.SHA256 && n == in.RawBytes {
+			return nil
+		}
+		return &ferry.DataError{Where: wh,
+			Msg: fmt.Sprintf("the object %s does not match its export (sha256 %s, %d bytes; export said %s, %d bytes); nothing of it was committed to staging", in.Key, sum, n, in.SHA256, in.RawBytes),
+			Fix: "rerun the workflow so the chunk is exported again"}
+	}
+	hr := &hashReader{r: zr, h: sha256.New(), verify: mismatch}
 	loaded, err := s.d.Target.Load(ctx, ferry.LoadRequest{Schema: in.Schema, Staging: in.Staging, ChunkColumn: in.ChunkColumn, Lo: in.Chunk.Lo, Hi: in.Chunk.Hi}, hr)
 	if err != nil {
 		return ferry.LoadChunkOutput{}, fmt.Errorf("load %s: %w", where(in.ChunkTask), err)

@@ -1,6 +1,8 @@
 package steps_test
 
 import (
+	"bytes"
+
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -8,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"os"
 	"path/filepath"
@@ -568,6 +571,16 @@ func TestFailuresAreNamed(t *testing.T) {
 	gitems := e.manifest(globex)
 	exp, err := invoke[ferry.ExportChunkOutput](e, e.steps.ExportChunk, gitems[0])
 	testdb.Must(t, "export", err)
+	// A well-formed object whose content differs from the export (same
+	// rows, one byte changed) fails inside the load, before its transaction
+	// commits: staging keeps none of its rows.
+	tampered := tamper(t, e, exp.Key)
+	if _, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, exp); err == nil || errorType(err) != "DataError" || !strings.Contains(err.Error(), "nothing of it was committed") {
+		t.Fatalf("load of a tampered object: %v, want DataError before commit", err)
+	}
+	if n := e.stagingCount(exp); n != 0 {
+		t.Fatalf("staging %s has %d rows after a refused load of %d tampered rows, want 0", exp.Staging, n, tampered)
+	}
 	bad := exp
 	bad.Rows++
 	if _, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, bad); err == nil || errorType(err) != "DataError" {
@@ -651,4 +664,54 @@ func TestStatementsRunUnderTheInvocationDeadline(t *testing.T) {
 	if src.seen.IsZero() || src.seen.After(invocation.Add(-5*time.Second)) {
 		t.Fatalf("export ran under deadline %v, want at least 5s before the invocation's %v", src.seen, invocation)
 	}
+}
+
+// tamper rewrites the gzip CSV at key with one data byte changed and
+// returns the number of records in it.
+func tamper(t *testing.T, e *env, key string) int {
+	t.Helper()
+	r, err := e.store.Open(e.ctx, key)
+	testdb.Must(t, "open", err)
+	zr, err := gzip.NewReader(r)
+	testdb.Must(t, "gunzip", err)
+	raw, err := io.ReadAll(zr)
+	testdb.Must(t, "read", err)
+	r.Close()
+	i := bytes.LastIndex(raw, []byte("\"\n"))
+	if i < 1 {
+		t.Fatalf("no quoted field at the end of %s", key)
+	}
+	// Change a digit to another digit (or a letter to another letter) so the
+	// value stays valid for its column and only the checksum can tell.
+	switch c := raw[i-1]; {
+	case c >= '0' && c <= '8':
+		raw[i-1] = c + 1
+	case c == '9':
+		raw[i-1] = '0'
+	case c == 'x':
+		raw[i-1] = 'y'
+	default:
+		raw[i-1] = 'x'
+	}
+	w, err := e.store.Create(e.ctx, key)
+	testdb.Must(t, "create", err)
+	zw := gzip.NewWriter(w)
+	zw.Write(raw)
+	testdb.Must(t, "gzip", zw.Close())
+	testdb.Must(t, "commit", w.Commit())
+	return bytes.Count(raw, []byte("\n")) - 1
+}
+
+// stagingCount counts the rows of the chunk's staging table.
+func (e *env) stagingCount(c ferry.ExportChunkOutput) int64 {
+	e.t.Helper()
+	var n int64
+	var err error
+	if e.engine == ferry.EnginePostgres {
+		err = e.pg.QueryRow(e.ctx, `SELECT count(*) FROM "`+c.Schema+`"."`+c.Staging+`"`).Scan(&n)
+	} else {
+		err = e.tdb.QueryRowContext(e.ctx, "SELECT COUNT(*) FROM `"+c.Schema+"`.`"+c.Staging+"`").Scan(&n)
+	}
+	testdb.Must(e.t, "count staging", err)
+	return n
 }
