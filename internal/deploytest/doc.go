@@ -1,0 +1,7 @@
+// Package deploytest holds the tests that keep the deployable parts
+// consistent with the code: statemachine/ferry.asl.json against
+// template.yaml (every ${X} substituted, every function wired), the ASL's
+// error names against the root package's error types, the fields the ASL
+// reads and writes against the step types' JSON names, and sam/events/*.json
+// against the step inputs. It has no code of its own.
+package deploytest

@@ -1,0 +1,307 @@
+// Package secrets reads database credentials from AWS Secrets Manager.
+//
+// A secret holds the standard RDS JSON ({"engine","host","port","username",
+// "password","dbname"}). Cache keeps each parsed secret for a TTL so a warm
+// Lambda container does not call Secrets Manager on every invocation, and
+// Invalidate drops one so that a login refused after a rotation re-reads it:
+// Open does exactly that, once.
+//
+// No function of this package puts a password in an error or a log line:
+// Credentials prints itself redacted, and errors from drivers are scrubbed
+// of the password before they are returned.
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DefaultTTL is how long a secret is trusted before it is read again.
+const DefaultTTL = 5 * time.Minute
+
+// ErrMalformed is wrapped by every error about a secret's content (not
+// JSON, missing fields, unsupported engine, binary secret): retrying
+// cannot help, the secret must be fixed.
+var ErrMalformed = errors.New("malformed database secret")
+
+// Credentials is a parsed database secret. Its String, LogValue and JSON
+// encoding never show the password.
+type Credentials struct {
+	Engine   string `json:"engine"`
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Username string `json:"username"`
+	Password string `json:"-"`
+	DBName   string `json:"dbname"`
+}
+
+// String describes the credentials without the password.
+func (c Credentials) String() string {
+	return fmt.Sprintf("%s://%s@%s/%s", c.Engine, c.Username, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), c.DBName)
+}
+
+// GoString keeps %#v redacted too.
+func (c Credentials) GoString() string { return "secrets.Credentials(" + c.String() + ")" }
+
+// LogValue makes slog print the redacted form.
+func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// ParseSecret parses the standard RDS secret JSON. port may be a number or
+// a string (the console writes either). engine, host, username and password
+// are required; a missing port defaults from the engine (3306 / 5432).
+// The error never contains the secret's text.
+func ParseSecret(s string) (Credentials, error) {
+	var raw struct {
+		Engine   string          `json:"engine"`
+		Host     string          `json:"host"`
+		Port     json.RawMessage `json:"port"`
+		Username string          `json:"username"`
+		Password string          `json:"password"`
+		DBName   string          `json:"dbname"`
+	}
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		// json errors quote at most a token type and offset, never the text;
+		// still, do not wrap the error to be certain nothing leaks.
+		return Credentials{}, errors.New("secret is not the RDS JSON {engine, host, port, username, password, dbname}")
+	}
+	c := Credentials{Engine: strings.ToLower(raw.Engine), Host: raw.Host, Username: raw.Username, Password: raw.Password, DBName: raw.DBName}
+	if p := strings.Trim(string(raw.Port), `" `); p != "" && p != "null" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			return Credentials{}, fmt.Errorf("secret port %q is not a TCP port", p)
+		}
+		c.Port = n
+	}
+	switch c.Engine {
+	case "mysql", "mariadb", "aurora-mysql", "aurora":
+		c.Engine = "mysql"
+		if c.Port == 0 {
+			c.Port = 3306
+		}
+	case "postgres", "postgresql", "aurora-postgresql":
+		c.Engine = "postgres"
+		if c.Port == 0 {
+			c.Port = 5432
+		}
+	case "":
+		return Credentials{}, errors.New("secret has no engine (want mysql or postgres)")
+	default:
+		return Credentials{}, fmt.Errorf("secret engine %q is not supported (want mysql or postgres)", c.Engine)
+	}
+	var missing []string
+	if c.Host == "" {
+		missing = append(missing, "host")
+	}
+	if c.Username == "" {
+		missing = append(missing, "username")
+	}
+	if c.Password == "" {
+		missing = append(missing, "password")
+	}
+	if len(missing) > 0 {
+		return Credentials{}, fmt.Errorf("secret lacks %s", strings.Join(missing, ", "))
+	}
+	return c, nil
+}
+
+// MySQLDSN returns the go-sql-driver DSN for c, built with mysql.Config so
+// that any character in the password is escaped correctly. tls is the
+// driver's tls parameter ("" for none, "preferred", "true", "skip-verify").
+// The adapter adds its own session options.
+func MySQLDSN(c Credentials, tls string) string {
+	cfg := mysql.NewConfig()
+	cfg.User = c.Username
+	cfg.Passwd = c.Password
+	cfg.Net = "tcp"
+	cfg.Addr = net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	cfg.DBName = c.DBName
+	cfg.TLSConfig = tls
+	return cfg.FormatDSN()
+}
+
+// PostgresURL returns the pgx connection URL for c; the password is
+// escaped by url.UserPassword. sslmode "" leaves pgx's default (prefer).
+func PostgresURL(c Credentials, sslmode string) string {
+	u := url.URL{
+		Scheme: "postgres",
+		User:   url.UserPassword(c.Username, c.Password),
+		Host:   net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
+		Path:   "/" + c.DBName,
+	}
+	if sslmode != "" {
+		u.RawQuery = url.Values{"sslmode": {sslmode}}.Encode()
+	}
+	return u.String()
+}
+
+// Getter is the one Secrets Manager call the cache needs;
+// *secretsmanager.Client implements it.
+type Getter interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+var _ Getter = (*secretsmanager.Client)(nil)
+
+// Cache is a TTL cache of parsed secrets, safe for concurrent use. One
+// secret is fetched at most once at a time; other callers wait for it.
+type Cache struct {
+	client Getter
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*entry
+}
+
+type entry struct {
+	mu      sync.Mutex // held while fetching
+	creds   Credentials
+	fetched time.Time
+	ok      bool
+}
+
+// New returns a cache over client. ttl <= 0 means DefaultTTL.
+func New(client Getter, ttl time.Duration) *Cache {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Cache{client: client, ttl: ttl, now: time.Now, entries: map[string]*entry{}}
+}
+
+// WithClock replaces the cache's clock (tests).
+func (c *Cache) WithClock(now func() time.Time) *Cache {
+	c.now = now
+	return c
+}
+
+func (c *Cache) entry(id string) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[id]
+	if e == nil {
+		e = &entry{}
+		c.entries[id] = e
+	}
+	return e
+}
+
+// Get returns the credentials in secret id (an ARN or a name), from the
+// cache when read less than the TTL ago, else from Secrets Manager.
+// A failure to read is retryable (ferry.RetryableError is applied by the
+// caller where it matters); a secret that does not parse is not.
+func (c *Cache) Get(ctx context.Context, id string) (Credentials, error) {
+	e := c.entry(id)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ok && c.now().Sub(e.fetched) < c.ttl {
+		return e.creds, nil
+	}
+	out, err := c.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return Credentials{}, fmt.Errorf("secrets: get %s: %w (fix: check the ARN and that the function's role may secretsmanager:GetSecretValue it)", id, err)
+	}
+	if out.SecretString == nil {
+		return Credentials{}, fmt.Errorf("secrets: %s has no SecretString (binary secrets are not supported): %w", id, ErrMalformed)
+	}
+	creds, err := ParseSecret(*out.SecretString)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("secrets: %s: %w: %w", id, ErrMalformed, err)
+	}
+	e.creds, e.fetched, e.ok = creds, c.now(), true
+	return creds, nil
+}
+
+// Invalidate forgets secret id, so the next Get reads it again. Use it
+// when a login with the cached password fails: the secret may have been
+// rotated.
+func (c *Cache) Invalidate(id string) {
+	e := c.entry(id)
+	e.mu.Lock()
+	e.ok = false
+	e.creds = Credentials{}
+	e.mu.Unlock()
+}
+
+// IsAuthError reports whether err is a refused login: MySQL 1045
+// (access denied) or PostgreSQL 28P01 (invalid password) / 28000
+// (invalid authorization). Adapters that flatten driver errors into
+// messages (ferry.ConfigError, ferry.LambdaError) are recognised by the
+// drivers' own formatting: "Error 1045 (28000)" and "(SQLSTATE 28P01)".
+func IsAuthError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1045
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "28P01" || pe.Code == "28000"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "Error 1045 (28000)") ||
+		strings.Contains(msg, "SQLSTATE 28P01") || strings.Contains(msg, "SQLSTATE 28000")
+}
+
+// Open reads secret id and calls open with it. When open fails with an
+// authentication error, the secret is invalidated, read again and open is
+// called once more: this is how a rotated password is picked up by a warm
+// container. Errors never contain the password.
+func Open[T any](ctx context.Context, c *Cache, id string, open func(context.Context, Credentials) (T, error)) (T, error) {
+	var zero T
+	creds, err := c.Get(ctx, id)
+	if err != nil {
+		return zero, err
+	}
+	v, err := open(ctx, creds)
+	if err == nil {
+		return v, nil
+	}
+	if !IsAuthError(err) {
+		return zero, Redact(err, creds.Password)
+	}
+	slog.WarnContext(ctx, "secrets: login refused, re-reading the secret (rotation?)", "secret", id, "db", creds)
+	c.Invalidate(id)
+	fresh, gerr := c.Get(ctx, id)
+	if gerr != nil {
+		return zero, fmt.Errorf("secrets: re-read %s after a refused login (%v): %w", id, Redact(err, creds.Password), gerr)
+	}
+	v, err = open(ctx, fresh)
+	if err != nil {
+		return zero, Redact(Redact(err, fresh.Password), creds.Password)
+	}
+	return v, nil
+}
+
+// Redact returns err with every occurrence of password in its message
+// replaced by "***". The original error stays reachable with errors.As /
+// errors.Is (driver error codes keep working). nil stays nil.
+func Redact(err error, password string) error {
+	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
+		return err
+	}
+	return &redacted{msg: strings.ReplaceAll(err.Error(), password, "***"), err: err}
+}
+
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r *redacted) Error() string { return r.msg }
+func (r *redacted) Unwrap() error { return r.err }
