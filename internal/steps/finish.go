@@ -6,14 +6,21 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
 )
 
-// maxFailures bounds the failure lines of a summary, so the output stays
-// far below the 256 KB payload limit whatever the number of companies.
-const maxFailures = 200
+// maxFailures and maxFailureBytes bound the failure lines of a summary. The
+// summary becomes the Fail state's Cause, which Step Functions caps at 32,768
+// characters, and the output (summary plus lines) must stay far below the
+// 256 KB payload limit whatever the number of companies; the full detail is
+// in the admin database (`ferry runs show`).
+const (
+	maxFailures     = 200
+	maxFailureBytes = 24 << 10
+)
 
 // causeMessage extracts the message of a Step Functions Catch "Cause": for
 // a Lambda error it is JSON {"errorMessage": ..., "errorType": ...}.
@@ -28,11 +35,28 @@ func causeMessage(cause string) (typ, msg string) {
 	return "", cause
 }
 
+// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "…"
+}
+
+// boundFailures keeps the leading failure lines that fit maxFailures and
+// maxFailureBytes, and says how many more there are.
+func boundFailures(failures []string, runID string) []string {
+	size := 0
+	for i, f := range failures {
+		size += len(f) + 1
+		if i == maxFailures || size > maxFailureBytes {
+			return append(failures[:i:i], fmt.Sprintf("… and %d more (see `ferry runs show %s`)", len(failures)-i, runID))
+		}
+	}
+	return failures
 }
 
 // FinishRun closes a run: it counts the outcomes, names every failed
@@ -110,10 +134,7 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 	if out.Failed > 0 {
 		out.Status = admin.RunFailed
 	}
-	if len(failures) > maxFailures {
-		more := len(failures) - maxFailures
-		failures = append(failures[:maxFailures], fmt.Sprintf("… and %d more (see `ferry runs show %s`)", more, in.RunID))
-	}
+	failures = boundFailures(failures, in.RunID)
 	out.Failures = failures
 	out.Summary = fmt.Sprintf("run %s %s: %d companies, %d failed, %d rows published", in.RunID, out.Status, out.Companies, out.Failed, out.Rows)
 	if len(failures) > 0 {
