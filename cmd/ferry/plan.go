@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/ops"
+)
+
+func init() { register("plan", "dry run: what the next run would copy (writes nothing)", runPlan) }
+
+// planResult is what `ferry plan --json` prints.
+type planResult struct {
+	RunDate   string        `json:"run_date"`
+	Engine    ferry.Engine  `json:"target_engine,omitempty"`
+	Companies int           `json:"companies"`
+	Tables    int           `json:"tables"`
+	EstRows   int64         `json:"est_rows"`
+	Chunks    int           `json:"chunks"`
+	Rows      []ops.PlanRow `json:"plan"`
+}
+
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newOpsCmd("plan", "[--company ID ...] [--run-date YYYY-MM-DD]",
+		"Dry run: validate the configuration and plan every active company × active table as the\n"+
+			"next run would (rows, chunks, target schema and table). It only reads: no lease, no run\n"+
+			"record, no staging table, no object. Every configuration problem is listed.",
+		"ferry plan\nferry plan --company 42 --company 43 --run-date 2026-11-01\nferry plan --json | jq '.plan[] | {alias, table, est_rows}'",
+		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB, ops.TargetDB).withJSON()
+	var ids int64List
+	c.fs.Var(&ids, "company", "plan only this company id (repeatable, or comma-separated)")
+	runDate := c.fs.String("run-date", "", "run date (YYYY-MM-DD) for :run_date and :since; default today (UTC)")
+	if code, done := c.parse(args); done {
+		return code
+	}
+	if c.nArg() > 0 {
+		return c.usageErr("unexpected argument %q", c.arg(0))
+	}
+	date, err := runDateFlag(*runDate)
+	if err != nil {
+		return c.usageErr("%v", err)
+	}
+	// The target is only needed for its engine; it is not contacted.
+	var engine ferry.Engine
+	if raw := c.url(ops.TargetDB); raw != "" {
+		if engine, err = ops.TargetEngine(raw); err != nil {
+			return c.fail(err)
+		}
+	}
+	db, err := c.openAdminDB(ctx, true)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	src, err := ops.OpenSource(ctx, c.url(ops.SourceDB))
+	if err != nil {
+		return c.fail(err)
+	}
+	defer src.Close()
+	p, err := ops.BuildPlan(ctx, db, src, engine, ids, date)
+	if err != nil {
+		if ops.HasOnlyConfigProblems(err) {
+			fmt.Fprintln(stderr, "ferry plan: the next run would refuse to start:")
+		}
+		return c.fail(err)
+	}
+	res := planResult{RunDate: p.RunDate, Engine: engine, Companies: len(p.Companies), Tables: p.Tables(), Chunks: p.Chunks(), Rows: ops.PlanRows(p)}
+	if res.Rows == nil {
+		res.Rows = []ops.PlanRow{}
+	}
+	for _, r := range res.Rows {
+		res.EstRows += r.EstRows
+	}
+	if c.json() {
+		if err := writeJSON(stdout, res); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	if len(res.Rows) == 0 {
+		fmt.Fprintf(stdout, "Nothing to copy on %s: %d active companies, %d active tables. Add them with `ferry company add` and `ferry table add`.\n",
+			p.RunDate, len(p.Companies), res.Tables)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "Plan for run date %s (dry run, nothing written):\n\n", p.RunDate)
+	printPlan(stdout, res.Rows, true)
+	return exitOK
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/ops"
+)
+
+func init() {
+	register("table", "add, list, enable or disable copied tables", dispatch("table", []subcommand{
+		{"add", "add a table: its query, validated against the source", runTableAdd},
+		{"list", "list tables", runTableList},
+		{"disable", "stop copying a table", func(ctx context.Context, a []string, o, e io.Writer) int {
+			return runTableStatus(ctx, a, o, e, false)
+		}},
+		{"enable", "copy a table again", func(ctx context.Context, a []string, o, e io.Writer) int {
+			return runTableStatus(ctx, a, o, e, true)
+		}},
+	}, nil))
+}
+
+// tableAddResult is what `ferry table add --json` prints.
+type tableAddResult struct {
+	Table     ferry.TableSpec `json:"table"`
+	Columns   []ferry.Column  `json:"columns"`
+	Companies []int64         `json:"checked_companies"`
+	Sample    bool            `json:"checked_with_sample_values"`
+	Replaced  bool            `json:"replaced"`
+}
+
+func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newOpsCmd("table add", "--name T --query 'SELECT ...' [--chunk-column id] [--chunk-rows N] [--zero-dates error|null]",
+		"Add a table to copy. The query must be one SELECT; it may use :company_id, :alias,\n"+
+			":run_date, :since (run date minus the company's `days`) and any configuration name.\n"+
+			"Before writing, the query is run with LIMIT 0 on the source for every active company\n"+
+			"(sample values when there is none): it must succeed and return the chunk column as an\n"+
+			"integer. params_select is set to the parameters the query uses.",
+		"ferry table add --name orders \\\n"+
+			"  --query 'SELECT id, customer, total, updated_at FROM orders WHERE company = :company_id AND updated_at >= :since' \\\n"+
+			"  --chunk-column id --chunk-rows 200000",
+		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB).withJSON()
+	name := c.fs.String("name", "", "target table name (required)")
+	query := c.fs.String("query", "", "the SELECT producing the rows, with named parameters (required)")
+	col := c.fs.String("chunk-column", admin.DefaultChunkColumn, "integer column of the result used to cut chunks")
+	rows := c.fs.Int64("chunk-rows", admin.DefaultChunkRows, "rows per chunk")
+	zd := c.fs.String("zero-dates", string(ferry.ZeroDateError), "zero dates such as 0000-00-00: error (fail the chunk) or null (write NULL)")
+	replace := c.fs.Bool("replace", false, "replace the definition of an existing table of that name")
+	inactive := c.fs.Bool("disabled", false, "add the table disabled (runs skip it until `ferry table enable`)")
+	runDate := c.fs.String("run-date", "", "date (YYYY-MM-DD) whose parameter values the check uses; default today")
+	if code, done := c.parse(args); done {
+		return code
+	}
+	if c.nArg() > 0 {
+		return c.usageErr("unexpected argument %q", c.arg(0))
+	}
+	if *name == "" || strings.TrimSpace(*query) == "" {
+		return c.usageErr("--name and --query are required")
+	}
+	if *rows <= 0 {
+		return c.usageErr("--chunk-rows must be positive, got %d", *rows)
+	}
+	date, err := runDateFlag(*runDate)
+	if err != nil {
+		return c.usageErr("%v", err)
+	}
+	db, err := c.openAdminDB(ctx, true)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	src, err := ops.OpenSource(ctx, c.url(ops.SourceDB))
+	if err != nil {
+		return c.fail(err)
+	}
+	defer src.Close()
+	spec := ferry.TableSpec{Name: *name, Query: *query, ChunkColumn: *col, ChunkRows: *rows, ZeroDates: ferry.ZeroDatePolicy(*zd)}
+	existed := false
+	if *replace {
+		all, err := admin.ListTables(ctx, db)
+		if err != nil {
+			return c.fail(err)
+		}
+		for _, t := range all {
+			existed = existed || t.Name == spec.Name
+		}
+	}
+	tc, err := ops.CheckTable(ctx, db, src, spec, *replace, date)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry table add: table %s was not written.\n", spec.Name)
+		return c.fail(err)
+	}
+	if err := admin.AddTable(ctx, db, tc.Spec, !*inactive); err != nil {
+		return c.fail(err)
+	}
+	res := tableAddResult{Table: tc.Spec, Columns: tc.Columns, Companies: []int64{}, Sample: tc.Sample, Replaced: existed}
+	for _, co := range tc.Companies {
+		res.Companies = append(res.Companies, co.ID)
+	}
+	if c.json() {
+		if err := writeJSON(stdout, res); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	verb := "Added"
+	if existed {
+		verb = "Replaced"
+	}
+	fmt.Fprintf(stdout, "%s table %s: chunk column %s, %s rows per chunk, zero dates %s, parameters %s.\n",
+		verb, tc.Spec.Name, tc.Spec.ChunkColumn, humanInt(tc.Spec.ChunkRows), orDefault(string(tc.Spec.ZeroDates), "error"), orDash(paramList(tc.Spec.Params)))
+	cols := make([]string, len(tc.Columns))
+	for i, col := range tc.Columns {
+		cols[i] = col.Name + " " + col.Type
+	}
+	fmt.Fprintf(stdout, "Columns: %s.\n", strings.Join(cols, ", "))
+	if tc.Sample {
+		fmt.Fprintln(stdout, "Checked with sample parameter values: there is no active company yet.")
+	} else {
+		fmt.Fprintf(stdout, "Checked on the source for %d active companies.", len(tc.Companies))
+		fmt.Fprintln(stdout, " See what the next run copies with `ferry plan`.")
+	}
+	if *inactive {
+		fmt.Fprintf(stdout, "The table is disabled: `ferry table enable %s` turns it on.\n", tc.Spec.Name)
+	}
+	return exitOK
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func paramList(ps []string) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = ":" + p
+	}
+	return strings.Join(out, ", ")
+}
+
+func runTableList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newOpsCmd("table list", "[flags]", "List every configured table, active or not.",
+		"ferry table list\nferry table list --json | jq -r '.[].query'", stdout, stderr).dbs(ops.AdminDB).withJSON()
+	if code, done := c.parse(args); done {
+		return code
+	}
+	if c.nArg() > 0 {
+		return c.usageErr("unexpected argument %q", c.arg(0))
+	}
+	db, err := c.openAdminDB(ctx, true)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	rows, err := admin.ListTables(ctx, db)
+	if err != nil {
+		return c.fail(err)
+	}
+	if c.json() {
+		if rows == nil {
+			rows = []admin.TableRow{}
+		}
+		if err := writeJSON(stdout, rows); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(stdout, "No tables yet. Add one with `ferry table add --name T --query 'SELECT ...'`.")
+		return exitOK
+	}
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		q := strings.Join(strings.Fields(r.Query), " ")
+		if len(q) > 60 {
+			q = q[:57] + "..."
+		}
+		out[i] = []string{r.Name, r.Status, r.ChunkColumn, strconv.FormatInt(r.ChunkRows, 10), orDefault(string(r.ZeroDates), "error"), orDash(paramList(r.Params)), q}
+	}
+	writeTable(stdout, []string{"NAME", "STATUS", "CHUNK COLUMN", "CHUNK ROWS", "ZERO DATES", "PARAMETERS", "QUERY"}, out)
+	return exitOK
+}
+
+func runTableStatus(ctx context.Context, args []string, stdout, stderr io.Writer, active bool) int {
+	verb, desc := "disable", "Stop copying a table: runs skip it; the live tables in the targets stay as they are."
+	if active {
+		verb, desc = "enable", "Copy a table again from the next run on."
+	}
+	c := newOpsCmd("table "+verb, "NAME [flags]", desc, "ferry table "+verb+" orders", stdout, stderr).dbs(ops.AdminDB).withJSON()
+	if code, done := c.parse(args); done {
+		return code
+	}
+	if c.nArg() != 1 {
+		return c.usageErr("give exactly one table name, e.g. ferry table %s orders", verb)
+	}
+	name := c.arg(0)
+	db, err := c.openAdminDB(ctx, true)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	if err := admin.SetTableStatus(ctx, db, name, active); err != nil {
+		return c.fail(notFoundFix(err, "table "+name, "ferry table list"))
+	}
+	if c.json() {
+		st := admin.StatusInactive
+		if active {
+			st = admin.StatusActive
+		}
+		if err := writeJSON(stdout, map[string]string{"name": name, "status": st}); err != nil {
+			return c.fail(err)
+		}
+		return exitOK
+	}
+	if active {
+		fmt.Fprintf(stdout, "Table %s enabled: the next run copies it.\n", name)
+	} else {
+		fmt.Fprintf(stdout, "Table %s disabled: runs skip it; the live tables are left as they are.\n", name)
+	}
+	return exitOK
+}
