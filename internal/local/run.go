@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"time"
 
-
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/asl"
 	"github.com/ferrydata/ferry/internal/steps"

@@ -49,6 +49,7 @@ func (s *Steps) ExportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.Ex
 		return ferry.ExportChunkOutput{}, s.fail(ctx, log, "export-chunk", err)
 	}
 	log.InfoContext(ctx, "chunk exported", "rows", out.Rows, "bytes", out.Bytes, "raw_bytes", out.RawBytes, "seconds", out.Seconds)
+	s.emit(ctx, s.d.Metrics.Chunk("Export", task.Alias, task.Table, task.RunID, task.Chunk.Index, out.Rows, out.Bytes, out.Seconds))
 	return out, nil
 }
 
@@ -136,6 +137,7 @@ func (s *Steps) LoadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferr
 		return ferry.LoadChunkOutput{}, s.fail(ctx, log, "load-chunk", err)
 	}
 	log.InfoContext(ctx, "chunk loaded", "rows", out.Rows, "seconds", out.Seconds)
+	s.emit(ctx, s.d.Metrics.Chunk("Load", in.Alias, in.Table, in.RunID, in.Chunk.Index, out.Rows, in.Bytes, out.Seconds))
 	return out, nil
 }
 

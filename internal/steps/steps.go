@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/events"
+	"github.com/ferrydata/ferry/internal/metrics"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -61,6 +63,12 @@ type Deps struct {
 	Parallel int
 	// GzipLevel is the chunk objects' gzip level (default gzip.BestSpeed).
 	GzipLevel int
+	// Metrics receives CloudWatch EMF records per chunk and per swapped
+	// table; nil emits nothing.
+	Metrics *metrics.Emitter
+	// Events publishes "Ferry Tables Swapped" after each company's swap;
+	// nil publishes nothing.
+	Events *events.Publisher
 }
 
 // Steps runs the steps with its Deps. It is safe for concurrent use.
@@ -204,4 +212,12 @@ func writeArray[T any](w io.Writer, items []T) error {
 	}
 	bw.WriteString("\n]\n")
 	return bw.Flush()
+}
+
+// emit logs a metrics record that could not be written; metrics never fail
+// a step.
+func (s *Steps) emit(ctx context.Context, err error) {
+	if err != nil {
+		s.d.Logger.WarnContext(ctx, "metrics not written", "error", err)
+	}
 }

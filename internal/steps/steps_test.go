@@ -2,6 +2,10 @@ package steps_test
 
 import (
 	"bytes"
+	"github.com/ferrydata/ferry/internal/events"
+	"github.com/ferrydata/ferry/internal/events/eventstest"
+	"github.com/ferrydata/ferry/internal/metrics"
+	"sync"
 
 	"context"
 	"crypto/rand"
@@ -49,6 +53,26 @@ type env struct {
 	tdb    *sql.DB   // engine mysql
 	prefix string    // target schema prefix (mysql: databases are server-wide)
 	steps  *steps.Steps
+	emf    *syncBuffer     // the EMF records the steps wrote
+	bus    *eventstest.Bus // the events they published
+}
+
+// syncBuffer is a bytes.Buffer safe for the steps' concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func newEnv(t *testing.T, engine ferry.Engine) *env {
@@ -88,8 +112,10 @@ func newEnv(t *testing.T, engine ferry.Engine) *env {
 		rand.Read(b)
 		e.prefix = "t_steps_" + hex.EncodeToString(b) + "_"
 	}
+	e.emf, e.bus = &syncBuffer{}, &eventstest.Bus{}
 	e.steps = steps.New(steps.Deps{Admin: e.admin, Source: mysql.NewSource(src), Target: target, Store: e.store, Bucket: fake.Bucket,
-		Clock: func() time.Time { return runDay }, DeadlineMargin: 5 * time.Second})
+		Clock: func() time.Time { return runDay }, DeadlineMargin: 5 * time.Second,
+		Metrics: metrics.New(e.emf), Events: events.New(eventstest.Start(t, e.bus), "ferry-test")})
 	return e
 }
 
@@ -378,6 +404,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("finish = %+v", out)
 			}
 			e.checkTargetEqualsSource()
+			e.checkMetricsAndEvents(out)
 			if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
 				t.Fatalf("lease still held by %s", l.Holder)
 			}
@@ -714,4 +741,72 @@ func (e *env) stagingCount(c ferry.ExportChunkOutput) int64 {
 	}
 	testdb.Must(e.t, "count staging", err)
 	return n
+}
+
+// checkMetricsAndEvents checks what one runChain emitted: EMF records with
+// low-cardinality dimensions for every chunk's export and load and every
+// swapped table, and a "Ferry Tables Swapped" event per swap (the chain
+// retries each swap once: the event is at-least-once).
+func (e *env) checkMetricsAndEvents(out ferry.FinishRunOutput) {
+	e.t.Helper()
+	type key struct{ company, table, metric string }
+	seen := map[key]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(e.emf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			e.t.Fatalf("EMF line is not JSON: %v: %q", err, line)
+		}
+		aws, _ := rec["_aws"].(map[string]any)
+		cwm, _ := aws["CloudWatchMetrics"].([]any)
+		if len(cwm) != 1 {
+			e.t.Fatalf("EMF record without CloudWatchMetrics: %q", line)
+		}
+		def := cwm[0].(map[string]any)
+		if def["Namespace"] != metrics.Namespace || fmt.Sprint(def["Dimensions"]) != "[[Company Table]]" {
+			e.t.Fatalf("EMF record namespace/dimensions: %v", def)
+		}
+		for _, m := range def["Metrics"].([]any) {
+			name := m.(map[string]any)["Name"].(string)
+			v, ok := rec[name].(float64)
+			if !ok {
+				e.t.Fatalf("EMF record lacks the value of %s: %q", name, line)
+			}
+			seen[key{rec["Company"].(string), rec["Table"].(string), name}] += v
+		}
+	}
+	var tableRows float64
+	for _, c := range []string{"acme", "globex"} {
+		for _, tb := range []string{"orders", "items"} {
+			if _, ok := seen[key{c, tb, "TableRows"}]; !ok {
+				e.t.Errorf("no TableRows metric for %s.%s", c, tb)
+			}
+			tableRows += seen[key{c, tb, "TableRows"}]
+		}
+	}
+	if tableRows != 2*float64(out.Rows) { // each swap is retried once in the chain
+		e.t.Errorf("TableRows metrics sum to %v, want twice the %d published rows", tableRows, out.Rows)
+	}
+	if seen[key{"acme", "orders", "ExportRows"}] == 0 || seen[key{"acme", "orders", "LoadRows"}] == 0 {
+		e.t.Errorf("no chunk metrics for acme.orders: %v", seen)
+	}
+	entries := e.bus.Entries()
+	if len(entries) != 4 {
+		e.t.Fatalf("published %d events, want 4 (2 companies, each swap retried once)", len(entries))
+	}
+	var rows int64
+	for i, en := range entries {
+		var d events.Detail
+		if err := json.Unmarshal([]byte(en["Detail"].(string)), &d); err != nil {
+			e.t.Fatal(err)
+		}
+		if en["DetailType"] != events.DetailType || en["EventBusName"] != "ferry-test" || len(d.Tables) != 2 || d.RunID == "" {
+			e.t.Fatalf("event %d = %v", i, en)
+		}
+		if i%2 == 0 {
+			rows += d.Rows
+		}
+	}
+	if rows != out.Rows {
+		e.t.Errorf("events carry %d rows, the run published %d", rows, out.Rows)
+	}
 }

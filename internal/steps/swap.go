@@ -162,6 +162,12 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 			Chunks: a.chunks, Rows: a.rows, Bytes: a.bytes, Seconds: secs, Status: admin.LoadSwapped, SwappedAt: &swappedAt}); err != nil {
 			return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but recording it failed: %w", name, err)
 		}
+		s.emit(ctx, s.d.Metrics.Table(in.Alias, t.Table, in.RunID, a.rows, a.bytes, a.chunks))
+	}
+	// The swap has committed: a failure to publish is retryable, and the
+	// retry finds the swap done (AlreadySwapped) and publishes again.
+	if err := s.d.Events.TablesSwapped(ctx, schema, out); err != nil {
+		return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but publishing the event failed: %w", name, err)
 	}
 	return out, nil
 }
