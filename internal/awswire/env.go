@@ -24,6 +24,10 @@
 //	FERRY_MYSQL_TLS         go-sql-driver tls for secret-based MySQL (default "preferred")
 //	FERRY_PG_SSLMODE        sslmode for secret-based PostgreSQL (default "prefer")
 //	FERRY_ADMIN_MIGRATE     "false" to skip migrating the admin schema on first use
+//	FERRY_EVENT_BUS         EventBridge bus for "Ferry Tables Swapped" (empty: no event)
+//	FERRY_EVENTS_ENDPOINT   EventBridge endpoint override (tests)
+//	FERRY_METRICS           "emf" to write CloudWatch EMF metrics to stdout, "off" not to
+//	                        (default: emf inside Lambda, off elsewhere)
 //
 // Connections are opened on first use in a container and reused by every
 // later invocation; a failed open is not cached, so the next invocation
@@ -64,6 +68,10 @@ type Env struct {
 	MySQLTLS        string
 	PostgresSSLMode string
 	MigrateAdmin    bool
+
+	EventBus       string
+	EventsEndpoint string
+	Metrics        bool
 }
 
 // FromEnv reads Env from the process environment.
@@ -88,6 +96,17 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 		MySQLTLS:        "preferred",
 		PostgresSSLMode: "prefer",
 		MigrateAdmin:    !strings.EqualFold(get("FERRY_ADMIN_MIGRATE"), "false"),
+		EventBus:        get("FERRY_EVENT_BUS"),
+		EventsEndpoint:  get("FERRY_EVENTS_ENDPOINT"),
+	}
+	switch m := strings.ToLower(get("FERRY_METRICS")); m {
+	case "emf":
+		e.Metrics = true
+	case "off":
+	case "":
+		e.Metrics = get("AWS_LAMBDA_FUNCTION_NAME") != ""
+	default:
+		return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("FERRY_METRICS %q is not emf or off", m), Fix: "set FERRY_METRICS to emf or off"}
 	}
 	switch eng := strings.ToLower(get("FERRY_TARGET_ENGINE")); eng {
 	case "":

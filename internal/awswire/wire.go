@@ -5,7 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/ferrydata/ferry/internal/events"
+	"github.com/ferrydata/ferry/internal/metrics"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +35,8 @@ const (
 	NeedSource
 	NeedTarget
 	NeedStore
+	// NeedEvents is the EventBridge publisher, when FERRY_EVENT_BUS is set.
+	NeedEvents
 )
 
 // What each Lambda function needs (internal/steps.Deps documents the steps').
@@ -38,7 +44,7 @@ const (
 	ForListTables  = NeedAdmin | NeedSource | NeedTarget | NeedStore
 	ForExportChunk = NeedSource | NeedStore
 	ForLoadChunk   = NeedTarget | NeedStore
-	ForSwapTables  = NeedAdmin | NeedTarget | NeedStore
+	ForSwapTables  = NeedAdmin | NeedTarget | NeedStore | NeedEvents
 )
 
 // Wire opens and keeps the dependencies of one process (a Lambda
@@ -57,6 +63,7 @@ type Wire struct {
 	target  lazy[ferry.Target]
 	tgtDone func()
 	store   lazy[ferry.Store]
+	events  lazy[*events.Publisher]
 	mu      sync.Mutex // guards srcDB and tgtDone
 }
 
@@ -85,7 +92,15 @@ func (w *Wire) Env() Env { return w.env }
 // the steps' dependencies.
 func (w *Wire) Deps(ctx context.Context, need Need) (steps.Deps, error) {
 	d := steps.Deps{Logger: w.log}
+	if w.env.Metrics {
+		d.Metrics = metrics.New(os.Stdout)
+	}
 	var err error
+	if need&NeedEvents != 0 && w.env.EventBus != "" {
+		if d.Events, err = w.Events(ctx); err != nil {
+			return steps.Deps{}, err
+		}
+	}
 	if need&NeedAdmin != 0 {
 		if d.Admin, err = w.Admin(ctx); err != nil {
 			return steps.Deps{}, err
@@ -319,6 +334,21 @@ func (w *Wire) openMySQL(ctx context.Context, what, dsnURL, arn, envPrefix strin
 		return nil, fmt.Errorf("awswire: %s: %w", what, classifySecretErr(err))
 	}
 	return db, nil
+}
+
+// Events returns the publisher of "Ferry Tables Swapped" on FERRY_EVENT_BUS.
+func (w *Wire) Events(ctx context.Context) (*events.Publisher, error) {
+	return w.events.get(func() (*events.Publisher, error) {
+		cfg, err := w.awsConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return events.New(eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
+			if w.env.EventsEndpoint != "" {
+				o.BaseEndpoint = aws.String(w.env.EventsEndpoint)
+			}
+		}), w.env.EventBus), nil
+	})
 }
 
 func (w *Wire) awsConfig(ctx context.Context) (aws.Config, error) {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ferrydata/ferry/internal/events/eventstest"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -349,5 +351,57 @@ func TestHandler(t *testing.T) {
 	unwired := handlerFrom(func(string) string { return "" }, NeedSource, step)
 	if _, err := unwired(context.Background(), "a"); fmt.Sprintf("%T", err) != "*ferry.ConfigError" || !strings.Contains(err.Error(), "FERRY_SOURCE_SECRET_ARN") {
 		t.Fatalf("unwired error = %T %v", err, err)
+	}
+}
+
+func TestWireEventsAndMetrics(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", "us-east-1")
+	bus := &eventstest.Bus{}
+	srv := httptest.NewServer(bus)
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name        string
+		env         map[string]string
+		need        Need
+		wantEvents  bool
+		wantMetrics bool
+	}{
+		{"off by default outside Lambda", map[string]string{}, ForSwapTables, false, false},
+		{"emf by default inside Lambda", map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "ferry-swap"}, ForSwapTables, false, true},
+		{"emf turned off inside Lambda", map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "ferry-swap", "FERRY_METRICS": "off"}, ForSwapTables, false, false},
+		{"events for swap-tables", map[string]string{"FERRY_EVENT_BUS": "bi", "FERRY_EVENTS_ENDPOINT": srv.URL}, ForSwapTables, true, false},
+		{"no events for export-chunk", map[string]string{"FERRY_EVENT_BUS": "bi", "FERRY_EVENTS_ENDPOINT": srv.URL}, ForExportChunk, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := EnvFrom(func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := New(env)
+			defer w.Close()
+			d, err := w.Deps(context.Background(), tt.need&NeedEvents)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (d.Events != nil) != tt.wantEvents || (d.Metrics != nil) != tt.wantMetrics {
+				t.Fatalf("events %v metrics %v, want %v %v", d.Events != nil, d.Metrics != nil, tt.wantEvents, tt.wantMetrics)
+			}
+			if d.Events != nil {
+				before := len(bus.Entries())
+				if err := d.Events.TablesSwapped(context.Background(), "bi_acme", ferry.SwapTablesOutput{RunID: "r", CompanyID: 1, Alias: "acme"}); err != nil {
+					t.Fatal(err)
+				}
+				got := bus.Entries()
+				if len(got) != before+1 || got[len(got)-1]["EventBusName"] != "bi" {
+					t.Fatalf("bus entries = %v", got)
+				}
+			}
+		})
+	}
+	if _, err := EnvFrom(func(k string) string { return map[string]string{"FERRY_METRICS": "yes"}[k] }); err == nil {
+		t.Fatal("FERRY_METRICS=yes accepted")
 	}
 }

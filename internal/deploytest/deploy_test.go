@@ -618,3 +618,47 @@ func TestEnvJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifications: the failed-execution alarm watches this state machine
+// (with the optional email topic), and swap-tables gets the event bus and a
+// PutEvents grant on that bus only when one is configured.
+func TestNotifications(t *testing.T) {
+	lines := parseYAML(string(read(t, "template.yaml")))
+	alarm, ok := lookup(lines, "Resources", "FailedExecutionsAlarm", "Properties")
+	if !ok {
+		t.Fatal("template.yaml has no FailedExecutionsAlarm")
+	}
+	props := childMap(lines, alarm)
+	if props["Namespace"] != "AWS/States" || props["MetricName"] != "ExecutionsFailed" ||
+		props["AlarmActions"] != "!If [AlarmEmailOn, [!Ref FailedExecutionsTopic], !Ref AWS::NoValue]" {
+		t.Fatalf("FailedExecutionsAlarm = %v", props)
+	}
+	dims, _ := lookup(lines, "Resources", "FailedExecutionsAlarm", "Properties", "Dimensions")
+	if !strings.Contains(lines[dims+2].val, "!Ref FerryStateMachine") {
+		t.Fatalf("FailedExecutionsAlarm does not watch FerryStateMachine: %q", lines[dims+2].val)
+	}
+	if _, ok := lookup(lines, "Resources", "FailedExecutionsTopic"); !ok {
+		t.Fatal("no FailedExecutionsTopic")
+	}
+	env, ok := lookup(lines, "Resources", "SwapTablesFunction", "Properties", "Environment", "Variables")
+	if !ok || childMap(lines, env)["FERRY_EVENT_BUS"] != "!Ref TablesSwappedEventBus" {
+		t.Fatal("SwapTablesFunction does not get FERRY_EVENT_BUS from TablesSwappedEventBus")
+	}
+	pol, _ := lookup(lines, "Resources", "SwapTablesFunction", "Properties", "Policies")
+	var grant []string
+	for j := pol + 1; j < len(lines) && lines[j].indent > lines[pol].indent; j++ {
+		grant = append(grant, lines[j].val)
+	}
+	g := strings.Join(grant, "\n")
+	if !strings.Contains(g, "EventsOn") || !strings.Contains(g, "events:PutEvents") || !strings.Contains(g, "event-bus/${TablesSwappedEventBus}") {
+		t.Fatalf("SwapTablesFunction's PutEvents grant is not conditional on EventsOn and scoped to the bus:\n%s", g)
+	}
+	for _, other := range []string{"ListTablesFunction", "ExportChunkFunction", "LoadChunkFunction"} {
+		p, _ := lookup(lines, "Resources", other, "Properties", "Policies")
+		for j := p + 1; j < len(lines) && lines[j].indent > lines[p].indent; j++ {
+			if strings.Contains(lines[j].val, "events:") {
+				t.Errorf("%s may call EventBridge; only swap-tables needs it", other)
+			}
+		}
+	}
+}
