@@ -8,13 +8,13 @@
 # Wall time and peak RSS come from GNU time; rows/s = rows / wall.
 #
 # BENCH_ROWS (default 1000000) rows; the source is generated once and reused.
-# BENCH_CHUNK_ROWS (default 250000) rows per chunk; BENCH_CONCURRENCY (default 2) chunks at once.
+# BENCH_CHUNK_ROWS (default 100000) rows per chunk; BENCH_CONCURRENCY (default 2) chunks at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 
 ROWS=${BENCH_ROWS:-1000000}
-CHUNK_ROWS=${BENCH_CHUNK_ROWS:-250000}
+CHUNK_ROWS=${BENCH_CHUNK_ROWS:-100000}
 CONC=${BENCH_CONCURRENCY:-2}
 MY="mariadb --protocol=tcp -h127.0.0.1 -uroot --default-character-set=utf8mb4"
 PG_URL=postgres://postgres@127.0.0.1:5432/ferry_bench?sslmode=disable
@@ -46,21 +46,25 @@ $MY "$ADMIN" -e "INSERT INTO companies (company_id, status, alias) VALUES (1, 'a
   INSERT INTO tables (name, status, query_select, params_select, chunk_column, chunk_rows, zero_dates)
   VALUES ('orders', 'active', 'SELECT id, company_id, customer, note, amount, created_at, status, payload FROM orders', '', 'id', $CHUNK_ROWS, 'null');"
 
-measure() { # name, command...: prints "wall_s peak_kb"
+measure() { # name, command...: sets <name>_s (wall seconds) and <name>_kb (peak RSS)
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$STORE/.time.$name" "$@" >"$STORE/.out.$name" 2>&1 || { cat "$STORE/.out.$name"; echo "$name failed"; exit 1; }
-  cat "$STORE/.time.$name"
+  if ! /usr/bin/time -f "%e %M" -o "$STORE/.time.$name" "$@" >"$STORE/.out.$name" 2>&1; then
+    tail -20 "$STORE/.out.$name"; echo "bench: $name failed"; exit 1
+  fi
+  read -r "${name}_s" "${name}_kb" < <(tail -1 "$STORE/.time.$name")
 }
 
 echo "direct pipe: mariadb --quick | psql \\copy ..."
 psql -q -h 127.0.0.1 -U postgres -d ferry_bench -c "CREATE TABLE pipe_orders (id bigint NOT NULL, company_id integer NOT NULL, customer varchar(64) NOT NULL, note text, amount numeric(12,2) NOT NULL, created_at timestamp, status smallint NOT NULL, payload text)"
-read pipe_s pipe_kb < <(measure pipe bash -c "set -o pipefail; $MY --quick --batch --skip-column-names $SRC -e \"SELECT id, company_id, customer, note, amount, IF(created_at = 0, NULL, created_at), status, payload FROM orders\" | psql -q -h 127.0.0.1 -U postgres -d ferry_bench -c \"\\copy pipe_orders FROM STDIN WITH (FORMAT text, NULL 'NULL')\" && psql -q -h 127.0.0.1 -U postgres -d ferry_bench -c 'CREATE INDEX ON pipe_orders (id)'")
+# mariadb --batch escapes \n, \t and \\ the way COPY's text format reads them, but not CR: sed does.
+measure pipe bash -c "set -o pipefail; $MY --quick --batch --skip-column-names $SRC -e \"SELECT id, company_id, customer, note, amount, IF(created_at = 0, NULL, created_at), status, payload FROM orders\" | sed 's/\r/\\\\r/g' | psql -q -h 127.0.0.1 -U postgres -d ferry_bench -c \"\\copy pipe_orders FROM STDIN WITH (FORMAT text, NULL 'NULL')\" && psql -q -h 127.0.0.1 -U postgres -d ferry_bench -c 'CREATE INDEX ON pipe_orders (id)'"
 
 echo "ferry run: the state machine, $CHUNK_ROWS rows per chunk, $CONC at once ..."
-read ferry_s ferry_kb < <(measure ferry ./bin/ferry run --concurrency "$CONC" --run-id "bench-$(date +%s)")
+measure ferry ./bin/ferry run --concurrency "$CONC" --run-id "bench-$(date +%s)"
 
 got_pipe=$(psql -At -h 127.0.0.1 -U postgres -d ferry_bench -c "SELECT count(*) FROM pipe_orders")
 got_ferry=$(psql -At -h 127.0.0.1 -U postgres -d ferry_bench -c "SELECT count(*) FROM bi_bench.orders")
+[ "$got_pipe" = "$ROWS" ] || { echo "the pipe copied $got_pipe rows, want $ROWS"; exit 1; }
 [ "$got_ferry" = "$ROWS" ] || { echo "ferry copied $got_ferry rows, want $ROWS"; cat "$STORE/.out.ferry"; exit 1; }
 
 awk -v rows="$ROWS" -v ps="$pipe_s" -v pk="$pipe_kb" -v fs="$ferry_s" -v fk="$ferry_kb" -v gp="$got_pipe" 'BEGIN {
