@@ -15,5 +15,5 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN())))
-	lambda.Start(awswire.Handler(awswire.ForListTables, (*steps.Steps).Function))
+	lambda.Start(awswire.Handler(awswire.ForListTables, (*steps.Steps).Function, awswire.WithPostgres()))
 }

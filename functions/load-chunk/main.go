@@ -15,5 +15,5 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN())))
-	lambda.Start(awswire.Handler(awswire.ForLoadChunk, (*steps.Steps).LoadChunk))
+	lambda.Start(awswire.Handler(awswire.ForLoadChunk, (*steps.Steps).LoadChunk, awswire.WithPostgres()))
 }

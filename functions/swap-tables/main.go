@@ -15,5 +15,5 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN())))
-	lambda.Start(awswire.Handler(awswire.ForSwapTables, (*steps.Steps).SwapTables))
+	lambda.Start(awswire.Handler(awswire.ForSwapTables, (*steps.Steps).SwapTables, awswire.WithPostgres(), awswire.WithEventBridge()))
 }

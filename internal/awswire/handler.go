@@ -19,12 +19,17 @@ type Step[In, Out any] func(s *steps.Steps, ctx context.Context, in In) (Out, er
 // RetryableError for a transient one) and retried on the next invocation;
 // a refused login drops the cached secrets (see Wire.Fail).
 //
+// The Wire can open MySQL targets, the source, the admin database and the
+// store; opts add the rest (WithPostgres, WithEventBridge), so a function
+// links only the drivers it uses:
+//
 //	lambda.Start(awswire.Handler(awswire.ForExportChunk, (*steps.Steps).ExportChunk))
-func Handler[In, Out any](need Need, step Step[In, Out]) func(context.Context, In) (Out, error) {
-	return handlerFrom(os.Getenv, need, step)
+//	lambda.Start(awswire.Handler(awswire.ForLoadChunk, (*steps.Steps).LoadChunk, awswire.WithPostgres()))
+func Handler[In, Out any](need Need, step Step[In, Out], opts ...Option) func(context.Context, In) (Out, error) {
+	return handlerFrom(os.Getenv, need, step, opts...)
 }
 
-func handlerFrom[In, Out any](getenv func(string) string, need Need, step Step[In, Out]) func(context.Context, In) (Out, error) {
+func handlerFrom[In, Out any](getenv func(string) string, need Need, step Step[In, Out], opts ...Option) func(context.Context, In) (Out, error) {
 	var (
 		once   sync.Once
 		wire   *Wire
@@ -37,7 +42,7 @@ func handlerFrom[In, Out any](getenv func(string) string, need Need, step Step[I
 				envErr = err
 				return
 			}
-			wire = New(env)
+			wire = newWire(env, opts...)
 		})
 		var zero Out
 		if envErr != nil {

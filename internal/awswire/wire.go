@@ -65,6 +65,54 @@ type Wire struct {
 	store   lazy[ferry.Store]
 	events  lazy[*events.Publisher]
 	mu      sync.Mutex // guards srcDB and tgtDone
+
+	// targets opens a target adapter by engine; publisher builds the
+	// EventBridge publisher. What is not wired here is not linked into a
+	// Lambda binary whose main does not pass the option (see Handler).
+	targets   map[ferry.Engine]TargetOpener
+	publisher func(cfg aws.Config, env Env) *events.Publisher
+}
+
+// TargetOpener opens the target adapter of one engine from a driver DSN
+// (a go-sql-driver DSN for MySQL, a postgres:// URL for PostgreSQL) and
+// returns it with the function that closes it.
+type TargetOpener func(ctx context.Context, dsn string, log *slog.Logger) (ferry.Target, func(), error)
+
+// WithPostgres lets the Wire open PostgreSQL targets (MySQL targets are
+// always available). Pass it from the mains whose step uses the target.
+func WithPostgres() Option {
+	return func(w *Wire) { w.targets[ferry.EnginePostgres] = openPostgres }
+}
+
+// WithEventBridge lets the Wire publish "Ferry Tables Swapped" to
+// FERRY_EVENT_BUS through Amazon EventBridge. Pass it from swap-tables' main.
+func WithEventBridge() Option {
+	return func(w *Wire) { w.publisher = eventBridgePublisher }
+}
+
+func openMySQLTarget(ctx context.Context, dsn string, log *slog.Logger) (ferry.Target, func(), error) {
+	db, err := mysql.Open(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return mysql.NewTarget(db, mysql.WithLogger(log)), func() { db.Close() }, nil
+}
+
+func openPostgres(ctx context.Context, dsn string, log *slog.Logger) (ferry.Target, func(), error) {
+	t, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.Logger = log
+	return t, t.Close, nil
+}
+
+func eventBridgePublisher(cfg aws.Config, env Env) *events.Publisher {
+	return events.New(eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
+		if env.EventsEndpoint != "" {
+			o.BaseEndpoint = aws.String(env.EventsEndpoint)
+		}
+	}), env.EventBus)
 }
 
 // Option configures a Wire.
@@ -76,9 +124,16 @@ func WithLogger(l *slog.Logger) Option { return func(w *Wire) { w.log = l } }
 // WithSecretsClient replaces the Secrets Manager client (tests).
 func WithSecretsClient(c secrets.Getter) Option { return func(w *Wire) { w.smClient = c } }
 
-// New returns a Wire over env. Nothing is opened until asked for.
+// New returns a Wire over env that can open every adapter (MySQL and
+// PostgreSQL targets, EventBridge), for `ferry run` and tests. Nothing is
+// opened until asked for.
 func New(env Env, opts ...Option) *Wire {
-	w := &Wire{env: env, log: slog.Default()}
+	return newWire(env, append([]Option{WithPostgres(), WithEventBridge()}, opts...)...)
+}
+
+// newWire returns a Wire with only the MySQL target and what opts add.
+func newWire(env Env, opts ...Option) *Wire {
+	w := &Wire{env: env, log: slog.Default(), targets: map[ferry.Engine]TargetOpener{ferry.EngineMySQL: openMySQLTarget}}
 	for _, o := range opts {
 		o(w)
 	}
@@ -276,28 +331,22 @@ func (w *Wire) openTarget(ctx context.Context, eng ferry.Engine, dsn string) (fe
 			Fix: "make TargetEngine match the target secret's engine (or the FERRY_TARGET_DSN scheme)",
 		}
 	}
-	switch eng {
-	case ferry.EngineMySQL:
-		db, err := mysql.Open(ctx, dsn)
-		if err != nil {
-			return nil, fmt.Errorf("awswire: target: %w", err)
+	open, ok := w.targets[eng]
+	if !ok {
+		if eng == ferry.EngineMySQL || eng == ferry.EnginePostgres {
+			return nil, &ferry.ConfigError{Msg: fmt.Sprintf("this function was built without the %s target", eng),
+				Fix: "pass awswire.WithPostgres() to awswire.Handler in the function's main"}
 		}
-		w.mu.Lock()
-		w.tgtDone = func() { db.Close() }
-		w.mu.Unlock()
-		return mysql.NewTarget(db, mysql.WithLogger(w.log)), nil
-	case ferry.EnginePostgres:
-		t, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			return nil, fmt.Errorf("awswire: target: %w", err)
-		}
-		t.Logger = w.log
-		w.mu.Lock()
-		w.tgtDone = t.Close
-		w.mu.Unlock()
-		return t, nil
+		return nil, &ferry.ConfigError{Msg: fmt.Sprintf("target engine %q is not supported", eng), Fix: "use mysql or postgres"}
 	}
-	return nil, &ferry.ConfigError{Msg: fmt.Sprintf("target engine %q is not supported", eng), Fix: "use mysql or postgres"}
+	t, done, err := open(ctx, dsn, w.log)
+	if err != nil {
+		return nil, fmt.Errorf("awswire: target: %w", err)
+	}
+	w.mu.Lock()
+	w.tgtDone = done
+	w.mu.Unlock()
+	return t, nil
 }
 
 // openMySQL opens the admin or source database from a DSN URL or a secret.
@@ -339,15 +388,15 @@ func (w *Wire) openMySQL(ctx context.Context, what, dsnURL, arn, envPrefix strin
 // Events returns the publisher of "Ferry Tables Swapped" on FERRY_EVENT_BUS.
 func (w *Wire) Events(ctx context.Context) (*events.Publisher, error) {
 	return w.events.get(func() (*events.Publisher, error) {
+		if w.publisher == nil {
+			return nil, &ferry.ConfigError{Msg: "FERRY_EVENT_BUS is set but this function was built without EventBridge",
+				Fix: "pass awswire.WithEventBridge() to awswire.Handler in the function's main, or unset FERRY_EVENT_BUS"}
+		}
 		cfg, err := w.awsConfig(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return events.New(eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
-			if w.env.EventsEndpoint != "" {
-				o.BaseEndpoint = aws.String(w.env.EventsEndpoint)
-			}
-		}), w.env.EventBus), nil
+		return w.publisher(cfg, w.env), nil
 	})
 }
 

@@ -405,3 +405,38 @@ func TestWireEventsAndMetrics(t *testing.T) {
 		t.Fatal("FERRY_METRICS=yes accepted")
 	}
 }
+
+// TestHandlerLinksOnlyWhatItIsGiven: a handler opens only the adapters its
+// main passes, and says which option is missing when the configuration
+// asks for more (a PostgreSQL target, an event bus).
+func TestHandlerLinksOnlyWhatItIsGiven(t *testing.T) {
+	pgURL := testdb.Postgres(t)
+	dir := t.TempDir()
+	env := map[string]string{"FERRY_TARGET_DSN": pgURL, "FERRY_STORE": "file://" + dir, "FERRY_EVENT_BUS": "bi", "FERRY_EVENTS_ENDPOINT": "http://127.0.0.1:1"}
+	getenv := func(k string) string { return env[k] }
+	engine := func(s *steps.Steps, ctx context.Context, in string) (string, error) { return "ok", nil }
+
+	tests := []struct {
+		name string
+		need Need
+		opts []Option
+		want string // "" for success, else the error's text
+	}{
+		{"postgres target without WithPostgres", NeedTarget, nil, "built without the postgres target"},
+		{"postgres target with WithPostgres", NeedTarget, []Option{WithPostgres()}, ""},
+		{"event bus without WithEventBridge", NeedEvents, nil, "built without EventBridge"},
+		{"event bus with WithEventBridge", NeedEvents, []Option{WithEventBridge()}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := handlerFrom(getenv, tt.need, engine, tt.opts...)
+			_, err := h(context.Background(), "x")
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tt.want != "" && (fmt.Sprintf("%T", err) != "*ferry.ConfigError" || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "awswire.With")):
+				t.Fatalf("err = %T %v, want a ConfigError containing %q and naming the option", err, err, tt.want)
+			}
+		})
+	}
+}

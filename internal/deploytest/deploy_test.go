@@ -253,6 +253,9 @@ func TestFunctions(t *testing.T) {
 		if !strings.Contains(src, "package main") || !strings.Contains(src, "lambda.Start(") {
 			t.Errorf("functions/%s/main.go is not a Lambda main", dir)
 		}
+		if !strings.Contains(src, "slog.SetDefault(slog.New(lambdacontext.NewLogHandler(") {
+			t.Errorf("functions/%s/main.go does not log through lambdacontext.NewLogHandler", dir)
+		}
 		for _, banned := range []string{"ferry/asl", "cmd/ferry"} {
 			if strings.Contains(src, banned) {
 				t.Errorf("functions/%s/main.go imports %s: keep mains lean", dir, banned)
@@ -659,6 +662,104 @@ func TestNotifications(t *testing.T) {
 			if strings.Contains(lines[j].val, "events:") {
 				t.Errorf("%s may call EventBridge; only swap-tables needs it", other)
 			}
+		}
+	}
+}
+
+var actionRe = regexp.MustCompile(`\b(s3|secretsmanager|events|states|logs|lambda|kms):[A-Za-z*]+`)
+
+// TestLeastPrivilege pins every function's and the state machine's IAM
+// actions to what its code calls, so a widened grant is a visible change:
+// export-chunk only writes its object, swap-tables only reads, and only the
+// vended-logs statement (which Step Functions requires) has Resource "*".
+func TestLeastPrivilege(t *testing.T) {
+	lines := parseYAML(string(read(t, "template.yaml")))
+	want := map[string][]string{
+		"ListTablesFunction":  {"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "secretsmanager:GetSecretValue"},
+		"ExportChunkFunction": {"s3:AbortMultipartUpload", "s3:PutObject", "secretsmanager:GetSecretValue"},
+		"LoadChunkFunction":   {"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "secretsmanager:GetSecretValue"},
+		"SwapTablesFunction":  {"events:PutEvents", "s3:GetObject", "s3:ListBucket", "secretsmanager:GetSecretValue"},
+		"FerryStateMachine": {"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+			"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject",
+			"states:DescribeExecution", "states:StartExecution", "states:StopExecution"},
+	}
+	for res, actions := range want {
+		p, ok := lookup(lines, "Resources", res, "Properties", "Policies")
+		if !ok {
+			t.Errorf("%s has no Policies", res)
+			continue
+		}
+		set := map[string]bool{}
+		var block []yline
+		for j := p + 1; j < len(lines) && lines[j].indent > lines[p].indent; j++ {
+			block = append(block, lines[j])
+			for _, m := range actionRe.FindAllString(lines[j].val, -1) {
+				set[m] = true
+			}
+		}
+		if got := sortedKeys(set); !slices.Equal(got, actions) {
+			t.Errorf("%s may call %v, want %v", res, got, actions)
+		}
+		for i, l := range block {
+			if strings.Contains(l.val, ":*") && actionRe.MatchString(l.val) {
+				t.Errorf("template.yaml:%d: %s grants a wildcard action %q", l.n, res, l.val)
+			}
+			if l.key == "Resource" && strings.Trim(l.val, `"'`) == "*" {
+				sid := ""
+				for k := i; k >= 0; k-- {
+					if strings.HasPrefix(block[k].val, "- Sid:") {
+						sid = strings.TrimSpace(strings.TrimPrefix(block[k].val, "- Sid:"))
+						break
+					}
+				}
+				if sid != "VendedLogDelivery" {
+					t.Errorf("template.yaml:%d: %s statement %s has Resource \"*\"", l.n, res, sid)
+				}
+			}
+		}
+	}
+}
+
+// TestTemplateEssentials: the parts of template.yaml the issue asks for
+// that cfn-lint does not require: JSON logs, the functions in the VPC,
+// chunk objects expiring, the schedule's time zone, and the outputs.
+func TestTemplateEssentials(t *testing.T) {
+	lines := loadTemplate(t)
+	get := func(keys ...string) map[string]string {
+		i, ok := lookup(lines, keys...)
+		if !ok {
+			t.Fatalf("template.yaml has no %s", strings.Join(keys, "."))
+		}
+		return childMap(lines, i)
+	}
+	if lc := get("Globals", "Function", "LoggingConfig"); lc["LogFormat"] != "JSON" {
+		t.Errorf("Globals.Function.LoggingConfig %v, want LogFormat JSON", lc)
+	}
+	if vpc := get("Globals", "Function", "VpcConfig"); vpc["SubnetIds"] != "!Ref SubnetIds" || vpc["SecurityGroupIds"] != "!Ref SecurityGroupIds" {
+		t.Errorf("Globals.Function.VpcConfig %v", vpc)
+	}
+	for _, p := range []string{"SubnetIds", "SecurityGroupIds", "ScheduleTimezone", "ChunkExpirationDays"} {
+		get("Parameters", p)
+	}
+	rules, _ := lookup(lines, "Resources", "ChunkBucket", "Properties", "LifecycleConfiguration", "Rules")
+	var rule []string
+	for j := rules + 1; j < len(lines) && lines[j].indent > lines[rules].indent; j++ {
+		rule = append(rule, lines[j].key+": "+lines[j].val)
+	}
+	if r := strings.Join(rule, "\n"); !strings.Contains(r, "ExpirationInDays: !Ref ChunkExpirationDays") || !strings.Contains(r, "Status: Enabled") {
+		t.Errorf("the chunk bucket's lifecycle rules do not expire objects:\n%s", r)
+	}
+	if s := get("Resources", "FerryStateMachine", "Properties", "Events", "Nightly", "Properties"); s["ScheduleExpressionTimezone"] != "!Ref ScheduleTimezone" {
+		t.Errorf("schedule %v", s)
+	}
+	if ev := get("Resources", "FerryStateMachine", "Properties", "Events", "Nightly"); ev["Type"] != "ScheduleV2" {
+		t.Errorf("schedule type %q, want ScheduleV2", ev["Type"])
+	}
+	out := get("Outputs")
+	for _, o := range []string{"StateMachineArn", "ChunkBucketName", "ListTablesFunctionArn", "ExportChunkFunctionArn", "LoadChunkFunctionArn", "SwapTablesFunctionArn"} {
+		if _, ok := out[o]; !ok {
+			t.Errorf("no output %s", o)
 		}
 	}
 }

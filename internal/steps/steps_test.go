@@ -810,3 +810,52 @@ func (e *env) checkMetricsAndEvents(out ferry.FinishRunOutput) {
 		e.t.Errorf("events carry %d rows, the run published %d", rows, out.Rows)
 	}
 }
+
+// TestUpperBoundFixedAtPlanning: rows inserted into the source after
+// list-tables planned the run (above the planned maximum) are not copied
+// by this run, not even by the last chunk, so they never half-appear; the
+// next run copies them.
+func TestUpperBoundFixedAtPlanning(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-u", RunDate: "2026-03-01", Companies: []int64{1}})
+	testdb.Must(t, "list tables", err)
+	c := plan.Companies[0]
+	// Rows arrive while the run is under way: above every planned range.
+	e.exec(e.src, "INSERT INTO items VALUES (500, 1, 'LATE-1', 1, NULL), (501, 1, 'LATE-2', 2, NULL)",
+		"INSERT INTO orders VALUES (2000000000000, 1, 'late', 1.00, NULL)")
+	var lastItems ferry.ChunkTask
+	for _, item := range e.manifest(c) {
+		var task ferry.ChunkTask
+		testdb.Must(t, "decode", json.Unmarshal(item, &task))
+		if task.Table == "items" && task.Chunk.Index == task.Chunks-1 {
+			lastItems = task
+		}
+		exp, err := invoke[json.RawMessage](e, e.steps.ExportChunk, item)
+		testdb.Must(t, "export", err)
+		_, err = invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, exp)
+		testdb.Must(t, "load", err)
+	}
+	if lastItems.Chunk.Hi != 13 {
+		t.Fatalf("last items chunk %+v, want it to end at the planned max 12 + 1", lastItems.Chunk)
+	}
+	sw, err := invoke[ferry.SwapTablesOutput](e, e.steps.SwapTables, c)
+	testdb.Must(t, "swap", err)
+	for _, tb := range []struct{ table, late string }{{"items", "500, 501"}, {"orders", "2000000000000"}} {
+		var n int64
+		testdb.Must(t, "count late rows", e.pg.QueryRow(e.ctx, `SELECT count(*) FROM "`+c.Schema+`"."`+tb.table+`" WHERE id IN (`+tb.late+`)`).Scan(&n))
+		if n != 0 {
+			t.Errorf("%s: %d rows inserted after planning were published", tb.table, n)
+		}
+	}
+	var published int64
+	for _, tr := range sw.Tables {
+		published += tr.Rows
+	}
+	if published != sw.Rows || sw.Rows == 0 {
+		t.Fatalf("swap = %+v", sw)
+	}
+	_, err = invoke[ferry.FinishRunOutput](e, e.steps.Function, steps.Request{Action: steps.ActionFinish, RunID: "run-u",
+		Outcomes: []ferry.CompanyOutcome{{CompanyID: 1, Alias: c.Alias, Rows: sw.Rows}}})
+	testdb.Must(t, "finish", err)
+}
