@@ -31,18 +31,30 @@ func (c *opsCmd) openAdminDB(ctx context.Context, requireSchema bool) (*sql.DB, 
 	return db, nil
 }
 
+// openAdminAndSource opens the admin database (its schema current) and the
+// source, for the commands that validate queries; the caller closes both.
+func (c *opsCmd) openAdminAndSource(ctx context.Context) (*sql.DB, *ops.Source, error) {
+	db, err := c.openAdminDB(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := ops.OpenSource(ctx, c.url(ops.SourceDB))
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, src, nil
+}
+
 func runAdminMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newOpsCmd("admin migrate", "[flags]",
 		"Create the admin tables (companies, tables, configurations, companies_configurations,\n"+
 			"ferry_runs, ferry_table_loads, ferry_lease) or upgrade them. Safe to run again:\n"+
 			"an existing database of the original tool keeps its rows.",
 		"ferry admin migrate --admin-dsn mysql://ferry:PASSWORD@db-host:3306/ferry_admin", stdout, stderr).
-		dbs(ops.AdminDB).withJSON()
+		dbs(ops.AdminDB).withJSON().noArgs()
 	if code, done := c.parse(args); done {
 		return code
-	}
-	if c.nArg() > 0 {
-		return c.usageErr("unexpected argument %q", c.arg(0))
 	}
 	db, err := c.openAdminDB(ctx, false)
 	if err != nil {
@@ -54,10 +66,7 @@ func runAdminMigrate(ctx context.Context, args []string, stdout, stderr io.Write
 		return c.fail(fmt.Errorf("migrate: %w", err))
 	}
 	if c.json() {
-		if err := writeJSON(stdout, st); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(st)
 	}
 	rows := make([][]string, len(st))
 	now := 0

@@ -23,6 +23,18 @@ func TestAdminMigrate(t *testing.T) {
 			t.Errorf("table %s missing after migrate", tbl)
 		}
 	}
+	// Empty lists say what to do; --json prints [] for scripts.
+	if out := mustFerry(t, "company", "list", "--admin-dsn", e.adminURL); !strings.Contains(out, "No companies yet. Add one with `ferry company add") {
+		t.Errorf("empty company list:\n%s", out)
+	}
+	if out := mustFerry(t, "table", "list", "--admin-dsn", e.adminURL); !strings.Contains(out, "No tables yet. Add one with `ferry table add") {
+		t.Errorf("empty table list:\n%s", out)
+	}
+	for _, g := range []string{"company", "table"} {
+		if out := mustFerry(t, g, "list", "--json", "--admin-dsn", e.adminURL); strings.TrimSpace(out) != "[]" {
+			t.Errorf("empty %s list --json: %q", g, out)
+		}
+	}
 	// Idempotent.
 	out = mustFerry(t, "admin", "migrate", "--admin-dsn", e.adminURL)
 	if strings.Contains(out, "applied now") || !strings.Contains(out, "already up to date") {

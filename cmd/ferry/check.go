@@ -15,24 +15,17 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	c := newOpsCmd("check", "[flags]",
 		"Preflight over the whole configuration. It checks connectivity to the admin, source and\n"+
 			"target databases; the admin schema; in every active company's target schema that the\n"+
-			"target account may create, fill, alter, rename and drop a table (a scratch table\n"+
+			"target account may create, fill, upsert into, read, alter, rename and drop a table (a scratch table\n"+
 			"_ferry_check_<random>, removed again), or create the schema if it does not exist yet;\n"+
 			"and every active table's query for every active company. It lists EVERY problem with\n"+
 			"its fix, and exits 1 if there is any.",
 		"ferry check\nferry check --json | jq '.items[] | select(.status == \"fail\")'",
-		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB, ops.TargetDB).withJSON()
-	runDate := c.fs.String("run-date", "", "run date (YYYY-MM-DD) whose parameter values the queries are checked with; default today")
+		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB, ops.TargetDB).withJSON().noArgs().
+		withRunDate("run date (YYYY-MM-DD) whose parameter values the queries are checked with; default today")
 	if code, done := c.parse(args); done {
 		return code
 	}
-	if c.nArg() > 0 {
-		return c.usageErr("unexpected argument %q", c.arg(0))
-	}
-	date, err := runDateFlag(*runDate)
-	if err != nil {
-		return c.usageErr("%v", err)
-	}
-	rep := ops.Check(ctx, ops.DSNs{Admin: c.url(ops.AdminDB), Source: c.url(ops.SourceDB), Target: c.url(ops.TargetDB)}, ops.CheckOptions{RunDate: date})
+	rep := ops.Check(ctx, ops.DSNs{Admin: c.url(ops.AdminDB), Source: c.url(ops.SourceDB), Target: c.url(ops.TargetDB)}, ops.CheckOptions{RunDate: c.date})
 	if c.json() {
 		if err := writeJSON(stdout, rep); err != nil {
 			return c.fail(err)
@@ -49,23 +42,29 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
+// companyTable names an item's company and table ("company 42 (acme),
+// table orders"); empty when it has neither.
+func companyTable(it ops.Item) string {
+	var parts []string
+	if it.Company != "" {
+		parts = append(parts, "company "+it.Company)
+	}
+	if it.Table != "" {
+		parts = append(parts, "table "+it.Table)
+	}
+	return strings.Join(parts, ", ")
+}
+
 func printCheck(w io.Writer, rep ops.Report) {
 	var rows [][]string
 	for _, it := range rep.Items {
 		where := it.Database
-		var parts []string
-		if it.Company != "" {
-			parts = append(parts, "company "+it.Company)
-		}
-		if it.Table != "" {
-			parts = append(parts, "table "+it.Table)
-		}
-		if len(parts) > 0 {
-			where += ": " + strings.Join(parts, ", ")
+		if ct := companyTable(it); ct != "" {
+			where += ": " + ct
 		}
 		msg := it.Message
-		if it.Status == ops.StatusFail && len(msg) > 100 {
-			msg = msg[:97] + "..." // in full with its fix below
+		if it.Status == ops.StatusFail {
+			msg = clip(msg, 100) // in full with its fix below
 		}
 		rows = append(rows, []string{strings.ToUpper(it.Status), it.Check, orDash(where), msg})
 	}
@@ -85,11 +84,8 @@ func printCheck(w io.Writer, rep ops.Report) {
 		if it.Database != "" {
 			where = append(where, it.Database+" database")
 		}
-		if it.Company != "" {
-			where = append(where, "company "+it.Company)
-		}
-		if it.Table != "" {
-			where = append(where, "table "+it.Table)
+		if ct := companyTable(it); ct != "" {
+			where = append(where, ct)
 		}
 		fmt.Fprintf(w, "%d. [%s] %s\n   fix: %s\n", n, strings.Join(where, ", "), it.Message, orDefault(it.Fix, "see the message"))
 	}

@@ -45,26 +45,20 @@ func runCompanyAdd(ctx context.Context, args []string, stdout, stderr io.Writer)
 			"what the next run will copy for it. Nothing is written when a check fails.",
 		"ferry company add --company-id 42 --alias acme --config days=30\n"+
 			"ferry company add --company-id 43 --alias globex --schema reporting_globex --config region=eu --config days=7",
-		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB, ops.TargetDB).withJSON()
+		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB, ops.TargetDB).withJSON().noArgs().
+		withRunDate("date (YYYY-MM-DD) the preview plans for; default today")
 	id := c.fs.Int64("company-id", 0, "the customer's company id (required, a positive integer)")
 	alias := c.fs.String("alias", "", "short name [a-z][a-z0-9_]{0,39}, used in object keys and the default schema bi_<alias> (required)")
 	schema := c.fs.String("schema", "", "target schema (PostgreSQL schema or MySQL database); default bi_<alias>")
 	cfg := kvList{}
 	c.fs.Var(cfg, "config", "a configuration value name=value, available to queries as :name (repeatable)")
-	runDate := c.fs.String("run-date", "", "date (YYYY-MM-DD) the preview plans for; default today")
 	if code, done := c.parse(args); done {
 		return code
-	}
-	if c.nArg() > 0 {
-		return c.usageErr("unexpected argument %q", c.arg(0))
 	}
 	if *id == 0 || *alias == "" {
 		return c.usageErr("--company-id and --alias are required")
 	}
-	date, err := runDateFlag(*runDate)
-	if err != nil {
-		return c.usageErr("%v", err)
-	}
+	date := c.date
 	in := ops.CompanyInput{ID: *id, Alias: *alias, Schema: *schema, Config: cfg}
 	if err := ops.CheckCompany(ctx, nil, in, date); err != nil {
 		return c.fail(err)
@@ -119,10 +113,7 @@ func runCompanyAdd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	}
 	if c.json() {
-		if err := writeJSON(stdout, res); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(res)
 	}
 	fmt.Fprintf(stdout, "Added company %d (%s): target schema %s on the %s target", in.ID, in.Alias, company.Schema, tgt.Engine())
 	if n := len(in.Config); n > 0 {
@@ -186,41 +177,15 @@ func printPlan(w io.Writer, rows []ops.PlanRow, withCompany bool) {
 func runCompanyList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newOpsCmd("company list", "[flags]", "List every customer, active or not, with its target schema and configuration.",
 		"ferry company list\nferry company list --json | jq '.[] | select(.status == \"active\") | .alias'", stdout, stderr).
-		dbs(ops.AdminDB).withJSON()
-	if code, done := c.parse(args); done {
-		return code
-	}
-	if c.nArg() > 0 {
-		return c.usageErr("unexpected argument %q", c.arg(0))
-	}
-	db, err := c.openAdminDB(ctx, true)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer db.Close()
-	rows, err := admin.ListCompanies(ctx, db)
-	if err != nil {
-		return c.fail(err)
-	}
-	if c.json() {
-		if rows == nil {
-			rows = []admin.CompanyRow{}
-		}
-		if err := writeJSON(stdout, rows); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
-	}
-	if len(rows) == 0 {
-		fmt.Fprintln(stdout, "No companies yet. Add one with `ferry company add --company-id N --alias NAME`.")
-		return exitOK
-	}
-	out := make([][]string, len(rows))
-	for i, r := range rows {
-		out[i] = []string{itoa(r.ID), r.Alias, r.Status, r.Schema, orDash(kvString(r.Config))}
-	}
-	writeTable(stdout, []string{"ID", "ALIAS", "STATUS", "SCHEMA", "CONFIGURATION"}, out)
-	return exitOK
+		dbs(ops.AdminDB).withJSON().noArgs()
+	return runList(ctx, c, args, listing[admin.CompanyRow]{
+		read:   admin.ListCompanies,
+		empty:  "No companies yet. Add one with `ferry company add --company-id N --alias NAME`.",
+		header: []string{"ID", "ALIAS", "STATUS", "SCHEMA", "CONFIGURATION"},
+		row: func(r admin.CompanyRow) []string {
+			return []string{itoa(r.ID), r.Alias, r.Status, r.Schema, orDash(kvString(r.Config))}
+		},
+	})
 }
 
 // companyArg parses the ID argument of enable/disable/config.
@@ -264,10 +229,7 @@ func runCompanyStatus(ctx context.Context, args []string, stdout, stderr io.Writ
 		return c.fail(err)
 	}
 	if c.json() {
-		if err := writeJSON(stdout, row); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(row)
 	}
 	if active {
 		fmt.Fprintf(stdout, "Company %d (%s) enabled: the next run copies it.\n", id, row.Alias)
@@ -310,10 +272,7 @@ func runCompanyConfig(ctx context.Context, args []string, stdout, stderr io.Writ
 		return c.fail(err)
 	}
 	if c.json() {
-		if err := writeJSON(stdout, row); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(row)
 	}
 	fmt.Fprintf(stdout, "Company %d (%s): configuration %s.\n", id, row.Alias, kvString(row.Config))
 	return exitOK

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/ops"
 )
 
@@ -39,6 +40,16 @@ type opsCmd struct {
 	// args are the positional arguments; flags may come before, between
 	// or after them (ferry company disable 42 --json).
 	args []string
+	// maxArgs is how many positional arguments parse accepts; -1: any
+	// (the command checks them itself).
+	maxArgs int
+	// runDate is --run-date when the command takes it (withRunDate);
+	// date is its value after parse: that day at 00:00 UTC, default today.
+	runDate *string
+	date    time.Time
+	// hidden are flags accepted but left out of --help (the DSN flags a
+	// command does not use, so that one set of flags serves every command).
+	hidden map[string]bool
 }
 
 func (c *opsCmd) nArg() int { return len(c.args) }
@@ -53,19 +64,43 @@ func (c *opsCmd) arg(i int) string {
 // newOpsCmd makes a flag set whose --help prints usage (the arguments),
 // a description, an example and the flags.
 func newOpsCmd(name, args, desc, example string, stdout, stderr io.Writer) *opsCmd {
-	c := &opsCmd{name: name, fs: flag.NewFlagSet("ferry "+name, flag.ContinueOnError), stdout: stdout, stderr: stderr, dsn: map[ops.Database]*string{}}
+	c := &opsCmd{name: name, fs: flag.NewFlagSet("ferry "+name, flag.ContinueOnError), stdout: stdout, stderr: stderr,
+		dsn: map[ops.Database]*string{}, maxArgs: -1, hidden: map[string]bool{}}
 	c.fs.SetOutput(stderr)
 	c.usage = func(w io.Writer) {
 		fmt.Fprintf(w, "Usage: ferry %s %s\n\n%s\n\nExample:\n%s\n\nFlags:\n", name, args, desc, indent(example))
-		var b strings.Builder
-		c.fs.SetOutput(&b)
-		c.fs.PrintDefaults()
-		c.fs.SetOutput(stderr)
-		fmt.Fprint(w, strings.TrimRight(b.String(), "\n")+"\n")
+		c.printFlags(w)
 	}
 	// The flag package prints its own error; the hint follows in parse.
 	c.fs.Usage = func() {}
 	return c
+}
+
+// printFlags lists the flags as kubectl and gh do: "--name type" then the
+// description, aligned, sorted, hidden flags left out.
+func (c *opsCmd) printFlags(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	c.fs.VisitAll(func(f *flag.Flag) {
+		if c.hidden[f.Name] {
+			return
+		}
+		typ, help := flag.UnquoteUsage(f)
+		name := "--" + f.Name
+		if typ != "" {
+			name += " " + typ
+		}
+		switch f.DefValue {
+		case "", "0", "false", "[]":
+		default:
+			if typ == "string" {
+				help += fmt.Sprintf(" (default %q)", f.DefValue)
+			} else {
+				help += " (default " + f.DefValue + ")"
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", name, help)
+	})
+	tw.Flush()
 }
 
 func indent(s string) string {
@@ -77,20 +112,24 @@ func indent(s string) string {
 }
 
 // dbs adds the three DSN flags; those of the databases in used are the
-// ones the command reads (the others are accepted, so that one set of
-// flags or variables serves every command, and ignored).
+// ones the command reads. The others are accepted and ignored, so that one
+// set of flags or variables serves every command, and --help leaves them out.
 func (c *opsCmd) dbs(used ...ops.Database) *opsCmd {
 	for _, d := range []ops.Database{ops.AdminDB, ops.SourceDB, ops.TargetDB} {
-		help := fmt.Sprintf("%s database URL (mysql://user:pass@host:3306/db%s); default $%s", d, map[bool]string{true: " or postgres://...", false: ""}[d == ops.TargetDB], d.Env())
+		name := strings.TrimPrefix(d.Flag(), "--")
 		p := new(string)
 		if !slices.Contains(used, d) {
-			help = "not used by this command"
-			c.fs.StringVar(p, strings.TrimPrefix(d.Flag(), "--"), "", help)
+			c.fs.StringVar(p, name, "", "not used by this command")
+			c.hidden[name] = true
 			continue
+		}
+		scheme := "mysql://user:pass@host:3306/db"
+		if d == ops.TargetDB {
+			scheme += " or postgres://..."
 		}
 		// The environment's value is applied after parsing, so that --help
 		// never prints a URL (and its password) as a default.
-		c.fs.StringVar(p, strings.TrimPrefix(d.Flag(), "--"), "", help)
+		c.fs.StringVar(p, name, "", fmt.Sprintf("%s database `URL` (%s); default $%s", d, scheme, d.Env()))
 		c.dsn[d] = p
 	}
 	return c
@@ -99,6 +138,19 @@ func (c *opsCmd) dbs(used ...ops.Database) *opsCmd {
 // withJSON adds --json.
 func (c *opsCmd) withJSON() *opsCmd {
 	c.jsonOut = c.fs.Bool("json", false, "print JSON instead of a table (for scripts)")
+	return c
+}
+
+// noArgs makes parse refuse any positional argument.
+func (c *opsCmd) noArgs() *opsCmd {
+	c.maxArgs = 0
+	return c
+}
+
+// withRunDate adds --run-date YYYY-MM-DD (help says what it is for);
+// parse checks it and sets c.date.
+func (c *opsCmd) withRunDate(help string) *opsCmd {
+	c.runDate = c.fs.String("run-date", "", help)
 	return c
 }
 
@@ -130,12 +182,39 @@ func (c *opsCmd) parse(args []string) (code int, done bool) {
 		c.args = append(c.args, args[0])
 		args = args[1:]
 	}
+	if c.maxArgs >= 0 && len(c.args) > c.maxArgs {
+		return c.usageErr("unexpected argument %q", c.args[c.maxArgs]), true
+	}
+	if c.runDate != nil {
+		d, err := runDateFlag(*c.runDate)
+		if err != nil {
+			return c.usageErr("%v", err), true
+		}
+		c.date = d
+	}
 	for d, p := range c.dsn {
 		if *p == "" {
 			*p = os.Getenv(d.Env())
 		}
 	}
 	return 0, false
+}
+
+// printJSON writes v to stdout as indented JSON and returns the exit code.
+func (c *opsCmd) printJSON(v any) int {
+	if err := writeJSON(c.stdout, v); err != nil {
+		return c.fail(err)
+	}
+	return exitOK
+}
+
+// nonNil returns s, or an empty slice for nil, so that --json prints []
+// rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // usageErr prints a usage problem and returns exit code 2.
@@ -332,4 +411,52 @@ func notFoundFix(err error, what, listCmd string) error {
 		return fmt.Errorf("%s does not exist (fix: see `%s`)", what, listCmd)
 	}
 	return err
+}
+
+// listing is what a list command reads from the admin database and how
+// it prints one row.
+type listing[T any] struct {
+	read   func(context.Context, admin.Querier) ([]T, error)
+	empty  string // printed instead of an empty table
+	header []string
+	row    func(T) []string
+}
+
+// runList runs a list command: parse args, read every row, print them as
+// JSON (an array, [] when empty) or as a table.
+func runList[T any](ctx context.Context, c *opsCmd, args []string, l listing[T]) int {
+	if code, done := c.parse(args); done {
+		return code
+	}
+	db, err := c.openAdminDB(ctx, true)
+	if err != nil {
+		return c.fail(err)
+	}
+	defer db.Close()
+	rows, err := l.read(ctx, db)
+	if err != nil {
+		return c.fail(err)
+	}
+	if c.json() {
+		return c.printJSON(nonNil(rows))
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(c.stdout, l.empty)
+		return exitOK
+	}
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = l.row(r)
+	}
+	writeTable(c.stdout, l.header, out)
+	return exitOK
+}
+
+// clip shortens s to at most n runes, ending in "..." when cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-3]) + "..."
 }

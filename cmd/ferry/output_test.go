@@ -209,10 +209,28 @@ func TestOpsHelp(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "Example:") || !strings.Contains(out, "ferry "+strings.Join(args, " ")) || strings.Contains(out, "topsecret") {
 				t.Errorf("--help: exit %d, output:\n%s", code, out)
 			}
+			// Flags as kubectl and gh print them: --name, --json for
+			// scripts, the admin database; unused DSN flags left out.
+			if !strings.Contains(out, "\n  --json ") || !strings.Contains(out, "\n  --admin-dsn URL ") || strings.Contains(out, "\n  -admin-dsn") ||
+				strings.Contains(out, "not used by this command") {
+				t.Errorf("--help flags:\n%s", out)
+			}
 			if _, errs, code := ferryCLI(t, append(args, "--no-such-flag")...); code != 2 || !strings.Contains(errs, "no-such-flag") {
 				t.Errorf("bad flag: exit %d, stderr %q", code, errs)
 			}
 		})
+	}
+	// A stray argument or a bad --run-date is a usage error (exit 2) that
+	// points at --help, before any database is contacted.
+	for _, args := range [][]string{
+		{"admin", "migrate", "now"}, {"company", "list", "all"}, {"table", "list", "all"}, {"plan", "42"}, {"check", "all"},
+		{"runs", "release", "run-1"}, {"plan", "--run-date", "2026-13-01"}, {"check", "--run-date", "today"},
+		{"company", "add", "--company-id", "1", "--alias", "a", "--run-date", "x"}, {"table", "add", "--run-date", "x"},
+	} {
+		_, errs, code := ferryCLI(t, args...)
+		if code != 2 || !strings.Contains(errs, "--help' for the flags and an example") || strings.Contains(errs, "database") {
+			t.Errorf("ferry %s: exit %d, stderr %q", strings.Join(args, " "), code, errs)
+		}
 	}
 	for _, g := range []string{"admin", "company", "table"} {
 		if _, errs, code := ferryCLI(t, g); code != 2 || !strings.Contains(errs, "Commands:") {

@@ -28,56 +28,40 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			"next run would (rows, chunks, target schema and table). It only reads: no lease, no run\n"+
 			"record, no staging table, no object. Every configuration problem is listed.",
 		"ferry plan\nferry plan --company 42 --company 43 --run-date 2026-11-01\nferry plan --json | jq '.plan[] | {alias, table, est_rows}'",
-		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB, ops.TargetDB).withJSON()
+		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB, ops.TargetDB).withJSON().noArgs().
+		withRunDate("run date (YYYY-MM-DD) for :run_date and :since; default today (UTC)")
 	var ids int64List
 	c.fs.Var(&ids, "company", "plan only this company id (repeatable, or comma-separated)")
-	runDate := c.fs.String("run-date", "", "run date (YYYY-MM-DD) for :run_date and :since; default today (UTC)")
 	if code, done := c.parse(args); done {
 		return code
 	}
-	if c.nArg() > 0 {
-		return c.usageErr("unexpected argument %q", c.arg(0))
-	}
-	date, err := runDateFlag(*runDate)
-	if err != nil {
-		return c.usageErr("%v", err)
-	}
 	// The target is only needed for its engine; it is not contacted.
 	var engine ferry.Engine
+	var err error
 	if raw := c.url(ops.TargetDB); raw != "" {
 		if engine, err = ops.TargetEngine(raw); err != nil {
 			return c.fail(err)
 		}
 	}
-	db, err := c.openAdminDB(ctx, true)
+	db, src, err := c.openAdminAndSource(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer db.Close()
-	src, err := ops.OpenSource(ctx, c.url(ops.SourceDB))
-	if err != nil {
-		return c.fail(err)
-	}
 	defer src.Close()
-	p, err := ops.BuildPlan(ctx, db, src, engine, ids, date)
+	p, err := ops.BuildPlan(ctx, db, src, engine, ids, c.date)
 	if err != nil {
 		if ops.HasOnlyConfigProblems(err) {
 			fmt.Fprintln(stderr, "ferry plan: the next run would refuse to start:")
 		}
 		return c.fail(err)
 	}
-	res := planResult{RunDate: p.RunDate, Engine: engine, Companies: len(p.Companies), Tables: p.Tables(), Chunks: p.Chunks(), Rows: ops.PlanRows(p)}
-	if res.Rows == nil {
-		res.Rows = []ops.PlanRow{}
-	}
+	res := planResult{RunDate: p.RunDate, Engine: engine, Companies: len(p.Companies), Tables: p.Tables(), Chunks: p.Chunks(), Rows: nonNil(ops.PlanRows(p))}
 	for _, r := range res.Rows {
 		res.EstRows += r.EstRows
 	}
 	if c.json() {
-		if err := writeJSON(stdout, res); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(res)
 	}
 	if len(res.Rows) == 0 {
 		fmt.Fprintf(stdout, "Nothing to copy on %s: %d active companies, %d active tables. Add them with `ferry company add` and `ferry table add`.\n",

@@ -80,23 +80,14 @@ func runRunsList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	now := time.Now()
 	if c.json() {
-		res := runsListResult{Runs: runs, Freshness: fresh}
-		if res.Runs == nil {
-			res.Runs = []admin.Run{}
-		}
-		if res.Freshness == nil {
-			res.Freshness = []ops.Freshness{}
-		}
+		res := runsListResult{Runs: nonNil(runs), Freshness: nonNil(fresh)}
 		if lease.Held(now) {
 			res.Lease = &lease
 		}
 		if targetNote != "unset" {
 			res.TargetNote = targetNote
 		}
-		if err := writeJSON(stdout, res); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(res)
 	}
 	if len(runs) == 0 {
 		fmt.Fprintln(stdout, "No runs yet. Start one with `ferry run` (or the state machine on AWS).")
@@ -171,13 +162,7 @@ func runRunsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return c.fail(notFoundFix(err, "run "+id, "ferry runs"))
 	}
 	if c.json() {
-		if loads == nil {
-			loads = []admin.TableLoad{}
-		}
-		if err := writeJSON(stdout, runsShowResult{Run: run, Tables: loads}); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(runsShowResult{Run: run, Tables: nonNil(loads)})
 	}
 	companies, err := admin.ListCompanies(ctx, db)
 	if err != nil {
@@ -227,13 +212,10 @@ func runRunsRelease(ctx context.Context, args []string, stdout, stderr io.Writer
 			"killed, its execution aborted). The run is marked failed if it is still recorded as\n"+
 			"running. Make sure it is really gone: two runs at once would race on the same staging\n"+
 			"tables. Without --yes it only shows who holds the lease.",
-		"ferry runs release          # who holds it?\nferry runs release --yes    # release it", stdout, stderr).dbs(ops.AdminDB).withJSON()
+		"ferry runs release          # who holds it?\nferry runs release --yes    # release it", stdout, stderr).dbs(ops.AdminDB).withJSON().noArgs()
 	yes := c.fs.Bool("yes", false, "really release the lease")
 	if code, done := c.parse(args); done {
 		return code
-	}
-	if c.nArg() > 0 {
-		return c.usageErr("unexpected argument %q", c.arg(0))
 	}
 	db, err := c.openAdminDB(ctx, true)
 	if err != nil {
@@ -263,10 +245,7 @@ func runRunsRelease(ctx context.Context, args []string, stdout, stderr io.Writer
 		return c.fail(err)
 	}
 	if c.json() {
-		if err := writeJSON(stdout, res); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(res)
 	}
 	if !res.WasHeld {
 		fmt.Fprintln(stdout, "No run holds the lease; nothing to release.")

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -222,9 +223,17 @@ func TestDay2ThenFerryRun(t *testing.T) {
 	e.migrate(t)
 	mustFerry(t, e.cli("table", "add", "--name", "orders", "--query", ordersQuery, "--chunk-rows", "2")...)
 	mustFerry(t, e.cli("company", "add", "--company-id", "42", "--alias", "acme", "--schema", schema, "--config", "days=30", "--run-date", "2026-11-02")...)
-	mustFerry(t, e.cli("check", "--run-date", "2026-11-02")...)
+	// The run's target account has exactly the grant `ferry check`
+	// recommends: check passes with it, and so does the run (swap and
+	// freshness upsert included).
+	user, pass := mariaUser(t, e)
+	grant(t, e, "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER", schema, user)
+	dsns := []string{"--admin-dsn", e.adminURL, "--source-dsn", e.sourceURL, "--target-dsn", fmt.Sprintf("mysql://%s:%s@127.0.0.1:3306/%s", user, pass, schema)}
+	if out := mustFerry(t, append([]string{"check", "--run-date", "2026-11-02"}, dsns...)...); !strings.Contains(out, "connected to mysql://"+user+":***@") {
+		t.Errorf("check did not use the restricted target account:\n%s", out)
+	}
 
-	out := mustFerry(t, e.cli("run", "--store", "file://"+t.TempDir(), "--run-id", "cli-run-1", "--run-date", "2026-11-02")...)
+	out := mustFerry(t, append([]string{"run", "--store", "file://" + t.TempDir(), "--run-id", "cli-run-1", "--run-date", "2026-11-02"}, dsns...)...)
 	if !strings.Contains(out, "cli-run-1") {
 		t.Errorf("ferry run output:\n%s", out)
 	}

@@ -44,20 +44,17 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		"ferry table add --name orders \\\n"+
 			"  --query 'SELECT id, customer, total, updated_at FROM orders WHERE company = :company_id AND updated_at >= :since' \\\n"+
 			"  --chunk-column id --chunk-rows 200000",
-		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB).withJSON()
+		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB).withJSON().noArgs().
+		withRunDate("date (YYYY-MM-DD) whose parameter values the check uses; default today")
 	name := c.fs.String("name", "", "target table name (required)")
 	query := c.fs.String("query", "", "the SELECT producing the rows, with named parameters (required)")
 	col := c.fs.String("chunk-column", admin.DefaultChunkColumn, "integer column of the result used to cut chunks")
 	rows := c.fs.Int64("chunk-rows", admin.DefaultChunkRows, "rows per chunk")
 	zd := c.fs.String("zero-dates", string(ferry.ZeroDateError), "zero dates such as 0000-00-00: error (fail the chunk) or null (write NULL)")
 	replace := c.fs.Bool("replace", false, "replace the definition of an existing table of that name")
-	inactive := c.fs.Bool("disabled", false, "add the table disabled (runs skip it until `ferry table enable`)")
-	runDate := c.fs.String("run-date", "", "date (YYYY-MM-DD) whose parameter values the check uses; default today")
+	inactive := c.fs.Bool("disabled", false, "add the table disabled (runs skip it until 'ferry table enable NAME')")
 	if code, done := c.parse(args); done {
 		return code
-	}
-	if c.nArg() > 0 {
-		return c.usageErr("unexpected argument %q", c.arg(0))
 	}
 	if *name == "" || strings.TrimSpace(*query) == "" {
 		return c.usageErr("--name and --query are required")
@@ -65,19 +62,11 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *rows <= 0 {
 		return c.usageErr("--chunk-rows must be positive, got %d", *rows)
 	}
-	date, err := runDateFlag(*runDate)
-	if err != nil {
-		return c.usageErr("%v", err)
-	}
-	db, err := c.openAdminDB(ctx, true)
+	db, src, err := c.openAdminAndSource(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer db.Close()
-	src, err := ops.OpenSource(ctx, c.url(ops.SourceDB))
-	if err != nil {
-		return c.fail(err)
-	}
 	defer src.Close()
 	spec := ferry.TableSpec{Name: *name, Query: *query, ChunkColumn: *col, ChunkRows: *rows, ZeroDates: ferry.ZeroDatePolicy(*zd)}
 	existed := false
@@ -90,7 +79,7 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			existed = existed || t.Name == spec.Name
 		}
 	}
-	tc, err := ops.CheckTable(ctx, db, src, spec, *replace, date)
+	tc, err := ops.CheckTable(ctx, db, src, spec, *replace, c.date)
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry table add: table %s was not written.\n", spec.Name)
 		return c.fail(err)
@@ -103,10 +92,7 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		res.Companies = append(res.Companies, co.ID)
 	}
 	if c.json() {
-		if err := writeJSON(stdout, res); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(res)
 	}
 	verb := "Added"
 	if existed {
@@ -148,45 +134,16 @@ func paramList(ps []string) string {
 
 func runTableList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newOpsCmd("table list", "[flags]", "List every configured table, active or not.",
-		"ferry table list\nferry table list --json | jq -r '.[].query'", stdout, stderr).dbs(ops.AdminDB).withJSON()
-	if code, done := c.parse(args); done {
-		return code
-	}
-	if c.nArg() > 0 {
-		return c.usageErr("unexpected argument %q", c.arg(0))
-	}
-	db, err := c.openAdminDB(ctx, true)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer db.Close()
-	rows, err := admin.ListTables(ctx, db)
-	if err != nil {
-		return c.fail(err)
-	}
-	if c.json() {
-		if rows == nil {
-			rows = []admin.TableRow{}
-		}
-		if err := writeJSON(stdout, rows); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
-	}
-	if len(rows) == 0 {
-		fmt.Fprintln(stdout, "No tables yet. Add one with `ferry table add --name T --query 'SELECT ...'`.")
-		return exitOK
-	}
-	out := make([][]string, len(rows))
-	for i, r := range rows {
-		q := strings.Join(strings.Fields(r.Query), " ")
-		if len(q) > 60 {
-			q = q[:57] + "..."
-		}
-		out[i] = []string{r.Name, r.Status, r.ChunkColumn, strconv.FormatInt(r.ChunkRows, 10), orDefault(string(r.ZeroDates), "error"), orDash(paramList(r.Params)), q}
-	}
-	writeTable(stdout, []string{"NAME", "STATUS", "CHUNK COLUMN", "CHUNK ROWS", "ZERO DATES", "PARAMETERS", "QUERY"}, out)
-	return exitOK
+		"ferry table list\nferry table list --json | jq -r '.[].query'", stdout, stderr).dbs(ops.AdminDB).withJSON().noArgs()
+	return runList(ctx, c, args, listing[admin.TableRow]{
+		read:   admin.ListTables,
+		empty:  "No tables yet. Add one with `ferry table add --name T --query 'SELECT ...'`.",
+		header: []string{"NAME", "STATUS", "CHUNK COLUMN", "CHUNK ROWS", "ZERO DATES", "PARAMETERS", "QUERY"},
+		row: func(r admin.TableRow) []string {
+			return []string{r.Name, r.Status, r.ChunkColumn, strconv.FormatInt(r.ChunkRows, 10), orDefault(string(r.ZeroDates), "error"),
+				orDash(paramList(r.Params)), clip(strings.Join(strings.Fields(r.Query), " "), 60)}
+		},
+	})
 }
 
 func runTableStatus(ctx context.Context, args []string, stdout, stderr io.Writer, active bool) int {
@@ -215,10 +172,7 @@ func runTableStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 		if active {
 			st = admin.StatusActive
 		}
-		if err := writeJSON(stdout, map[string]string{"name": name, "status": st}); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
+		return c.printJSON(map[string]string{"name": name, "status": st})
 	}
 	if active {
 		fmt.Fprintf(stdout, "Table %s enabled: the next run copies it.\n", name)

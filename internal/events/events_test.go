@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -67,5 +69,44 @@ func TestNilPublisher(t *testing.T) {
 	var p *Publisher
 	if err := p.TablesSwapped(context.Background(), "s", swapped()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The event as a downstream rule and consumer see it: the PutEvents entry
+// that reached the (fake) bus, its Detail decoded, against
+// testdata/tables_swapped.golden.json. A change here breaks subscribers.
+func TestTablesSwappedGolden(t *testing.T) {
+	bus := &eventstest.Bus{}
+	if err := New(eventstest.Start(t, bus), "ferry-bi").TablesSwapped(context.Background(), "bi_acme", swapped()); err != nil {
+		t.Fatal(err)
+	}
+	entries := bus.Entries()
+	if len(entries) != 1 {
+		t.Fatalf("entries = %d, want 1", len(entries))
+	}
+	got := map[string]any{}
+	for _, k := range []string{"Source", "DetailType", "EventBusName"} {
+		got[k] = entries[0][k]
+	}
+	var detail any
+	if err := json.Unmarshal([]byte(entries[0]["Detail"].(string)), &detail); err != nil {
+		t.Fatal(err)
+	}
+	got["Detail"] = detail
+	raw, err := os.ReadFile(filepath.Join("testdata", "tables_swapped.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want any
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Errorf("event\n got %s\nwant %s", g, w)
+	}
+	if _, ok := entries[0]["Time"]; !ok {
+		t.Error("the entry has no Time")
 	}
 }

@@ -93,8 +93,9 @@ type CheckOptions struct {
 // the first problem: it reports connectivity to the admin, source and
 // target databases; the admin schema's version; for every active
 // company's target schema, that the target account may create, fill,
-// alter, rename and drop a table there (a scratch table _ferry_check_<hex>
-// that it removes again; on PostgreSQL inside a rolled-back transaction),
+// upsert into (the swap upserts _ferry_freshness), read, alter, rename and
+// drop a table there (a scratch table _ferry_check_<hex> that it removes
+// again; on PostgreSQL inside a rolled-back transaction),
 // or create the schema when it does not exist yet; and every active
 // table's query validated for every active company (as `ferry table add`
 // does). Each failed Item names the database, company or table and the fix.
@@ -119,6 +120,7 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 			r.fail("schema", AdminDB, err)
 		} else {
 			r.add(Item{Status: StatusOK, Check: "schema", Database: string(AdminDB), Message: "admin schema is up to date"})
+			r.add(checkAdminPrivileges(ctx, db))
 			companies, tables, err = LoadConfig(ctx, db, nil)
 			if err != nil {
 				r.fail("configuration", AdminDB, err)
@@ -140,6 +142,7 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 	} else {
 		defer src.Close()
 		r.add(Item{Status: StatusOK, Check: "connect", Database: string(SourceDB), Message: "connected to " + src.Addr})
+		r.add(checkSourcePrivileges(ctx, src.DB))
 	}
 
 	tgt, err := OpenTarget(ctx, dsns.Target)
@@ -179,7 +182,11 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 				if ce.Table != "" && strings.Contains(fix, "tables.query_select") {
 					fix += fmt.Sprintf("; e.g. `ferry table add --name %s --replace --query '...'`", ce.Table)
 				}
-				r.add(Item{Status: StatusFail, Check: "query", Database: string(SourceDB), Company: ce.Company, Table: ce.Table, Message: ce.Msg, Fix: fix})
+				check := "query"
+				if IsPrivilegeProblem(ce) {
+					check = "privileges"
+				}
+				r.add(Item{Status: StatusFail, Check: check, Database: string(SourceDB), Company: ce.Company, Table: ce.Table, Message: ce.Msg, Fix: fix})
 			} else {
 				r.add(Item{Status: StatusFail, Check: "query", Database: string(SourceDB), Message: p.Error(),
 					Fix: "the source failed while validating: check it is up and rerun `ferry check`"})
@@ -228,8 +235,78 @@ func checkTargetSchema(ctx context.Context, tgt *Target, c ferry.Company) Item {
 	if created {
 		it.Message = fmt.Sprintf("schema %s does not exist yet; the target account may create it", c.Schema)
 	} else {
-		it.Message = fmt.Sprintf("schema %s: CREATE, INSERT, DELETE, ALTER, RENAME and DROP of a scratch table work", c.Schema)
+		it.Message = fmt.Sprintf("schema %s: CREATE, INSERT, UPDATE, SELECT, DELETE, ALTER, RENAME and DROP of a scratch table work", c.Schema)
 	}
+	return it
+}
+
+// checkAdminPrivileges checks that the admin account may record runs as
+// the workflow does: read the configuration, insert and update
+// ferry_runs and ferry_table_loads, update ferry_lease. Each statement
+// matches no row (WHERE 1 = 0) yet needs the privilege, so nothing is
+// written.
+func checkAdminPrivileges(ctx context.Context, db *sql.DB) Item {
+	it := Item{Check: "privileges", Database: string(AdminDB)}
+	steps := []struct{ what, sql string }{
+		{"INSERT into ferry_runs", "INSERT INTO `ferry_runs` SELECT * FROM `ferry_runs` WHERE 1 = 0"},
+		{"UPDATE ferry_runs", "UPDATE `ferry_runs` SET `status` = `status` WHERE 1 = 0"},
+		{"INSERT into ferry_table_loads", "INSERT INTO `ferry_table_loads` SELECT * FROM `ferry_table_loads` WHERE 1 = 0"},
+		{"UPDATE ferry_table_loads", "UPDATE `ferry_table_loads` SET `status` = `status` WHERE 1 = 0"},
+		{"UPDATE ferry_lease", "UPDATE `ferry_lease` SET `holder` = `holder` WHERE 1 = 0"},
+	}
+	var denied []string
+	for _, s := range steps {
+		if _, err := db.ExecContext(ctx, s.sql); err != nil {
+			denied = append(denied, fmt.Sprintf("may not %s (%v)", s.what, err))
+		}
+	}
+	if len(denied) > 0 {
+		it.Status = StatusFail
+		it.Message = "the admin account " + strings.Join(denied, "; ")
+		it.Fix = "GRANT SELECT, INSERT, UPDATE ON the admin database TO the admin account (the user of --admin-dsn / FERRY_ADMIN_DSN)"
+		return it
+	}
+	it.Status = StatusOK
+	it.Message = "the admin account may read the configuration and record runs (ferry_runs, ferry_table_loads, ferry_lease)"
+	return it
+}
+
+// checkSourcePrivileges checks that the source account may SELECT in its
+// database: it must see a table there and read it (LIMIT 0, no row).
+// The configured queries are checked table by table afterwards.
+func checkSourcePrivileges(ctx context.Context, db *sql.DB) Item {
+	it := Item{Check: "privileges", Database: string(SourceDB)}
+	var name sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
+		it.Status, it.Message, it.Fix = StatusFail, "read the current database: "+err.Error(), "check the source database is up and rerun `ferry check`"
+		return it
+	}
+	if !name.Valid || name.String == "" {
+		it.Status, it.Message, it.Fix = StatusFail, "the source URL names no database", "add the database to --source-dsn / FERRY_SOURCE_DSN, e.g. mysql://ferry_ro:PASSWORD@prod-replica:3306/app"
+		return it
+	}
+	grant := fmt.Sprintf("GRANT SELECT ON %s.* TO the source account (the user of --source-dsn / FERRY_SOURCE_DSN); read-only is enough", quoteMy(name.String))
+	var table string
+	err := db.QueryRowContext(ctx, "SELECT `TABLE_NAME` FROM information_schema.TABLES WHERE `TABLE_SCHEMA` = ? ORDER BY `TABLE_NAME` LIMIT 1", name.String).Scan(&table)
+	if errors.Is(err, sql.ErrNoRows) {
+		it.Status = StatusFail
+		it.Message = fmt.Sprintf("the source account sees no table in database %s: it has no privilege there, or the database is empty", name.String)
+		it.Fix = grant + "; or point --source-dsn at the database the queries read"
+		return it
+	}
+	if err == nil {
+		var rows *sql.Rows
+		rows, err = db.QueryContext(ctx, "SELECT * FROM "+quoteMy(name.String)+"."+quoteMy(table)+" LIMIT 0")
+		if err == nil {
+			rows.Close()
+		}
+	}
+	if err != nil {
+		it.Status, it.Message, it.Fix = StatusFail, fmt.Sprintf("the source account may not read database %s: %v", name.String, err), grant
+		return it
+	}
+	it.Status = StatusOK
+	it.Message = fmt.Sprintf("the source account may SELECT in database %s", name.String)
 	return it
 }
 
@@ -248,7 +325,7 @@ func mysqlPrivileges(ctx context.Context, db *sql.DB, schema string) (bool, erro
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", schema).Scan(&n); err != nil {
 		return false, fmt.Errorf("read schemata: %w", err)
 	}
-	grant := fmt.Sprintf("GRANT SELECT, INSERT, DELETE, CREATE, DROP, ALTER ON %s.* TO the target account (as in FERRY_TARGET_DSN)", quoteMy(schema))
+	grant := fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER ON %s.* TO the target account (as in FERRY_TARGET_DSN)", quoteMy(schema))
 	if n == 0 {
 		// Global CREATE, or a database-level CREATE whose pattern matches.
 		const me = "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
@@ -270,19 +347,19 @@ func mysqlPrivileges(ctx context.Context, db *sql.DB, schema string) (bool, erro
 	steps := []struct{ what, priv, sql string }{
 		{"create a table", "CREATE", "CREATE TABLE " + full + " (`id` BIGINT NOT NULL PRIMARY KEY)"},
 		{"insert into it", "INSERT", "INSERT INTO " + full + " (`id`) VALUES (1)"},
+		// The swap upserts _ferry_freshness: INSERT ... ON DUPLICATE KEY UPDATE.
+		{"upsert into it", "UPDATE", "INSERT INTO " + full + " (`id`) VALUES (1) ON DUPLICATE KEY UPDATE `id` = VALUES(`id`)"},
+		{"read it", "SELECT", "SELECT COUNT(*) FROM " + full},
 		{"delete from it", "DELETE", "DELETE FROM " + full + " WHERE `id` >= 0"},
 		{"alter it", "ALTER", "ALTER TABLE " + full + " COMMENT = 'ferry check'"},
 		{"rename it", "ALTER, DROP and CREATE", "RENAME TABLE " + full + " TO " + renamed},
 		{"drop it", "DROP", "DROP TABLE " + renamed},
 	}
-	for i, s := range steps {
+	for _, s := range steps {
 		if _, err := db.ExecContext(ctx, s.sql); err != nil {
-			// Leave nothing behind.
+			// Leave nothing behind (under either name).
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			db.ExecContext(cctx, "DROP TABLE IF EXISTS "+full)
-			if i >= 4 {
-				db.ExecContext(cctx, "DROP TABLE IF EXISTS "+renamed)
-			}
+			db.ExecContext(cctx, "DROP TABLE IF EXISTS "+full+", "+renamed)
 			cancel()
 			return false, &privError{msg: fmt.Sprintf("the target account may not %s (needs %s): %v", s.what, s.priv, err), fix: grant}
 		}
@@ -315,6 +392,8 @@ func pgPrivileges(ctx context.Context, tgt *Target, schema string) (bool, error)
 	steps = append(steps,
 		step{"create a table", "USAGE and CREATE on the schema", "CREATE TABLE " + full + " (id bigint PRIMARY KEY)"},
 		step{"insert into it", "INSERT", "INSERT INTO " + full + " (id) VALUES (1)"},
+		step{"upsert into it", "UPDATE", "INSERT INTO " + full + " (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id"},
+		step{"read it", "SELECT", "SELECT count(*) FROM " + full},
 		step{"delete from it", "DELETE", "DELETE FROM " + full + " WHERE id >= 0"},
 		step{"rename it", "ownership of the table", "ALTER TABLE " + full + " RENAME TO " + quotePG(name+"_r")},
 		step{"drop it", "ownership of the table", "DROP TABLE " + quotePG(schema) + "." + quotePG(name+"_r")},

@@ -45,8 +45,21 @@ const sinceFix = ":since is the run date minus the company's days configuration:
 
 var unknownParamRe = regexp.MustCompile(`uses :([A-Za-z_][A-Za-z0-9_]*), which has no value for this company`)
 
+// deniedRe matches MySQL's "SELECT command denied" (1142) and "column
+// denied" (1143) errors, as the source reports them for a query (MySQL
+// names the table 't', MariaDB `db`.`t`).
+var deniedRe = regexp.MustCompile(`Error 114[23] \(42000\): SELECT command denied to user '[^']*'@'[^']*' for (table|column) (\S+)`)
+
+// sourceGrantFix is the fix for a source account that may not read %s.
+const sourceGrantFix = "grant the source account (the user of --source-dsn / FERRY_SOURCE_DSN) SELECT on %s %s, or on the whole source database; read-only is enough"
+
+// IsPrivilegeProblem reports whether p is a query the source refused for
+// lack of the SELECT privilege (not a mistake in the query).
+func IsPrivilegeProblem(p error) bool { return deniedRe.MatchString(p.Error()) }
+
 // ImproveFixes rewrites the fixes of the problems in err that have a more
-// specific one here (today: :since without the days configuration).
+// specific one here: :since without the days configuration, a parameter
+// without a value, and a query the source refused for lack of SELECT.
 func ImproveFixes(err error) error {
 	ps := Problems(err)
 	if len(ps) == 0 {
@@ -56,6 +69,14 @@ func ImproveFixes(err error) error {
 	for i, p := range ps {
 		var ce *ferry.ConfigError
 		if !errors.As(p, &ce) {
+			continue
+		}
+		if m := deniedRe.FindStringSubmatch(ce.Msg); m != nil {
+			c := *ce
+			c.Msg = fmt.Sprintf("the source account may not SELECT from %s %s: %s", m[1], m[2], ce.Msg)
+			c.Fix = fmt.Sprintf(sourceGrantFix, m[1], m[2])
+			ps[i] = &c
+			changed = true
 			continue
 		}
 		if m := unknownParamRe.FindStringSubmatch(ce.Msg); m != nil {

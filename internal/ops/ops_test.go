@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/testdb"
 )
 
 func TestOneLine(t *testing.T) {
@@ -117,5 +118,83 @@ func TestConnectErrors(t *testing.T) {
 	}
 	if e, err := TargetEngine("postgres://u@h/db"); err != nil || e != ferry.EnginePostgres {
 		t.Errorf("TargetEngine: %v %v", e, err)
+	}
+}
+
+// ImproveFixes gives each kind of query problem the fix that helps.
+func TestImproveFixes(t *testing.T) {
+	where := ferry.Where{Company: "42 (acme)", Table: "orders"}
+	for _, tc := range []struct {
+		name, msg string
+		want      []string
+		privilege bool
+	}{
+		{"since without days", "query uses :since, which has no value for this company (available: :alias)",
+			[]string{"ferry company config 42 days=30"}, false},
+		{"unknown parameter", "query uses :colour, which has no value for this company (available: :alias)",
+			[]string{"ferry company config 42 colour=VALUE"}, false},
+		{"MySQL denies a table", "the query fails on the source: Error 1142 (42000): SELECT command denied to user 'ro'@'10.0.0.5' for table 'orders'",
+			[]string{"SELECT on table 'orders'", "--source-dsn / FERRY_SOURCE_DSN"}, true},
+		{"MariaDB denies a table", "the query fails on the source: Error 1142 (42000): SELECT command denied to user 'ro'@'%' for table `app`.`orders`",
+			[]string{"SELECT on table `app`.`orders`"}, true},
+		{"a column is denied", "the query fails on the source: Error 1143 (42000): SELECT command denied to user 'ro'@'%' for column 'total' in table 'orders'",
+			[]string{"SELECT on column 'total'"}, true},
+		{"syntax error keeps its fix", "the query fails on the source: Error 1064 (42000): You have an error", []string{"correct tables.query_select"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &ferry.ConfigError{Where: where, Msg: tc.msg, Fix: "correct tables.query_select"}
+			ps := Problems(ImproveFixes(errors.Join(in, errors.New("other"))))
+			if len(ps) != 2 {
+				t.Fatalf("%d problems, want 2: %v", len(ps), ps)
+			}
+			var ce *ferry.ConfigError
+			if !errors.As(ps[0], &ce) {
+				t.Fatalf("%T is not a ConfigError", ps[0])
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(ce.Fix, w) {
+					t.Errorf("fix %q lacks %q", ce.Fix, w)
+				}
+			}
+			if got := IsPrivilegeProblem(ce); got != tc.privilege {
+				t.Errorf("IsPrivilegeProblem = %v, want %v", got, tc.privilege)
+			}
+			if in.Fix != "correct tables.query_select" {
+				t.Errorf("the input error was changed: %+v", in)
+			}
+		})
+	}
+}
+
+// AddCompany writes the company and its configuration in one transaction:
+// when a later row fails, the earlier ones are not left behind.
+func TestAddCompanyIsOneTransaction(t *testing.T) {
+	db, _ := testdb.MySQLDB(t)
+	ctx := context.Background()
+	if _, err := Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// The too-long name sorts after "days": the company row and days are
+	// written before it is refused.
+	bad := CompanyInput{ID: 42, Alias: "acme", Config: map[string]string{"days": "30", strings.Repeat("z", 65): "x"}}
+	if err := AddCompany(ctx, db, bad); err == nil {
+		t.Fatal("AddCompany accepted a 65-byte configuration name")
+	}
+	if n := count("SELECT (SELECT COUNT(*) FROM companies) + (SELECT COUNT(*) FROM companies_configurations) + (SELECT COUNT(*) FROM configurations)"); n != 0 {
+		t.Errorf("a failed AddCompany left %d rows behind", n)
+	}
+	if err := AddCompany(ctx, db, CompanyInput{ID: 42, Alias: "acme", Config: map[string]string{"days": "30", "region": "eu"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("SELECT COUNT(*) FROM companies_configurations WHERE company = 42"); n != 2 {
+		t.Errorf("%d configuration values, want 2", n)
 	}
 }

@@ -1,10 +1,13 @@
 package ops
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ferrydata/ferry"
@@ -153,18 +156,12 @@ func CompanyFreshness(ctx context.Context, db *sql.DB) ([]Freshness, error) {
 }
 
 func sortFreshness(fs []Freshness) {
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && lessFresh(fs[j], fs[j-1]); j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
+	slices.SortStableFunc(fs, func(a, b Freshness) int {
+		if c := cmp.Compare(a.CompanyID, b.CompanyID); c != 0 {
+			return c
 		}
-	}
-}
-
-func lessFresh(a, b Freshness) bool {
-	if a.CompanyID != b.CompanyID {
-		return a.CompanyID < b.CompanyID
-	}
-	return a.Table < b.Table
+		return strings.Compare(a.Table, b.Table)
+	})
 }
 
 // Released is what ReleaseLease did.
