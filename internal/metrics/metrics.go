@@ -114,16 +114,6 @@ func (e *Emitter) Chunk(step, company, table, runID string, chunk int, rows, byt
 	)
 }
 
-// Table records one swapped table: rows, bytes and chunks. It is
-// TableDone without the seconds; prefer TableDone.
-func (e *Emitter) Table(company, table, runID string, rows, bytes int64, chunks int) error {
-	return e.Emit(
-		map[string]string{"Company": company, "Table": table},
-		tableMetrics(TableStats{Rows: rows, Bytes: bytes, Chunks: chunks}),
-		map[string]any{"run_id": runID},
-	)
-}
-
 // TableStats is what one swapped table measured.
 type TableStats struct {
 	Rows   int64
@@ -133,19 +123,16 @@ type TableStats struct {
 	Seconds float64
 }
 
-func tableMetrics(s TableStats) []Metric {
-	return []Metric{
-		{Name: "TableRows", Unit: Count, Value: float64(s.Rows)},
-		{Name: "TableBytes", Unit: Bytes, Value: float64(s.Bytes)},
-		{Name: "TableChunks", Unit: Count, Value: float64(s.Chunks)},
-	}
-}
-
-// TableDone records one swapped table: rows, bytes, chunks and seconds.
-func (e *Emitter) TableDone(company, table, runID string, s TableStats) error {
+// Table records one swapped table: rows, bytes, chunks and seconds.
+func (e *Emitter) Table(company, table, runID string, s TableStats) error {
 	return e.Emit(
 		map[string]string{"Company": company, "Table": table},
-		append(tableMetrics(s), Metric{Name: "TableSeconds", Unit: Seconds, Value: s.Seconds}),
+		[]Metric{
+			{Name: "TableRows", Unit: Count, Value: float64(s.Rows)},
+			{Name: "TableBytes", Unit: Bytes, Value: float64(s.Bytes)},
+			{Name: "TableChunks", Unit: Count, Value: float64(s.Chunks)},
+			{Name: "TableSeconds", Unit: Seconds, Value: s.Seconds},
+		},
 		map[string]any{"run_id": runID},
 	)
 }

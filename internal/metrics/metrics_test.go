@@ -18,10 +18,9 @@ func TestEmitGolden(t *testing.T) {
 		golden string
 	}{
 		{"chunk", func(e *Emitter) error { return e.Chunk("Export", "acme", "orders", "run-1", 3, 1000, 2048, 1.5) }, "chunk.golden.json"},
-		{"table", func(e *Emitter) error { return e.Table("acme", "orders", "run-1", 5000, 8192, 5) }, "table.golden.json"},
-		{"table done", func(e *Emitter) error {
-			return e.TableDone("acme", "orders", "run-1", TableStats{Rows: 5000, Bytes: 8192, Chunks: 5, Seconds: 42.5})
-		}, "table_done.golden.json"},
+		{"table", func(e *Emitter) error {
+			return e.Table("acme", "orders", "run-1", TableStats{Rows: 5000, Bytes: 8192, Chunks: 5, Seconds: 42.5})
+		}, "table.golden.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,10 +62,7 @@ func TestEmitRejectsCollision(t *testing.T) {
 
 func TestNilEmitterDiscards(t *testing.T) {
 	var e *Emitter
-	if err := e.Table("a", "b", "r", 1, 1, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.TableDone("a", "b", "r", TableStats{Rows: 1}); err != nil {
+	if err := e.Table("a", "b", "r", TableStats{Rows: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Chunk("Export", "a", "b", "r", 0, 1, 1, 1); err != nil {

@@ -786,6 +786,9 @@ func (e *env) checkMetricsAndEvents(out ferry.FinishRunOutput) {
 	if tableRows != 2*float64(out.Rows) { // each swap is retried once in the chain
 		e.t.Errorf("TableRows metrics sum to %v, want twice the %d published rows", tableRows, out.Rows)
 	}
+	if _, ok := seen[key{"acme", "orders", "TableSeconds"}]; !ok {
+		e.t.Errorf("no TableSeconds metric for acme.orders")
+	}
 	if seen[key{"acme", "orders", "ExportRows"}] == 0 || seen[key{"acme", "orders", "LoadRows"}] == 0 {
 		e.t.Errorf("no chunk metrics for acme.orders: %v", seen)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/metrics"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -162,7 +163,7 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 			Chunks: a.chunks, Rows: a.rows, Bytes: a.bytes, Seconds: secs, Status: admin.LoadSwapped, SwappedAt: &swappedAt}); err != nil {
 			return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but recording it failed: %w", name, err)
 		}
-		s.emit(ctx, s.d.Metrics.Table(in.Alias, t.Table, in.RunID, a.rows, a.bytes, a.chunks))
+		s.emit(ctx, s.d.Metrics.Table(in.Alias, t.Table, in.RunID, metrics.TableStats{Rows: a.rows, Bytes: a.bytes, Chunks: a.chunks, Seconds: secs}))
 	}
 	// The swap has committed: a failure to publish is retryable, and the
 	// retry finds the swap done (AlreadySwapped) and publishes again.
