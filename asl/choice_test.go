@@ -62,6 +62,20 @@ func TestChoiceOperators(t *testing.T) {
 		{`"Not":{"Or":[{"Variable":"$.n","NumericEquals":1},{"Variable":"$.n","NumericEquals":2}]}`, true},
 		{`"Variable":"$$.State.Name","StringEquals":"C"`, true},
 		{`"Variable":"$.arr[1]","NumericEquals":2`, true},
+		// Every *Path variant compares with the value its path selects.
+		{`"Variable":"$.s","StringGreaterThanPath":"$.other"`, false},
+		{`"Variable":"$.s","StringLessThanEqualsPath":"$.other"`, true},
+		{`"Variable":"$.s","StringGreaterThanEqualsPath":"$.file"`, false},
+		{`"Variable":"$.f","NumericLessThanPath":"$.m"`, true},
+		{`"Variable":"$.n","NumericLessThanEqualsPath":"$.m"`, true},
+		{`"Variable":"$.f","NumericGreaterThanEqualsPath":"$.m"`, false},
+		{`"Variable":"$.ts","TimestampEqualsPath":"$.ts2"`, false},
+		{`"Variable":"$.ts2","TimestampGreaterThanPath":"$.ts"`, true},
+		{`"Variable":"$.ts2","TimestampLessThanEqualsPath":"$.ts"`, false},
+		{`"Variable":"$.ts","TimestampGreaterThanEqualsPath":"$.ts"`, true},
+		{`"Variable":"$.n","BooleanEqualsPath":"$.b"`, false},
+		{`"Variable":"$.s","IsBoolean":true`, false},
+		{`"Variable":"$.n","IsString":true`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.rule, func(t *testing.T) {

@@ -65,7 +65,23 @@
 // # Not supported
 //
 // JSONata; ItemReader over s3:listObjectsV2, manifests and Parquet;
-// HeartbeatSeconds is validated but not enforced (plain handlers send no
-// heartbeats); task timeouts always use real time, even on a VirtualClock;
 // redrive; Express-workflow semantics.
+//
+// # Timeouts and heartbeats
+//
+// A Task's TimeoutSeconds (default 99999999) and HeartbeatSeconds, and the
+// state machine's TimeoutSeconds, are measured on the execution's Clock
+// (see TimerClock). A handler keeps a task with HeartbeatSeconds alive by
+// calling Heartbeat(ctx), as a worker calls SendTaskHeartbeat; this engine
+// enforces HeartbeatSeconds on every Task, so a handler that never
+// heartbeats fails with States.HeartbeatTimeout once HeartbeatSeconds have
+// passed (on AWS only activities and callback or job-run tasks heartbeat,
+// so a request-response Lambda task should not set HeartbeatSeconds). When
+// a timeout fires the handler's context is cancelled and the task fails
+// with States.Timeout or States.HeartbeatTimeout (history TaskTimedOut or
+// LambdaFunctionTimedOut); ErrorEquals ["States.Timeout"] matches both,
+// States.TaskFailed neither. On a VirtualClock a timer fires when
+// VirtualClock.Advance (a test handler's simulated work) reaches it, or
+// when the same time has really elapsed, so a hung handler still times
+// out; the engine's own virtual sleeps never time out a running task.
 package asl

@@ -156,6 +156,19 @@ func TestDataLimitExceeded(t *testing.T) {
 			t.Fatalf("%s %s", ex.Status, ex.Error)
 		}
 	})
+	for _, tc := range []struct {
+		size int
+		want string
+	}{{256 * 1024, StatusSucceeded}, {256*1024 + 1, StatusFailed}} {
+		t.Run(fmt.Sprintf("state output of %d bytes", tc.size), func(t *testing.T) {
+			in := `"` + strings.Repeat("y", tc.size-2) + `"` // exactly tc.size bytes of JSON
+			def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","End":true,"Catch":[{"ErrorEquals":["States.ALL"],"Next":"X"}]},"X":{"Type":"Pass","End":true}}}`
+			ex := runDef(t, def, `{}`, Options{Tasks: map[string]TaskHandler{"f": static(in)}})
+			if ex.Status != tc.want || (tc.want == StatusFailed && ex.Error != ErrDataLimitExceeded) {
+				t.Fatalf("%s %s %s", ex.Status, ex.Error, ex.Cause)
+			}
+		})
+	}
 	t.Run("just under the limit passes", func(t *testing.T) {
 		ok := `"` + strings.Repeat("x", maxPayloadBytes-10) + `"`
 		ex := runDef(t, `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`, ok, Options{})

@@ -163,9 +163,8 @@ func (r *run) runExecution(ctx context.Context, sm *StateMachine, in any, thread
 	if sm.TimeoutSeconds > 0 {
 		d := time.Duration(sm.TimeoutSeconds) * time.Second
 		r.deadline = start.Add(d)
-		var c2 context.CancelFunc
-		ctx, c2 = context.WithTimeoutCause(ctx, d, errExecTimeout)
-		defer c2()
+		stop := afterFunc(r.clock, d, func() { cancel(errExecTimeout) })
+		defer stop()
 	}
 	r.execCtx = ctx
 	t := &thread{r: r, vars: &vars{}, path: threadPath}
@@ -481,17 +480,18 @@ func catchLists(cs []*Catcher) [][]string {
 
 // matchRule returns the index of the first rule whose ErrorEquals matches
 // name, or -1. States.ALL matches every error except the terminal
-// States.Runtime and States.DataLimitExceeded.
+// States.Runtime and States.DataLimitExceeded; States.Timeout also matches
+// States.HeartbeatTimeout (a task that failed to heartbeat timed out);
+// States.TaskFailed matches what States.ALL matches except both timeouts.
 func matchRule(lists [][]string, name string) int {
+	terminal := name == statesALLExcludedRuntime || name == statesALLExcludedDataLimit
 	for i, l := range lists {
 		for _, e := range l {
-			if e == name {
-				return i
-			}
-			if e == ErrAll && name != statesALLExcludedRuntime && name != statesALLExcludedDataLimit {
-				return i
-			}
-			if e == ErrTaskFailed && name != ErrTimeout && name != statesALLExcludedRuntime && name != statesALLExcludedDataLimit {
+			switch {
+			case e == name,
+				e == ErrAll && !terminal,
+				e == ErrTimeout && name == ErrHeartbeatTimeout,
+				e == ErrTaskFailed && !terminal && name != ErrTimeout && name != ErrHeartbeatTimeout:
 				return i
 			}
 		}

@@ -283,6 +283,15 @@ func TestNoGoroutineLeak(t *testing.T) {
 			runDef(t, def, in, Options{Tasks: map[string]TaskHandler{"f": h}})
 		}
 	}
+	// Task and heartbeat timeouts cancel their handlers, which then return.
+	clock := NewVirtualClock(epoch)
+	for _, fields := range []string{`"TimeoutSeconds":5`, `"HeartbeatSeconds":2`} {
+		def := `{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ItemProcessor":{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:w",` + fields + `,"End":true}}}}}}`
+		ex := runDef(t, def, `[1,2,3]`, Options{Clock: clock, Tasks: map[string]TaskHandler{"w": worker(clock, 1, 10*time.Second, false)}})
+		if ex.Status != StatusFailed {
+			t.Fatalf("%s: %s, want a timeout", fields, ex.Status)
+		}
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -290,5 +299,24 @@ func TestNoGoroutineLeak(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		buf := make([]byte, 1<<16)
 		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// The legacy Iterator and Parameters fields work like ItemProcessor and
+// ItemSelector; both see $$.Map.Item.Index and .Value, and $ is the Map
+// state's effective input.
+func TestInlineMapLegacyIteratorAndItemSelector(t *testing.T) {
+	tests := []struct{ name, fields string }{
+		{"ItemProcessor and ItemSelector", `"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"ItemSelector":{"v.$":"$$.Map.Item.Value","i.$":"$$.Map.Item.Index","tag.$":"$.tag"}`},
+		{"legacy Iterator and Parameters", `"Iterator":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"Parameters":{"v.$":"$$.Map.Item.Value","i.$":"$$.Map.Item.Index","tag.$":"$.tag"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			def := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.xs","ResultPath":"$.out","MaxConcurrency":2,` + tc.fields + `,"End":true}}}`
+			ex := runDef(t, def, `{"xs":["a",null,{"k":1}],"tag":"t"}`, Options{})
+			if ex.Status != StatusSucceeded || !jsonEq(t, ex.Output, `{"xs":["a",null,{"k":1}],"tag":"t","out":[{"v":"a","i":0,"tag":"t"},{"v":null,"i":1,"tag":"t"},{"v":{"k":1},"i":2,"tag":"t"}]}`) {
+				t.Fatalf("%s %s %s %s", ex.Status, ex.Output, ex.Error, ex.Cause)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -110,6 +111,18 @@ func (t *thread) task(ctx context.Context, st *State, eff any, sr *stateRun) (an
 		}
 		timeout = int(f)
 	}
+	heartbeat := st.HeartbeatSeconds
+	if st.HeartbeatSecondsPath != "" {
+		v, err := env.path(st.HeartbeatSecondsPath, "HeartbeatSecondsPath")
+		if err != nil {
+			return nil, err
+		}
+		f, ok := toFloat(v)
+		if !ok || f < 1 {
+			return nil, newErr(ErrRuntime, "HeartbeatSecondsPath %q of state %q must select a positive integer, got %s", st.HeartbeatSecondsPath, st.Name, mustJSON(v))
+		}
+		heartbeat = int(f)
+	}
 	res := parseResource(st.Resource)
 	r := t.r
 	var payload any = input
@@ -169,7 +182,7 @@ func (t *thread) task(ctx context.Context, st *State, eff any, sr *stateRun) (an
 			break
 		}
 		var b []byte
-		b, err = callHandler(ctx, h, []byte(inStr), time.Duration(timeout)*time.Second)
+		b, err = callHandler(ctx, r.clock, h, []byte(inStr), time.Duration(timeout)*time.Second, time.Duration(heartbeat)*time.Second)
 		if err == nil {
 			if len(strings.TrimSpace(string(b))) == 0 {
 				out = nil
@@ -198,7 +211,7 @@ func (t *thread) task(ctx context.Context, st *State, eff any, sr *stateRun) (an
 		return nil, err
 	}
 	te := asTaskError(err)
-	timedOut := te.Name == ErrTimeout
+	timedOut := te.Name == ErrTimeout || te.Name == ErrHeartbeatTimeout
 	switch {
 	case res.lambdaARN && timedOut:
 		t.event("LambdaFunctionTimedOut", func(e *Event) { e.LambdaFunctionTimedOutEventDetails = &ErrorDetails{Error: te.Name, Cause: te.Cause} })
@@ -260,11 +273,53 @@ func (t *thread) invokeResult(fnRef string, payload any) any {
 	}
 }
 
-// callHandler runs h with a real-time timeout, turning panics into errors
-// and a timeout into States.Timeout.
-func callHandler(ctx context.Context, h TaskHandler, in []byte, timeout time.Duration) ([]byte, error) {
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+var (
+	errTaskTimedOut      = errors.New("asl: task timed out")
+	errHeartbeatTimedOut = errors.New("asl: task heartbeat timed out")
+)
+
+type heartbeatKey struct{}
+
+// Heartbeat tells the engine that the task whose handler got ctx is still
+// making progress, as SendTaskHeartbeat does on AWS: it restarts the
+// state's HeartbeatSeconds countdown. A task whose handler lets
+// HeartbeatSeconds pass without a heartbeat (counting from its start or
+// its last heartbeat) fails with States.HeartbeatTimeout. Heartbeat reports
+// false, and does nothing, when ctx belongs to no task with HeartbeatSeconds.
+func Heartbeat(ctx context.Context) bool {
+	beat, ok := ctx.Value(heartbeatKey{}).(func())
+	if ok {
+		beat()
+	}
+	return ok
+}
+
+// callHandler runs h with the task timeout and the heartbeat timeout (0:
+// none) measured on clock, turning panics into errors and a timeout into
+// States.Timeout or States.HeartbeatTimeout. The handler's context is
+// cancelled when either timeout fires.
+func callHandler(ctx context.Context, clock Clock, h TaskHandler, in []byte, timeout, heartbeat time.Duration) ([]byte, error) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopTimeout := afterFunc(clock, timeout, func() { cancel(errTaskTimedOut) })
+	defer stopTimeout()
+	if heartbeat > 0 {
+		var mu sync.Mutex
+		stopBeat := afterFunc(clock, heartbeat, func() { cancel(errHeartbeatTimedOut) })
+		cctx = context.WithValue(cctx, heartbeatKey{}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if cctx.Err() != nil || !stopBeat() {
+				return // too late: the countdown already ran out
+			}
+			stopBeat = afterFunc(clock, heartbeat, func() { cancel(errHeartbeatTimedOut) })
+		})
+		defer func() {
+			mu.Lock()
+			defer mu.Unlock()
+			stopBeat()
+		}()
+	}
 	type result struct {
 		b   []byte
 		err error
@@ -282,11 +337,14 @@ func callHandler(ctx context.Context, h TaskHandler, in []byte, timeout time.Dur
 		ch <- result{b, err}
 	}()
 	timedOut := func() error {
+		if errors.Is(context.Cause(cctx), errHeartbeatTimedOut) {
+			return &TaskError{Name: ErrHeartbeatTimeout, Cause: fmt.Sprintf("Task sent no heartbeat for %s (HeartbeatSeconds)", heartbeat)}
+		}
 		return &TaskError{Name: ErrTimeout, Cause: fmt.Sprintf("Task timed out after %s", timeout)}
 	}
 	select {
 	case res := <-ch:
-		if res.err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		if res.err != nil && ctx.Err() == nil && cctx.Err() != nil {
 			return nil, timedOut()
 		}
 		return res.b, res.err

@@ -19,7 +19,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rows := fs.Int("rows", local.DefaultDemoRows, "source rows over all tables and both companies")
-	chunkRows := fs.Int64("chunk-rows", 0, "rows per chunk (default rows/60)")
+	chunkRows := fs.Int64("chunk-rows", 0, "rows per chunk (default rows/20)")
 	concurrency := fs.Int("concurrency", 0, "chunks copied at the same time per company (default: the template's ChunkConcurrency)")
 	verbose := fs.Bool("v", false, "log the steps' structured logs to stderr")
 	fs.Usage = func() {

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -41,9 +43,12 @@ func asMySQLURL(t *testing.T, dsn string) string {
 // TestRunFromEnv runs `ferry run` with the databases and the store given
 // only through FERRY_* variables: MariaDB admin and source, PostgreSQL
 // target, and a directory store or an S3-compatible server (in-process
-// fake S3, no AWS credentials in the environment).
+// fake S3, no AWS credentials in the environment). "flags" gives them as
+// --admin-dsn, --source-dsn, --target-dsn, --store and --s3-endpoint over
+// unusable FERRY_* values; "failing" has a table whose query fails at
+// export, so the execution fails and `ferry run` exits 1 with the report.
 func TestRunFromEnv(t *testing.T) {
-	for _, kind := range []string{"file", "s3"} {
+	for _, kind := range []string{"file", "s3", "flags", "failing"} {
 		t.Run(kind, func(t *testing.T) { testRunFromEnv(t, kind) })
 	}
 }
@@ -58,8 +63,13 @@ func testRunFromEnv(t *testing.T, kind string) {
 	defer adm.Close()
 	testdb.Must(t, "migrate", admin.Migrate(ctx, adm))
 	testdb.Must(t, "add company", admin.AddCompany(ctx, adm, admin.NewCompany{ID: 7, Alias: "acme"}))
+	query := "SELECT id, note, total FROM orders WHERE company = :company_id"
+	if kind == "failing" {
+		// A scalar subquery returning two rows: planning cannot see it, the export fails.
+		query = "SELECT id, note, total, (SELECT 1 UNION SELECT 2) AS two FROM orders WHERE company = :company_id"
+	}
 	testdb.Must(t, "add table", admin.AddTable(ctx, adm, ferry.TableSpec{
-		Name: "orders", Query: "SELECT id, note, total FROM orders WHERE company = :company_id", Params: []string{"company_id"},
+		Name: "orders", Query: query, Params: []string{"company_id"},
 		ChunkColumn: "id", ChunkRows: 2,
 	}, true))
 	for _, q := range []string{
@@ -80,8 +90,23 @@ func testRunFromEnv(t *testing.T, kind string) {
 	t.Setenv("FERRY_SOURCE_DSN", asMySQLURL(t, cfg.FormatDSN()))
 	t.Setenv("FERRY_TARGET_DSN", pgURL)
 	var fake *s3test.Fake
+	args := []string{"run", "--run-id", "env-run-1", "--run-date", "2026-11-22", "--json"}
 	switch kind {
-	case "file":
+	case "flags":
+		for _, f := range []struct{ env, flag string }{
+			{"FERRY_ADMIN_DSN", "--admin-dsn"}, {"FERRY_SOURCE_DSN", "--source-dsn"}, {"FERRY_TARGET_DSN", "--target-dsn"},
+		} {
+			args = append(args, f.flag, os.Getenv(f.env))
+			t.Setenv(f.env, "mysql://nobody@127.0.0.1:1/unusable")
+		}
+		fake = s3test.Start(t)
+		args = append(args, "--store", "s3://"+fake.Bucket, "--s3-endpoint", fake.URL)
+		t.Setenv("FERRY_STORE", "file:///nonexistent/unusable")
+		t.Setenv("FERRY_S3_ENDPOINT", "http://127.0.0.1:1")
+		t.Setenv("AWS_ACCESS_KEY_ID", "")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+		t.Setenv("AWS_PROFILE", "")
+	case "file", "failing":
 		t.Setenv("FERRY_STORE", "file://"+t.TempDir())
 		t.Setenv("FERRY_S3_ENDPOINT", "")
 	case "s3":
@@ -94,7 +119,17 @@ func testRunFromEnv(t *testing.T, kind string) {
 	}
 
 	var out, errb bytes.Buffer
-	code := mainArgs([]string{"run", "--run-id", "env-run-1", "--run-date", "2026-11-22", "--json"}, &out, &errb)
+	if kind == "failing" {
+		args = args[:len(args)-1] // the printed report table, not --json
+	}
+	code := mainArgs(args, &out, &errb)
+	if kind == "failing" {
+		if code != 1 || !regexp.MustCompile(`(?m)^\s*acme\s+orders\s.*FAILED\s*$`).MatchString(out.String()) ||
+			!strings.Contains(out.String(), "execution env-run-1 FAILED") {
+			t.Fatalf("ferry run with a failing table: exit %d (want 1)\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+		}
+		return
+	}
 	if code != 0 {
 		t.Fatalf("ferry run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}

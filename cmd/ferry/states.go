@@ -143,7 +143,7 @@ func runStatesRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	smName := fs.String("state-machine-name", "", "state machine name (default: the mock config's only state machine, else the file name)")
 	region := fs.String("region", "us-east-1", "AWS region used in ARNs")
 	account := fs.String("account", "123456789012", "AWS account id used in ARNs")
-	fast := fs.Bool("fast", false, "use a virtual clock: Wait states and retry back-offs do not really sleep")
+	fast := fs.Bool("fast", false, "use a virtual clock: Wait states and retry back-offs do not really sleep (a task's TimeoutSeconds and HeartbeatSeconds still count its real running time)")
 	histPath := fs.String("history", "", "write the execution history ({\"events\":[...]}) to this file")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {

@@ -111,3 +111,45 @@ func TestStatesValidateProblems(t *testing.T) {
 		t.Fatalf("got:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// TestStatesRunOutputShape checks the exact stdout object for each status,
+// the ARNs shaped by --name, --state-machine-name, --region and --account,
+// and that --fast never really sleeps (the Wait below is an hour long).
+func TestStatesRunOutputShape(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, def string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(def), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ctxDef := write("ctx.asl.json", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"Next":"P"},"P":{"Type":"Pass","Parameters":{"exec.$":"$$.Execution.Id","sm.$":"$$.StateMachine.Id","name.$":"$$.Execution.Name"},"End":true}}}`)
+	timeoutDef := write("timeout.asl.json", `{"TimeoutSeconds":60,"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"End":true}}}`)
+	failDef := write("fail.asl.json", `{"StartAt":"F","States":{"F":{"Type":"Fail","Error":"Nope","Cause":"because"}}}`)
+	tests := []struct {
+		name string
+		args []string
+		want string // the whole stdout line
+	}{
+		{"SUCCEEDED with ARNs from the flags", []string{ctxDef, "--fast", "--name", "n1", "--state-machine-name", "SM", "--region", "eu-west-1", "--account", "111122223333"},
+			`{"status":"SUCCEEDED","output":{"exec":"arn:aws:states:eu-west-1:111122223333:execution:SM:n1","name":"n1","sm":"arn:aws:states:eu-west-1:111122223333:stateMachine:SM"},"error":null,"cause":null}`},
+		{"state machine name defaults to the file name", []string{ctxDef, "--fast", "--name", "n2"},
+			`{"status":"SUCCEEDED","output":{"exec":"arn:aws:states:us-east-1:123456789012:execution:ctx:n2","name":"n2","sm":"arn:aws:states:us-east-1:123456789012:stateMachine:ctx"},"error":null,"cause":null}`},
+		{"TIMED_OUT exits 0", []string{timeoutDef, "--fast"},
+			`{"status":"TIMED_OUT","output":null,"error":"States.Timeout","cause":"The execution timed out: it ran longer than the state machine's TimeoutSeconds."}`},
+		{"FAILED exits 0", []string{failDef},
+			`{"status":"FAILED","output":null,"error":"Nope","cause":"because"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := mainArgs(append([]string{"states", "run"}, tc.args...), &out, &errOut); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			if got := strings.TrimSuffix(out.String(), "\n"); got != tc.want {
+				t.Fatalf("stdout\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -75,7 +76,7 @@ type progress struct {
 
 	mu        sync.Mutex
 	start     time.Time
-	state     map[string]string          // execution ARN → current state
+	state     map[string]string          // "execution ARN#event id" → the state the event belongs to
 	items     map[string]ferry.ChunkTask // child execution ARN → its chunk
 	tables    map[string]*tableStats     // alias/table
 	plan      *ferry.ListTablesOutput
@@ -122,16 +123,22 @@ func (p *progress) observe(o asl.Observation) {
 	defer p.mu.Unlock()
 	e := o.Event
 	arn := o.ExecutionArn
+	// An event belongs to the state of the event before it on its thread:
+	// an inline Map's iterations (ForEachCompany) share one execution, so
+	// "the execution's current state" would mix the companies up.
+	state := p.state[arn+"#"+strconv.FormatInt(e.PreviousEventID, 10)]
+	if strings.HasSuffix(e.Type, "StateEntered") && e.StateEnteredEventDetails != nil {
+		state = e.StateEnteredEventDetails.Name
+	}
+	p.state[arn+"#"+strconv.FormatInt(e.ID, 10)] = state
 	switch {
 	case e.Type == "ExecutionStarted" && o.MapRunArn != "" && e.ExecutionStartedEventDetails != nil:
 		var task ferry.ChunkTask
 		if json.Unmarshal([]byte(e.ExecutionStartedEventDetails.Input), &task) == nil && task.Table != "" {
 			p.items[arn] = task
 		}
-	case strings.HasSuffix(e.Type, "StateEntered") && e.StateEnteredEventDetails != nil:
-		p.state[arn] = e.StateEnteredEventDetails.Name
 	case e.Type == "TaskScheduled" && e.TaskScheduledEventDetails != nil:
-		switch p.state[arn] {
+		switch state {
 		case "ExportChunk":
 			if task, ok := p.items[arn]; ok {
 				t := p.table(task.Alias, task.Table)
@@ -152,7 +159,7 @@ func (p *progress) observe(o asl.Observation) {
 		}
 	case e.Type == "TaskSucceeded" && e.TaskSucceededEventDetails != nil:
 		out := e.TaskSucceededEventDetails.Output
-		switch p.state[arn] {
+		switch state {
 		case "ListTables":
 			var lt ferry.ListTablesOutput
 			if payload(out, &lt) {
@@ -195,8 +202,11 @@ func (p *progress) observe(o asl.Observation) {
 				p.finish = &fr
 			}
 		}
-	case e.Type == "TaskFailed" && e.TaskFailedEventDetails != nil:
+	case e.TaskFailedEventDetails != nil || e.TaskTimedOutEventDetails != nil:
 		d := e.TaskFailedEventDetails
+		if d == nil {
+			d = e.TaskTimedOutEventDetails
+		}
 		msg := d.Error
 		if c := causeMessage(d.Cause); c != "" {
 			msg += ": " + c
@@ -206,7 +216,7 @@ func (p *progress) observe(o asl.Observation) {
 			t.err = msg
 			p.line(fmt.Sprintf("chunk %s of %s failed: %s", ferry.ChunkName(task.Table, task.Chunk), task.Alias, msg))
 		} else {
-			p.line(fmt.Sprintf("%s failed: %s", p.state[arn], msg))
+			p.line(fmt.Sprintf("%s failed: %s", state, msg))
 		}
 	}
 }

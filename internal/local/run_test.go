@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -141,11 +142,18 @@ func (e *e2e) addOrders(t *testing.T, from, to int) {
 }
 
 func (e *e2e) run(t *testing.T, runID string) *Result {
+	res, _ := e.runProgress(t, runID, false)
+	return res
+}
+
+// runProgress runs the workflow and returns its progress display, drawn
+// as on a terminal or as plain lines.
+func (e *e2e) runProgress(t *testing.T, runID string, terminal bool) (*Result, string) {
 	t.Helper()
 	var progress bytes.Buffer
 	res, err := Run(ctxT(t), Options{
 		Steps: e.steps, Store: e.store, RunID: runID, RunDate: "2026-11-22",
-		ChunkConcurrency: 4, Progress: &progress,
+		ChunkConcurrency: 4, Progress: &progress, Terminal: terminal,
 		// Retry back-offs do not sleep.
 		Clock: asl.NewVirtualClock(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)),
 	})
@@ -153,7 +161,7 @@ func (e *e2e) run(t *testing.T, runID string) *Result {
 		t.Fatalf("run %s: %v", runID, err)
 	}
 	t.Logf("run %s progress:\n%s", runID, progress.String())
-	return res
+	return res, progress.String()
 }
 
 func (e *e2e) counts(t *testing.T) map[string]int64 {
@@ -196,12 +204,17 @@ func TestWorkflowEndToEnd(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			e := newE2E(t, engine)
 
-			r1 := e.run(t, "run-1")
+			// The progress is a bar redrawn in place on a terminal, plain
+			// lines otherwise: one of each.
+			terminal := engine == ferry.EngineMySQL
+			r1, prog := e.runProgress(t, "run-1", terminal)
+			var rep1 bytes.Buffer
+			r1.Report.Write(&rep1)
 			if r1.Failed() {
-				var b bytes.Buffer
-				r1.Report.Write(&b)
-				t.Fatalf("run 1 failed: %s: %s\n%s", r1.Execution.Error, r1.Execution.Cause, b.String())
+				t.Fatalf("run 1 failed: %s: %s\n%s", r1.Execution.Error, r1.Execution.Cause, rep1.String())
 			}
+			checkProgress(t, prog, terminal, r1.Report.Chunks, r1.Report.Rows)
+			checkReportTable(t, rep1.String(), r1.Report)
 			want1 := e.sourceCounts(t)
 			if got := e.counts(t); fmt.Sprint(got) != fmt.Sprint(want1) {
 				t.Fatalf("after run 1 target counts %v, source %v", got, want1)
@@ -312,5 +325,48 @@ func TestParseTemplateErrors(t *testing.T) {
 	}
 	if _, err := tpl.Resolve(nil, nil); err == nil || !strings.Contains(err.Error(), "Missing") {
 		t.Fatalf("resolve error %v, want one naming Missing", err)
+	}
+}
+
+// checkProgress checks a run's progress display: the plan line, the final
+// "chunks done of total, rows, MB/s" figures, each company's swap, and
+// either a bar redrawn in place (terminal) or plain lines only.
+func checkProgress(t *testing.T, prog string, terminal bool, chunks int, rows int64) {
+	t.Helper()
+	final := fmt.Sprintf("%d/%d chunks  %d rows  ", chunks, chunks, rows)
+	for _, want := range []string{"planned run run-1: 2 companies", final, " MB/s", "swapped alpha: 2 tables", "swapped beta: 2 tables"} {
+		if !strings.Contains(prog, want) {
+			t.Errorf("progress lacks %q:\n%q", want, prog)
+		}
+	}
+	redraws := strings.Count(prog, "\r\033[K")
+	switch {
+	case terminal && (redraws == 0 || !strings.Contains(prog, "█") || !strings.Contains(prog, "100%")):
+		t.Errorf("terminal progress has no bar redrawn in place:\n%q", prog)
+	case !terminal && (redraws != 0 || strings.ContainsAny(prog, "\r█░") || !strings.Contains(prog, "progress: "+final)):
+		t.Errorf("plain progress must be plain lines with a final progress line:\n%q", prog)
+	}
+}
+
+// checkReportTable checks the printed run report: a header, one row per
+// company and table with its chunks, rows and status, and a total row.
+func checkReportTable(t *testing.T, printed string, r *Report) {
+	t.Helper()
+	lines := strings.Split(printed, "\n")
+	if len(lines) < len(r.Tables)+2 || !regexp.MustCompile(`^\s*company\s+table\s+chunks\s+rows\s+MB\s+seconds\s+MB/s\s+status`).MatchString(lines[0]) {
+		t.Fatalf("report has no header:\n%s", printed)
+	}
+	if len(r.Tables) != 4 {
+		t.Fatalf("report has %d table rows, want 2 companies × 2 tables: %+v", len(r.Tables), r.Tables)
+	}
+	for i, tr := range r.Tables {
+		re := fmt.Sprintf(`^\s*%s\s+%s\s+%d\s+%d\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+ok\s*$`, tr.Alias, tr.Table, tr.Chunks, tr.Rows)
+		if !regexp.MustCompile(re).MatchString(lines[i+1]) {
+			t.Errorf("report row %d %q does not match %s", i+1, lines[i+1], re)
+		}
+	}
+	total := fmt.Sprintf(`^\s*total\s+%d\s+%d\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+SUCCEEDED\s*$`, r.Chunks, r.Rows)
+	if !regexp.MustCompile(total).MatchString(lines[len(r.Tables)+1]) {
+		t.Errorf("report total %q does not match %s", lines[len(r.Tables)+1], total)
 	}
 }
