@@ -513,6 +513,22 @@ func retryDelay(rt *Retrier, n int, rnd func() float64) time.Duration {
 	return time.Duration(secs * float64(time.Second))
 }
 
+// output finishes a state's input/output pipeline once it has its result:
+// Assign (evaluated against the result), ResultPath (merging the result into
+// the raw input), then OutputPath. It returns the output and the assignments.
+func (t *thread) output(st *State, raw, result any, sr *stateRun) (any, map[string]any, error) {
+	assign, err := t.evalAssign(st.Assign, result, sr)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := applyResultPath(st.ResultPath, raw, result)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err = t.applyPath(st.OutputPath, "OutputPath", out, sr)
+	return out, assign, err
+}
+
 // attempt runs one attempt of a Task, Parallel or Map state through its
 // whole input/output pipeline.
 func (t *thread) attempt(ctx context.Context, st *State, raw any, sr *stateRun) (any, map[string]any, error) {
@@ -538,16 +554,7 @@ func (t *thread) attempt(ctx context.Context, st *State, raw any, sr *stateRun) 
 			return nil, nil, err
 		}
 	}
-	assign, err := t.evalAssign(st.Assign, result, sr)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := applyResultPath(st.ResultPath, raw, result)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err = t.applyPath(st.OutputPath, "OutputPath", out, sr)
-	return out, assign, err
+	return t.output(st, raw, result, sr)
 }
 
 // fork returns a child thread for a branch or iteration.

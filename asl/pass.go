@@ -17,14 +17,5 @@ func (t *thread) pass(st *State, raw any, sr *stateRun) (any, map[string]any, er
 			return nil, nil, err
 		}
 	}
-	assign, err := t.evalAssign(st.Assign, result, sr)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := applyResultPath(st.ResultPath, raw, result)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err = t.applyPath(st.OutputPath, "OutputPath", out, sr)
-	return out, assign, err
+	return t.output(st, raw, result, sr)
 }
