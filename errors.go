@@ -92,9 +92,14 @@ type CountMismatchError struct {
 	Where
 	Staging  int64
 	Expected int64
+	// msg, when set (by LambdaError), is the whole wrapped chain's message.
+	msg string
 }
 
 func (e *CountMismatchError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
 	return fmt.Sprintf("%sstaging has %d rows, the exported chunks have %d; live left unchanged (fix: rerun the workflow)",
 		prefix(e.Where), e.Staging, e.Expected)
 }
@@ -103,9 +108,14 @@ func (e *CountMismatchError) Error() string {
 type RunLeaseHeldError struct {
 	Holder  string
 	Expires string
+	// msg, when set (by LambdaError), is the whole wrapped chain's message.
+	msg string
 }
 
 func (e *RunLeaseHeldError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
 	return fmt.Sprintf("another run (%s) holds the run lease until %s; nothing was touched (fix: wait for it to finish, or release a stale lease with `ferry runs release`)", e.Holder, e.Expires)
 }
 
@@ -148,7 +158,10 @@ func (e *TaskError) Unwrap() error { return e.Err }
 
 // LambdaError returns err with one of the typed errors above outermost, so
 // that aws-lambda-go reports its type name and Step Functions can match it.
-// The message keeps the whole wrapped chain. nil stays nil.
+// The message keeps the whole wrapped chain. When the chain holds several
+// typed errors, the first of RunLeaseHeldError, ConfigError, DataError,
+// CountMismatchError and RetryableError wins, so a permanent cause is never
+// retried; any other error becomes a TaskError. nil stays nil.
 func LambdaError(err error) error {
 	if err == nil {
 		return nil
@@ -163,13 +176,14 @@ func LambdaError(err error) error {
 	)
 	switch {
 	case errors.As(err, &le):
-		return &RunLeaseHeldError{Holder: le.Holder, Expires: le.Expires}
+		return &RunLeaseHeldError{Holder: le.Holder, Expires: le.Expires, msg: msg}
 	case errors.As(err, &ce):
 		return &ConfigError{Msg: msg}
 	case errors.As(err, &de):
 		return &DataError{Msg: msg}
 	case errors.As(err, &me):
 		c := *me
+		c.msg = msg
 		return &c
 	case errors.As(err, &re):
 		return &RetryableError{Op: "", Err: errors.New(msg)}

@@ -29,7 +29,7 @@ import (
 )
 
 // MySQLLoadOptions are the LOAD DATA clauses that read this dialect.
-// ESCAPED BY ” keeps backslashes literal; an unenclosed NULL is NULL.
+// An empty ESCAPED BY keeps backslashes literal; an unenclosed NULL is NULL.
 const MySQLLoadOptions = `CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '' LINES TERMINATED BY '\n'`
 
 // PostgresCopyOptions are the COPY options that read this dialect (the

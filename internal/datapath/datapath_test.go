@@ -19,10 +19,13 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/csvcodec"
 	"github.com/ferrydata/ferry/internal/localstore"
 	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/mysql/mysqltest"
 	"github.com/ferrydata/ferry/internal/postgres"
+	"github.com/ferrydata/ferry/internal/s3store"
+	"github.com/ferrydata/ferry/internal/s3store/s3test"
 	"github.com/ferrydata/ferry/internal/testdb"
 	"github.com/jackc/pgx/v5"
 )
@@ -127,6 +130,7 @@ func (s source) copyTo(t *testing.T, tg ferry.Target, schema, table string, open
 	var total int64
 	for i := 0; i+1 < len(bounds); i++ {
 		csv, st := s.export(t, tg.Engine(), bounds[i], bounds[i+1])
+		checkExport(t, s.fx, csv, bounds[i], bounds[i+1])
 		got, err := tg.Load(ctx, ferry.LoadRequest{Schema: schema, Staging: stg, ChunkColumn: s.fx.ChunkColumn,
 			Lo: bounds[i], Hi: bounds[i+1]}, open(t, i, csv))
 		testdb.Must(t, fmt.Sprintf("load chunk %d", i), err)
@@ -138,11 +142,72 @@ func (s source) copyTo(t *testing.T, tg ferry.Target, schema, table string, open
 	if total != n {
 		t.Fatalf("loaded %d rows, the fixture has %d", total, n)
 	}
+	// Re-run the copy chunk by chunk, as retries do: each chunk replaces
+	// its own rows, so staging never holds a duplicate.
+	for i := 0; i+1 < len(bounds); i++ {
+		csv, st := s.export(t, tg.Engine(), bounds[i], bounds[i+1])
+		got, err := tg.Load(ctx, ferry.LoadRequest{Schema: schema, Staging: stg, ChunkColumn: s.fx.ChunkColumn,
+			Lo: bounds[i], Hi: bounds[i+1]}, open(t, i, csv))
+		testdb.Must(t, fmt.Sprintf("reload chunk %d", i), err)
+		c, err := tg.Count(ctx, schema, stg)
+		testdb.Must(t, "count staging", err)
+		if got != st.Rows || c != n {
+			t.Fatalf("re-run of chunk %d: loaded %d of %d exported rows, staging has %d rows, want %d", i, got, st.Rows, c, n)
+		}
+	}
 	res, err := tg.Swap(ctx, ferry.SwapRequest{RunID: "run-fidelity", Schema: schema,
 		Tables: []ferry.SwapTable{{Table: table, Staging: stg, Expected: total}}})
 	testdb.Must(t, "swap", err)
 	if res.AlreadySwapped {
 		t.Fatal("first swap reported AlreadySwapped")
+	}
+}
+
+// checkExport compares an exported chunk with the fixture's rows of
+// [lo, hi), byte for byte: the fixture's values are what was inserted into
+// the source, so the targets' values below are compared with the source's.
+func checkExport(t *testing.T, fx mysqltest.Fixture, csv []byte, lo, hi int64) {
+	t.Helper()
+	r := csvcodec.NewReader(bytes.NewReader(csv))
+	header, err := r.ReadHeader()
+	testdb.Must(t, "read exported header", err)
+	if !reflect.DeepEqual(header, fx.Names) {
+		t.Fatalf("exported header %v, want %v", header, fx.Names)
+	}
+	want := map[string][]csvcodec.Field{}
+	for _, rec := range fx.Rows {
+		if id, _ := strconv.ParseInt(string(rec[0].Data), 10, 64); id >= lo && id < hi {
+			want[string(rec[0].Data)] = rec
+		}
+	}
+	// The export has no ORDER BY: match records by id.
+	got := map[string]bool{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		testdb.Must(t, "read exported record", err)
+		id := string(rec[0].Data)
+		w, ok := want[id]
+		if !ok || got[id] {
+			t.Fatalf("chunk [%d,%d): exported id %s is not in the chunk's fixture rows once", lo, hi, id)
+		}
+		got[id] = true
+		for c, f := range rec {
+			data := f.Data
+			if w[c].Binary && !f.Null {
+				if data, err = csvcodec.DecodeBinary(f.Data); err != nil {
+					t.Fatalf("id %s column %s: %v", id, fx.Names[c], err)
+				}
+			}
+			if f.Null != w[c].Null || !bytes.Equal(data, w[c].Data) {
+				t.Errorf("id %s column %s exported %q (null %v), source %q (null %v)", id, fx.Names[c], data, f.Null, w[c].Data, w[c].Null)
+			}
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("chunk [%d,%d): %d records exported, the fixture has %d", lo, hi, len(got), len(want))
 	}
 }
 
@@ -155,33 +220,51 @@ func TestFidelityMySQLToPostgres(t *testing.T) {
 	comparePostgres(t, conn, s.fx, "bi_fidelity", "fidelity")
 }
 
-// TestFidelityThroughLocalStore carries the chunks as the steps do: gzip
-// objects in a Store, streamed back into Load.
-func TestFidelityThroughLocalStore(t *testing.T) {
-	s := newSource(t)
-	tg, conn := newPostgres(t)
-	store, err := localstore.New(t.TempDir())
-	testdb.Must(t, "store", err)
-	ctx := context.Background()
-	viaStore := func(t *testing.T, i int, csv []byte) io.Reader {
-		key := ferry.ChunkKey("run-fidelity", "acme", "fidelity", i)
-		w, err := store.Create(ctx, key)
-		testdb.Must(t, "create object", err)
-		zw := gzip.NewWriter(w)
-		if _, err := zw.Write(csv); err != nil {
-			t.Fatal(err)
-		}
-		testdb.Must(t, "gzip", zw.Close())
-		testdb.Must(t, "commit", w.Commit())
-		rc, err := store.Open(ctx, key)
-		testdb.Must(t, "open object", err)
-		t.Cleanup(func() { rc.Close() })
-		zr, err := gzip.NewReader(rc)
-		testdb.Must(t, "gunzip", err)
-		return zr
+// TestFidelityThroughStores carries the chunks as the steps do: gzip
+// objects in a Store (the local directory store, and the S3 store on an
+// in-process S3 over HTTP), streamed back into Load.
+func TestFidelityThroughStores(t *testing.T) {
+	stores := []struct {
+		name string
+		open func(t *testing.T) ferry.Store
+	}{
+		{"localstore", func(t *testing.T) ferry.Store {
+			store, err := localstore.New(t.TempDir())
+			testdb.Must(t, "store", err)
+			return store
+		}},
+		{"s3store", func(t *testing.T) ferry.Store {
+			client, bucket := s3test.Server(t)
+			return s3store.New(client, bucket)
+		}},
 	}
-	s.copyTo(t, tg, "bi_acme", "fidelity", viaStore)
-	comparePostgres(t, conn, s.fx, "bi_acme", "fidelity")
+	for _, sc := range stores {
+		t.Run(sc.name, func(t *testing.T) {
+			s := newSource(t)
+			tg, conn := newPostgres(t)
+			store := sc.open(t)
+			ctx := context.Background()
+			viaStore := func(t *testing.T, i int, csv []byte) io.Reader {
+				key := ferry.ChunkKey("run-fidelity", "acme", "fidelity", i)
+				w, err := store.Create(ctx, key)
+				testdb.Must(t, "create object", err)
+				zw := gzip.NewWriter(w)
+				if _, err := zw.Write(csv); err != nil {
+					t.Fatal(err)
+				}
+				testdb.Must(t, "gzip", zw.Close())
+				testdb.Must(t, "commit", w.Commit())
+				rc, err := store.Open(ctx, key)
+				testdb.Must(t, "open object", err)
+				t.Cleanup(func() { rc.Close() })
+				zr, err := gzip.NewReader(rc)
+				testdb.Must(t, "gunzip", err)
+				return zr
+			}
+			s.copyTo(t, tg, "bi_acme", "fidelity", viaStore)
+			comparePostgres(t, conn, s.fx, "bi_acme", "fidelity")
+		})
+	}
 }
 
 func newPostgres(t *testing.T) (*postgres.Target, *pgx.Conn) {
@@ -565,4 +648,48 @@ func TestZeroDatePolicyOnPostgres(t *testing.T) {
 
 func asErr[T any](err error, target *T) bool {
 	return err != nil && errors.As(err, target)
+}
+
+// TestZeroDatePolicyOnMySQL: the same policy for a MySQL target. Under
+// "error" the export fails naming row and column; under "null" the zero
+// dates arrive as NULL, also in a column that is NOT NULL in the source
+// (staging derived from the query keeps date columns nullable for that).
+func TestZeroDatePolicyOnMySQL(t *testing.T) {
+	src, q := specialSource(t)
+	ctx := context.Background()
+	params := map[string]ferry.Param{"min_id": 0}
+	req := ferry.ExportRequest{Query: q, Params: params, ChunkColumn: "id", Lo: 1, Hi: 4, Target: ferry.EngineMySQL}
+	_, err := src.Export(ctx, req, io.Discard)
+	var de *ferry.DataError
+	if !asErr(err, &de) || de.Row != "2" || (de.Column != "d" && de.Column != "dtm") {
+		t.Fatalf("zero_dates=error: err = %v, want a DataError for row 2, column d or dtm", err)
+	}
+
+	req.ZeroDates = ferry.ZeroDateNull
+	var buf bytes.Buffer
+	st, err := src.Export(ctx, req, &buf)
+	testdb.Must(t, "export", err)
+	if st.ZeroDates != 3 {
+		t.Errorf("ZeroDates = %d, want 3 (0000-00-00, 2024-00-15, 2024-05-00)", st.ZeroDates)
+	}
+	dbname, dsn := testdb.MySQL(t)
+	db, err := mysql.Open(ctx, dsn)
+	testdb.Must(t, "open target", err)
+	t.Cleanup(func() { db.Close() })
+	tg := mysql.NewTarget(db, mysql.WithLogger(quiet))
+	cols, err := src.Columns(ctx, q, params)
+	testdb.Must(t, "columns", err)
+	stg := ferry.StagingName("special")
+	testdb.Must(t, "prepare", tg.PrepareStaging(ctx, dbname, "special", stg, cols, "id"))
+	n, err := tg.Load(ctx, ferry.LoadRequest{Schema: dbname, Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 4}, &buf)
+	testdb.Must(t, "load", err)
+	if n != 3 {
+		t.Fatalf("loaded %d rows, want 3", n)
+	}
+	var got string
+	testdb.Must(t, "read back", db.QueryRowContext(ctx, "SELECT GROUP_CONCAT(CONCAT_WS('|', id, HEX(note), IFNULL(d, 'NULL'), IFNULL(dtm, 'NULL')) ORDER BY id SEPARATOR ' ') FROM `"+stg+"`").Scan(&got))
+	want := "1|66696E65|2024-01-02|2024-01-02 03:04:05 2|610062|NULL|NULL 3|6F6B|NULL|NULL"
+	if got != want {
+		t.Fatalf("mysql rows %q, want %q", got, want)
+	}
 }

@@ -6,6 +6,13 @@
 // fidelity depends on (utf8mb4, no client-side interpolation, no
 // multi-statements, UTC session time zone, datetimes read as text).
 //
+// Deadlines: every statement runs under the caller's context, and those
+// that can run long (the export and planning SELECTs, the loader's DELETE
+// and LOAD DATA, counts) also carry a server-side limit just under the
+// context's deadline (MariaDB max_statement_time for any statement, MySQL's
+// MAX_EXECUTION_TIME hint for SELECTs), so the server stops work the client
+// gave up on. A limit that fires is a retryable error.
+//
 // Server requirements:
 //   - Source: SELECT on the queried tables. Columns also uses CREATE
 //     TEMPORARY TABLES (to read exact column types such as tinyint(1), enum

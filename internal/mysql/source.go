@@ -42,9 +42,7 @@ import (
 type Source struct {
 	db   *sql.DB
 	opts options
-
-	mu      sync.Mutex
-	flavour string // "mariadb" or "mysql" once known
+	srv  flavourCache
 }
 
 var _ ferry.Source = (*Source)(nil)
@@ -55,21 +53,50 @@ func NewSource(db *sql.DB, opts ...Option) *Source {
 	return &Source{db: db, opts: newOptions(opts)}
 }
 
-// mariaDB reports whether the server is MariaDB (cached once known).
-func (s *Source) mariaDB(ctx context.Context) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.flavour == "" {
+// flavourCache remembers whether the server is MariaDB.
+type flavourCache struct {
+	mu      sync.Mutex
+	flavour string // "mariadb" or "mysql" once known
+}
+
+// mariaDB reports whether the server is MariaDB (cached once known; an
+// unanswered probe says no and is retried next time).
+func (f *flavourCache) mariaDB(ctx context.Context, db *sql.DB) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.flavour == "" {
 		var v string
-		if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+		if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
 			return false
 		}
-		s.flavour = "mysql"
+		f.flavour = "mysql"
 		if strings.Contains(strings.ToLower(v), "mariadb") {
-			s.flavour = "mariadb"
+			f.flavour = "mariadb"
 		}
 	}
-	return s.flavour == "mariadb"
+	return f.flavour == "mariadb"
+}
+
+// mariaDB reports whether the server is MariaDB (cached once known).
+func (s *Source) mariaDB(ctx context.Context) bool { return s.srv.mariaDB(ctx, s.db) }
+
+// statementBudget caps ctx with the statement timeout (if any) and returns
+// the server-side limit to set: the time left before the deadline, less
+// the margin; 0 when there is no deadline or too little time for a limit.
+func statementBudget(ctx context.Context, o options) (context.Context, context.CancelFunc, time.Duration) {
+	cancel := context.CancelFunc(func() {})
+	if o.stmtTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, o.stmtTimeout)
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, cancel, 0
+	}
+	rem := time.Until(dl) - o.margin
+	if rem < 10*time.Millisecond {
+		return ctx, cancel, 0
+	}
+	return ctx, cancel, rem
 }
 
 // withTimeout returns the statement's context (capped by
@@ -77,16 +104,8 @@ func (s *Source) mariaDB(ctx context.Context) bool {
 // under the deadline: MariaDB's SET STATEMENT max_statement_time=N FOR, or
 // MySQL's MAX_EXECUTION_TIME hint. sel must start with "SELECT ".
 func (s *Source) withTimeout(ctx context.Context, sel string) (context.Context, context.CancelFunc, string) {
-	cancel := context.CancelFunc(func() {})
-	if s.opts.stmtTimeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, s.opts.stmtTimeout)
-	}
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return ctx, cancel, sel
-	}
-	rem := time.Until(dl) - s.opts.margin
-	if rem < 10*time.Millisecond {
+	ctx, cancel, rem := statementBudget(ctx, s.opts)
+	if rem == 0 {
 		return ctx, cancel, sel
 	}
 	if s.mariaDB(ctx) {

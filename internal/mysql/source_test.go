@@ -18,6 +18,7 @@ import (
 	"github.com/ferrydata/ferry/internal/csvcodec"
 	"github.com/ferrydata/ferry/internal/mysql/mysqltest"
 	"github.com/ferrydata/ferry/internal/testdb"
+	"github.com/go-sql-driver/mysql"
 )
 
 // openDB gives a fresh database opened with Open.
@@ -275,14 +276,37 @@ func TestExportErrors(t *testing.T) {
 	}
 }
 
+// TestExportStatementTimeout: the export's SELECT gets a server-side
+// limit (MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME) from
+// WithStatementTimeout or from the context's deadline less the margin, so
+// the server stops it before the client gives up; the error is retryable.
 func TestExportStatementTimeout(t *testing.T) {
 	db, _ := openDB(t)
-	src := NewSource(db, WithStatementTimeout(1500*time.Millisecond))
-	src.opts.margin = 500 * time.Millisecond
-	_, err := src.Export(ctxT(t), ferry.ExportRequest{Query: "SELECT 1 AS id, SLEEP(5) AS s", ChunkColumn: "id", Hi: 10}, io.Discard)
-	var re *ferry.RetryableError
-	if !errors.As(err, &re) {
-		t.Fatalf("error = %v, want a RetryableError from the statement timeout", err)
+	tests := []struct {
+		name     string
+		opts     []Option
+		deadline time.Duration
+	}{
+		{"statement timeout", []Option{WithStatementTimeout(1500 * time.Millisecond)}, 60 * time.Second},
+		{"context deadline only", nil, 3 * time.Second}, // margin 1s: the server stops it at ~2s
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := NewSource(db, tt.opts...)
+			if !src.mariaDB(ctxT(t)) {
+				t.Skip("MySQL's MAX_EXECUTION_TIME makes SLEEP return early instead of failing; this test needs MariaDB")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), tt.deadline)
+			defer cancel()
+			_, err := src.Export(ctx, ferry.ExportRequest{Query: "SELECT 1 AS id, SLEEP(10) AS s", ChunkColumn: "id", Hi: 10}, io.Discard)
+			var re *ferry.RetryableError
+			if !errors.As(err, &re) {
+				t.Fatalf("error = %v, want a RetryableError from the statement timeout", err)
+			}
+			if no := mysqlErrNo(err); no != erStatementTimeout {
+				t.Errorf("error = %v (server error %d), want the server's limit (%d) to stop the SELECT first", err, no, erStatementTimeout)
+			}
+		})
 	}
 }
 
@@ -369,6 +393,41 @@ func TestRedactAndConfig(t *testing.T) {
 	}
 	if _, err := Config("u:s3cret@tcp(127.0.0.1:3306"); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("malformed DSN error = %v", err)
+	}
+}
+
+// TestOpenErrorsHideThePassword: neither a refused connection nor a
+// refused login puts the password (or a DSN with it) into the error.
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	const pw = "s3cret-Pa55"
+	server, err := mysql.ParseDSN(testdb.MySQLServerDSN())
+	testdb.Must(t, "server DSN", err)
+	tests := []struct {
+		name      string
+		dsn       string
+		retryable bool
+	}{
+		{"connection refused", "ferry:" + pw + "@tcp(127.0.0.1:1)/bi?timeout=2s", true},
+		{"login refused", "ferry_nobody:" + pw + "@tcp(" + server.Addr + ")/bi?timeout=5s", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := Open(ctxT(t), tt.dsn)
+			if err == nil {
+				db.Close()
+				t.Fatal("Open succeeded")
+			}
+			if strings.Contains(err.Error(), pw) {
+				t.Fatalf("error shows the password: %v", err)
+			}
+			if !strings.Contains(err.Error(), "ferry") || !strings.Contains(err.Error(), "***") {
+				t.Errorf("error = %v, want it to name the redacted DSN (user, ***)", err)
+			}
+			var re *ferry.RetryableError
+			if errors.As(err, &re) != tt.retryable {
+				t.Errorf("error = %v, retryable %v, want %v", err, errors.As(err, &re), tt.retryable)
+			}
+		})
 	}
 }
 

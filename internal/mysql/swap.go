@@ -155,7 +155,10 @@ func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapRes
 				return res, fmt.Errorf("%s: %s: staging table %s does not exist (fix: rerun the workflow): %w", op, w, in.tbl.Staging, ferry.ErrNotFound)
 			}
 			var n int64
-			if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+qualified(req.Schema, in.tbl.Staging)).Scan(&n); err != nil {
+			qctx, cancel, q := t.limit(ctx, "SELECT COUNT(*) FROM "+qualified(req.Schema, in.tbl.Staging))
+			err := conn.QueryRowContext(qctx, q).Scan(&n)
+			cancel()
+			if err != nil {
 				return res, classify(op+": count "+in.tbl.Staging, err)
 			}
 			if n != in.tbl.Expected {

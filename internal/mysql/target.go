@@ -21,14 +21,37 @@ import (
 type Target struct {
 	db   *sql.DB
 	opts options
+	srv  flavourCache
 }
 
 var _ ferry.Target = (*Target)(nil)
 
 // NewTarget returns a Target on db (from Open). Options: WithLogger,
-// WithClock, WithSleep, WithInsertLoader, WithSwapAttempts.
+// WithClock, WithSleep, WithInsertLoader, WithSwapAttempts,
+// WithStatementTimeout.
 func NewTarget(db *sql.DB, opts ...Option) *Target {
 	return &Target{db: db, opts: newOptions(opts)}
+}
+
+// limit returns the context for one statement (capped by
+// WithStatementTimeout) and stmt with a server-side time limit just under
+// the context's deadline, so that the server stops work the client gave up
+// on: on MariaDB SET STATEMENT max_statement_time=N FOR stmt (any
+// statement), on MySQL the MAX_EXECUTION_TIME hint (SELECT only). MySQL
+// has no server-side limit for DELETE or LOAD DATA: there the deadline
+// alone bounds them (the driver gives up and closes the connection, and the
+// server rolls the transaction back). A limit that fires is a retryable
+// error, like the deadline itself.
+func (t *Target) limit(ctx context.Context, stmt string) (context.Context, context.CancelFunc, string) {
+	ctx, cancel, rem := statementBudget(ctx, t.opts)
+	switch {
+	case rem == 0:
+	case t.srv.mariaDB(ctx, t.db):
+		stmt = fmt.Sprintf("SET STATEMENT max_statement_time=%.3f FOR %s", rem.Seconds(), stmt)
+	case strings.HasPrefix(stmt, "SELECT "):
+		stmt = fmt.Sprintf("SELECT /*+ MAX_EXECUTION_TIME(%d) */ %s", rem.Milliseconds(), strings.TrimPrefix(stmt, "SELECT "))
+	}
+	return ctx, cancel, stmt
 }
 
 // Engine is ferry.EngineMySQL.
@@ -68,6 +91,10 @@ func tableExists(ctx context.Context, q interface {
 // indexes and charset, so the swap exchanges like for like), else from cols
 // with the MySQL types as given (validated), utf8mb4, and an index on the
 // chunk column. Idempotent. Grants are by name, so none are lost.
+//
+// Derived columns keep NOT NULL, except DATE, DATETIME and TIMESTAMP ones:
+// the zero-date policy "null" writes NULL for a zero date, also from a
+// source column that is NOT NULL (as the PostgreSQL target does).
 func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging string, cols []ferry.Column, chunkColumn string) error {
 	op := fmt.Sprintf("mysql: prepare staging %s.%s for table %s", schema, staging, table)
 	if err := validIdents(op, schema, table, staging, chunkColumn); err != nil {
@@ -94,7 +121,7 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 				return &ferry.ConfigError{Msg: op + ": column " + c.Name + ": " + err.Error(), Fix: "cast the column in the query to a plain MySQL type"}
 			}
 			null := " NOT NULL"
-			if c.Nullable {
+			if c.Nullable || zeroDateType(c.Type) {
 				null = " NULL"
 				if strings.HasPrefix(c.Type, "timestamp") {
 					null = " NULL DEFAULT NULL"
@@ -120,6 +147,13 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 	return nil
 }
 
+// zeroDateType reports a type whose values the zero-date policy may turn
+// into NULL: date, datetime(n), timestamp(n).
+func zeroDateType(t string) bool {
+	t = strings.ToLower(t)
+	return t == "date" || strings.HasPrefix(t, "datetime") || strings.HasPrefix(t, "timestamp")
+}
+
 // Count counts a table's rows. A missing table is an error wrapping
 // ferry.ErrNotFound.
 func (t *Target) Count(ctx context.Context, schema, table string) (int64, error) {
@@ -128,7 +162,9 @@ func (t *Target) Count(ctx context.Context, schema, table string) (int64, error)
 		return 0, err
 	}
 	var n int64
-	err := t.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+qualified(schema, table)).Scan(&n)
+	qctx, cancel, q := t.limit(ctx, "SELECT COUNT(*) FROM "+qualified(schema, table))
+	defer cancel()
+	err := t.db.QueryRowContext(qctx, q).Scan(&n)
 	if mysqlErrNo(err) == erNoSuchTable {
 		return 0, fmt.Errorf("%s: %w", op, ferry.ErrNotFound)
 	}
@@ -221,7 +257,10 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 	}
 	defer tx.Rollback()
 	c := quoteIdent(req.ChunkColumn)
-	if _, err := tx.ExecContext(ctx, "DELETE FROM "+qualified(req.Schema, req.Staging)+" WHERE "+c+" >= ? AND "+c+" < ?", req.Lo, req.Hi); err != nil {
+	dctx, cancel, del := t.limit(ctx, "DELETE FROM "+qualified(req.Schema, req.Staging)+" WHERE "+c+" >= ? AND "+c+" < ?")
+	_, err = tx.ExecContext(dctx, del, req.Lo, req.Hi)
+	cancel()
+	if err != nil {
 		return 0, classify(op+": delete range", err)
 	}
 	var n int64
@@ -303,7 +342,9 @@ func (t *Target) loadData(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader, 
 	if len(sets) > 0 {
 		stmt += " SET " + strings.Join(sets, ", ")
 	}
-	res, err := tx.ExecContext(ctx, stmt)
+	lctx, cancel, stmt := t.limit(ctx, stmt)
+	defer cancel()
+	res, err := tx.ExecContext(lctx, stmt)
 	if src.err != nil {
 		return 0, fmt.Errorf("%s: reading the chunk: %w", op, src.err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -206,32 +207,59 @@ func (b *blockingReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func TestKilledLoadLeavesStagingAsItWas(t *testing.T) {
+// snapshot is every column of table, by id, as bytes: what a failed load
+// must leave unchanged.
+func snapshot(t *testing.T, db *sql.DB, fx mysqltest.Fixture, table string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, c := range fx.Names {
+		b.WriteString(c + "=" + strings.Join(columnValues(t, db, table, c, fx.Latin1[c]), "|") + "\n")
+	}
+	return b.String()
+}
+
+// TestKilledLoadLeavesLiveAndStagingAsTheyWere kills the LOAD DATA's
+// connection mid-stream (KILL from another session while the loader's
+// reader is still feeding the server). The error is retryable, neither the
+// live table nor staging changed, and the retried load then succeeds with
+// no duplicates.
+func TestKilledLoadLeavesLiveAndStagingAsTheyWere(t *testing.T) {
 	src, tgt, tgtDB, fx, schema, staging := setupStaging(t)
-	before := columnValues(t, tgtDB, staging, "s", false)
+	// Make the fixture live (staging is emptied), then fill staging again.
+	_, err := tgt.Swap(ctxT(t), ferry.SwapRequest{RunID: "run-live", Schema: schema, Tables: []ferry.SwapTable{{Table: "fid", Staging: staging, Expected: int64(len(fx.Rows))}}})
+	testdb.Must(t, "swap", err)
+	exec(t, tgtDB, "DELETE FROM "+quoteIdent("fid")+" WHERE id > 20") // live differs from what the load writes
+	copyChunks(t, src, tgt, fx, schema, staging, fixtureChunks[:2])
+	liveBefore, stagingBefore := snapshot(t, tgtDB, fx, "fid"), snapshot(t, tgtDB, fx, staging)
+	if liveBefore == stagingBefore {
+		t.Fatal("live and staging start out alike: the test could not tell them apart")
+	}
 	var buf bytes.Buffer
-	_, err := src.Export(ctxT(t), ferry.ExportRequest{Query: fx.Query, Params: fx.Params, ChunkColumn: "id", Lo: 0, Hi: 1 << 40}, &buf)
+	_, err = src.Export(ctxT(t), ferry.ExportRequest{Query: fx.Query, Params: fx.Params, ChunkColumn: "id", Lo: 0, Hi: 1 << 40}, &buf)
 	testdb.Must(t, "export", err)
 	data := buf.Bytes()
 	cut := len(data) / 2
 	br := &blockingReader{first: data[:cut], rest: data[cut:], started: make(chan struct{}), release: make(chan struct{})}
 	done := make(chan error, 1)
+	req := ferry.LoadRequest{Schema: schema, Staging: staging, ChunkColumn: "id", Lo: 0, Hi: 1 << 40}
 	go func() {
-		_, err := tgt.Load(ctxT(t), ferry.LoadRequest{Schema: schema, Staging: staging, ChunkColumn: "id", Lo: 0, Hi: 1 << 40}, br)
+		_, err := tgt.Load(ctxT(t), req, br)
 		done <- err
 	}()
 	<-br.started
 	var id int64
-	deadline := time.Now().Add(20 * time.Second)
-	for id == 0 && time.Now().Before(deadline) {
-		err := tgtDB.QueryRow("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'LOAD DATA LOCAL INFILE%'", schema).Scan(&id)
+	for i := 0; i < 800 && id == 0; i++ {
+		err := tgtDB.QueryRow("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE '%LOAD DATA LOCAL INFILE%' AND ID <> CONNECTION_ID()", schema).Scan(&id)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			t.Fatal(err)
+		}
+		if id == 0 {
+			time.Sleep(25 * time.Millisecond)
 		}
 	}
 	if id == 0 {
 		close(br.release)
-		t.Fatal("the LOAD DATA statement never showed in the process list")
+		t.Fatalf("the LOAD DATA statement never showed in the process list (load: %v)", <-done)
 	}
 	exec(t, tgtDB, "KILL "+strconv.FormatInt(id, 10))
 	close(br.release)
@@ -243,8 +271,17 @@ func TestKilledLoadLeavesStagingAsItWas(t *testing.T) {
 	if !errors.As(err, &re) {
 		t.Errorf("error = %v, want retryable", err)
 	}
-	if after := columnValues(t, tgtDB, staging, "s", false); strings.Join(after, "|") != strings.Join(before, "|") {
-		t.Errorf("staging changed by a killed load:\n%v\n%v", after, before)
+	if after := snapshot(t, tgtDB, fx, staging); after != stagingBefore {
+		t.Errorf("staging changed by a killed load:\n%s\nwas\n%s", after, stagingBefore)
+	}
+	if after := snapshot(t, tgtDB, fx, "fid"); after != liveBefore {
+		t.Errorf("live changed by a killed load:\n%s\nwas\n%s", after, liveBefore)
+	}
+	// The retry (a fresh reader of the same chunk) loads it once.
+	n, err := tgt.Load(ctxT(t), req, bytes.NewReader(data))
+	testdb.Must(t, "retried load", err)
+	if n != int64(len(fx.Rows)) || count(t, tgtDB, "SELECT COUNT(*) FROM "+quoteIdent(staging)) != n {
+		t.Errorf("retried load: %d rows loaded, staging has %d, want %d", n, count(t, tgtDB, "SELECT COUNT(*) FROM "+quoteIdent(staging)), len(fx.Rows))
 	}
 }
 
@@ -566,5 +603,111 @@ func TestPrepareStagingRefusesBadTypes(t *testing.T) {
 	}
 	if err := tgt.EnsureSchema(ctxT(t), "bad`name"); err == nil {
 		t.Error("EnsureSchema accepted a bad name")
+	}
+}
+
+// TestLoadStatementLimitUnderDeadline: a Load whose DELETE waits on a row
+// lock is stopped by the server (MariaDB max_statement_time, set from the
+// context's deadline less the margin) before the client's deadline, so no
+// statement outlives the Lambda that issued it; the error is retryable and
+// staging is unchanged.
+func TestLoadStatementLimitUnderDeadline(t *testing.T) {
+	db, schema := openDB(t)
+	tgt := NewTarget(db, WithLogger(slog.New(slog.DiscardHandler)))
+	if !tgt.srv.mariaDB(ctxT(t), db) {
+		t.Skip("the server-side limit of a DELETE needs MariaDB")
+	}
+	exec(t, db, "CREATE TABLE st (id int NOT NULL PRIMARY KEY, v varchar(10))")
+	exec(t, db, "INSERT INTO st VALUES (1, 'a'), (2, 'b')")
+	holder, err := db.BeginTx(ctxT(t), nil)
+	testdb.Must(t, "begin", err)
+	defer holder.Rollback()
+	_, err = holder.Exec("UPDATE st SET v = 'held' WHERE id = 1")
+	testdb.Must(t, "hold a row", err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // margin 1s: the server stops it at ~2s
+	defer cancel()
+	_, err = tgt.Load(ctx, ferry.LoadRequest{Schema: schema, Staging: "st", ChunkColumn: "id", Lo: 0, Hi: 10},
+		strings.NewReader("\"id\",\"v\"\n\"1\",\"new\"\n"))
+	var re *ferry.RetryableError
+	if !errors.As(err, &re) {
+		t.Fatalf("error = %v, want retryable", err)
+	}
+	if no := mysqlErrNo(err); no != erStatementTimeout {
+		t.Errorf("error = %v (server error %d), want the server's max_statement_time (%d) to stop the DELETE before the deadline", err, no, erStatementTimeout)
+	}
+	holder.Rollback()
+	if got := count(t, db, "SELECT COUNT(*) FROM st WHERE v IN ('a', 'b')"); got != 2 {
+		t.Errorf("staging changed by a stopped load")
+	}
+}
+
+// TestLoadSameChunkConcurrently: a retry racing the first attempt of the
+// same chunk (Step Functions may start one while the other still runs) must
+// not leave the chunk's rows twice. InnoDB's range locks make the second
+// DELETE wait for the first load (or one of the two dies in a deadlock,
+// which is retryable); either way the chunk ends up loaded once.
+func TestLoadSameChunkConcurrently(t *testing.T) {
+	db, schema := openDB(t)
+	tgt := NewTarget(db, WithLogger(slog.New(slog.DiscardHandler)))
+	cols := []ferry.Column{{Name: "id", Type: "int", Nullable: false}, {Name: "v", Type: "varchar(20)", Nullable: true}}
+	stg := ferry.StagingName("orders")
+	testdb.Must(t, "prepare", tgt.PrepareStaging(ctxT(t), schema, "orders", stg, cols, "id"))
+	var csv strings.Builder
+	csv.WriteString("\"id\",\"v\"\n")
+	for i := 1; i <= 200; i++ {
+		fmt.Fprintf(&csv, "\"%d\",\"v%d\"\n", i, i)
+	}
+	data := []byte(csv.String())
+	req := ferry.LoadRequest{Schema: schema, Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 201}
+
+	// First attempt: stalls mid-stream.
+	cut := bytes.IndexByte(data[len(data)/2:], '\n') + len(data)/2 + 1
+	br := &blockingReader{first: data[:cut], rest: data[cut:], started: make(chan struct{}), release: make(chan struct{})}
+	first := make(chan error, 1)
+	go func() { _, err := tgt.Load(ctxT(t), req, br); first <- err }()
+	<-br.started
+	// Second attempt: the whole chunk.
+	second := make(chan error, 1)
+	go func() { _, err := tgt.Load(ctxT(t), req, bytes.NewReader(data)); second <- err }()
+	waited := false
+wait:
+	for range 800 {
+		select {
+		case err := <-second:
+			second <- err // it finished without waiting: the count below judges it
+			break wait
+		default:
+		}
+		// The DELETE of an empty range takes microseconds unless it waits
+		// for the first load's locks (row, gap or, for MariaDB's bulk
+		// insert into an empty table, table locks).
+		if waited = count(t, db, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE '%DELETE FROM%' AND ID <> CONNECTION_ID()", schema) > 0; waited {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	close(br.release)
+	errs := []error{<-first, <-second}
+	ok := 0
+	for i, err := range errs {
+		var re *ferry.RetryableError
+		switch {
+		case err == nil:
+			ok++
+		case errors.As(err, &re):
+			t.Logf("attempt %d: %v (retryable)", i+1, err)
+		default:
+			t.Errorf("attempt %d: %v, want success or a retryable error", i+1, err)
+		}
+	}
+	if ok == 0 {
+		t.Fatal("neither load succeeded")
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM "+quoteIdent(stg)); n != 200 {
+		t.Fatalf("staging has %d rows after two concurrent loads of a 200-row chunk, want 200", n)
+	}
+	if !waited {
+		t.Error("the second load never waited for the first's locks")
 	}
 }

@@ -125,6 +125,9 @@ var awkward = []string{
 	"\r",
 	"null",
 	`"NULL"`,
+	`\.`,              // PostgreSQL COPY's end-of-data marker, as a value
+	"line\n\\.\nnext", // and alone on a line inside a value
+	"\\.\n",           // and at the start of a value
 }
 
 // fixtureRows returns the rows in column order; nil is NULL. Values are the
@@ -192,8 +195,9 @@ func twoDigits(v int) string {
 
 // FidelityFixture creates and fills the awkward-values table in db (a
 // fresh database, e.g. from testdb.MySQLDB) and describes it. Every type
-// Ferry copies is there: NULL vs ”, quotes, commas, CR, LF, CRLF, tabs,
-// backslashes (a lone trailing one too), the strings NULL and \N, emoji, a
+// Ferry copies is there: NULL vs the empty string, quotes, commas, CR, LF, CRLF, tabs,
+// backslashes (a lone trailing one too), the strings NULL and \N, COPY's
+// end-of-data marker \. (alone and on a line of its own), emoji, a
 // latin1 column, BINARY/VARBINARY/BLOB/GEOMETRY with 0x00, DECIMAL(65,30),
 // FLOAT/DOUBLE, BIGINT UNSIGNED max, TINYINT(1) 0/1/2/NULL, BIT(1)/BIT(8),
 // DATE, DATETIME(6), TIMESTAMP(6), TIME 838:59:59 and negative, YEAR, ENUM,
