@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/csvcodec"
@@ -251,7 +253,20 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 		return 0, classify(op, err)
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	// One load of a chunk at a time: a retry racing its first attempt (Step
+	// Functions may start one while the other still runs) waits here, then
+	// replaces what the first committed. Released before the connection
+	// goes back to the pool.
+	release, err := chunkLock(ctx, conn, req)
+	if err != nil {
+		return 0, classify(op+": chunk lock", err)
+	}
+	defer release()
+	// READ COMMITTED: the range DELETE then locks only the rows it finds,
+	// not the gaps around them, so loads of neighbouring chunks into one
+	// staging table (disjoint ranges) do not deadlock each other, as they do
+	// under REPEATABLE READ's next-key locks.
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return 0, classify(op, err)
 	}
@@ -283,6 +298,28 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 }
 
 var errLocalInfileRefused = errors.New("server refuses LOAD DATA LOCAL")
+
+// chunkLock takes a named lock (GET_LOCK) for req's staging table and chunk
+// on conn, waiting until ctx's deadline (at most 15 minutes). The returned
+// func releases it.
+func chunkLock(ctx context.Context, conn *sql.Conn, req ferry.LoadRequest) (func(), error) {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d", req.Schema, req.Staging, req.Lo)))
+	name := "ferry_load_" + hex.EncodeToString(sum[:16])
+	wait := 15 * time.Minute
+	if dl, ok := ctx.Deadline(); ok {
+		wait = time.Until(dl)
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, int64(wait.Seconds())+1).Scan(&got); err != nil {
+		return nil, err
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return nil, ferry.Retryable("mysql: chunk lock", fmt.Errorf("another load of chunk [%d,%d) of %s.%s still holds it", req.Lo, req.Hi, req.Schema, req.Staging))
+	}
+	return func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(?)", name)
+	}, nil
+}
 
 // localInfileRefused recognises the server refusing LOAD DATA LOCAL before
 // reading any data: MariaDB 1148, MySQL 3948, and servers (such as the

@@ -644,10 +644,27 @@ func TestLoadStatementLimitUnderDeadline(t *testing.T) {
 
 // TestLoadSameChunkConcurrently: a retry racing the first attempt of the
 // same chunk (Step Functions may start one while the other still runs) must
-// not leave the chunk's rows twice. InnoDB's range locks make the second
-// DELETE wait for the first load (or one of the two dies in a deadlock,
-// which is retryable); either way the chunk ends up loaded once.
+// not leave the chunk's rows twice. The second load waits for the first's
+// chunk lock (GET_LOCK) and then replaces what it committed; either way the
+// chunk ends up loaded once.
 func TestLoadSameChunkConcurrently(t *testing.T) {
+	tests := []struct {
+		name string
+		// cut is where the first attempt's stream stalls.
+		cut func(data []byte) int
+	}{
+		// The first attempt has inserted rows: they lock the range.
+		{"first attempt stalls mid-stream", func(data []byte) int { return bytes.IndexByte(data[len(data)/2:], '\n') + len(data)/2 + 1 }},
+		// The first attempt has inserted nothing yet: only the chunk lock
+		// stops the second from loading alongside it.
+		{"first attempt stalls before its first row", func(data []byte) int { return bytes.IndexByte(data, '\n') + 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testLoadSameChunkConcurrently(t, tt.cut) })
+	}
+}
+
+func testLoadSameChunkConcurrently(t *testing.T, cutAt func(data []byte) int) {
 	db, schema := openDB(t)
 	tgt := NewTarget(db, WithLogger(slog.New(slog.DiscardHandler)))
 	cols := []ferry.Column{{Name: "id", Type: "int", Nullable: false}, {Name: "v", Type: "varchar(20)", Nullable: true}}
@@ -662,7 +679,7 @@ func TestLoadSameChunkConcurrently(t *testing.T) {
 	req := ferry.LoadRequest{Schema: schema, Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 201}
 
 	// First attempt: stalls mid-stream.
-	cut := bytes.IndexByte(data[len(data)/2:], '\n') + len(data)/2 + 1
+	cut := cutAt(data)
 	br := &blockingReader{first: data[:cut], rest: data[cut:], started: make(chan struct{}), release: make(chan struct{})}
 	first := make(chan error, 1)
 	go func() { _, err := tgt.Load(ctxT(t), req, br); first <- err }()
@@ -679,10 +696,9 @@ wait:
 			break wait
 		default:
 		}
-		// The DELETE of an empty range takes microseconds unless it waits
-		// for the first load's locks (row, gap or, for MariaDB's bulk
-		// insert into an empty table, table locks).
-		if waited = count(t, db, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE '%DELETE FROM%' AND ID <> CONNECTION_ID()", schema) > 0; waited {
+		// The second load waits for the first's chunk lock (or, were it to
+		// get past it, in its DELETE for the first load's row locks).
+		if waited = count(t, db, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = ? AND (INFO LIKE '%GET_LOCK%' OR INFO LIKE '%DELETE FROM%') AND ID <> CONNECTION_ID()", schema) > 0; waited {
 			break
 		}
 		time.Sleep(25 * time.Millisecond)
