@@ -27,6 +27,12 @@ GEN=""
 for d in ../shared/reference /work/shared/reference; do [ -f "$d/orders-gen.sql" ] && GEN="$d/orders-gen.sql" && break; done
 [ -n "$GEN" ] || { echo "orders-gen.sql not found in ../shared/reference"; exit 1; }
 
+# The peers' figures were taken with innodb_buffer_pool_size=6G and innodb_log_file_size=2G.
+bp=$($MY -N -e "SELECT @@innodb_buffer_pool_size DIV 1048576")
+if [ "$bp" -lt 2048 ]; then
+  echo "note: innodb_buffer_pool_size is ${bp} MB; the reference figures use 6G"
+  echo "      (SET GLOBAL innodb_buffer_pool_size=6*1024*1024*1024; SET GLOBAL innodb_log_file_size=2*1024*1024*1024)"
+fi
 have=$($MY -N -e "SELECT COUNT(*) FROM $SRC.orders" 2>/dev/null || echo 0)
 if [ "$have" != "$ROWS" ]; then
   echo "generating $ROWS rows in $SRC.orders (once) ..."
