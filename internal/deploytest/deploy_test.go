@@ -763,3 +763,47 @@ func TestTemplateEssentials(t *testing.T) {
 		}
 	}
 }
+
+// TestExecutionEndedRule: executions that end without their Report state
+// reach list-tables' EndRun: the rule matches this state machine's FAILED,
+// TIMED_OUT and ABORTED status changes, may invoke the function, and its
+// input template decodes (strictly) into the router's request.
+func TestExecutionEndedRule(t *testing.T) {
+	src := string(read(t, "template.yaml"))
+	lines := parseYAML(src)
+	rule, ok := lookup(lines, "Resources", "ExecutionEndedRule", "Properties")
+	if !ok {
+		t.Fatal("template.yaml has no ExecutionEndedRule")
+	}
+	var body []string
+	for j := rule + 1; j < len(lines) && lines[j].indent > lines[rule].indent; j++ {
+		body = append(body, lines[j].key+": "+lines[j].val)
+	}
+	b := strings.Join(body, "\n")
+	for _, want := range []string{"status: [FAILED, TIMED_OUT, ABORTED]", "stateMachineArn: [!Ref FerryStateMachine]",
+		"Arn: !GetAtt ListTablesFunction.Arn", "name: $.detail.name", "status: $.detail.status"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("ExecutionEndedRule lacks %q:\n%s", want, b)
+		}
+	}
+	perm, ok := lookup(lines, "Resources", "ExecutionEndedPermission", "Properties")
+	if !ok {
+		t.Fatal("no ExecutionEndedPermission: EventBridge may not invoke list-tables")
+	}
+	if p := childMap(lines, perm); p["Principal"] != "events.amazonaws.com" || p["SourceArn"] != "!GetAtt ExecutionEndedRule.Arn" {
+		t.Fatalf("ExecutionEndedPermission = %v", p)
+	}
+	tmpl := ""
+	for _, l := range body {
+		if strings.HasPrefix(l, "InputTemplate: ") {
+			tmpl = strings.Trim(strings.TrimPrefix(l, "InputTemplate: "), "'")
+		}
+	}
+	in := strings.NewReplacer("<name>", `"exec-1"`, "<status>", `"TIMED_OUT"`).Replace(tmpl)
+	dec := json.NewDecoder(strings.NewReader(in))
+	dec.DisallowUnknownFields()
+	var req steps.Request
+	if err := dec.Decode(&req); err != nil || req.Action != steps.ActionFinish || req.RunID != "exec-1" || req.ExecutionStatus != "TIMED_OUT" {
+		t.Fatalf("InputTemplate %q gives %+v, %v", tmpl, req, err)
+	}
+}

@@ -419,3 +419,24 @@ func TestWorkflowHistoryBounded(t *testing.T) {
 		t.Fatalf("largest state output %d bytes with 2 chunks per company, %d with 200", payloads[0], payloads[1])
 	}
 }
+
+// TestWorkflowRefusesBadInput: a concurrency override that is not a
+// non-negative number is refused before ListTables (so before the lease).
+func TestWorkflowRefusesBadInput(t *testing.T) {
+	for _, in := range []string{
+		`{"chunk_concurrency": "8"}`,
+		`{"company_concurrency": -1}`,
+		`{"chunk_concurrency": null}`,
+	} {
+		t.Run(in, func(t *testing.T) {
+			w := newWorld(1)
+			exec := execute(t, w, in)
+			if exec.Status != "FAILED" || exec.Error != "Ferry.InvalidInput" {
+				t.Fatalf("status %s error %s, want FAILED Ferry.InvalidInput", exec.Status, exec.Error)
+			}
+			if len(w.listCalls) != 0 {
+				t.Fatalf("ListTables ran %d times on bad input", len(w.listCalls))
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -196,4 +197,72 @@ func (s *Steps) unloadedTables(ctx context.Context, runID string, o ferry.Compan
 		}
 	}
 	return out
+}
+
+// EndRunOutput says what EndRun did.
+type EndRunOutput struct {
+	RunID string `json:"run_id"`
+	// Recorded is true when the run had not finished and was recorded as
+	// failed now; false when its Report had already recorded it, or when no
+	// such run exists (nothing to do).
+	Recorded bool   `json:"recorded"`
+	Status   string `json:"status,omitempty"`
+}
+
+// EndRun is the safety net for an execution that ended without its Report
+// state: an uncatchable error (States.Runtime, States.DataLimitExceeded),
+// a timeout or an abort. The state machine's status-change rule calls it
+// for every FAILED, TIMED_OUT or ABORTED execution. It releases the run
+// lease if runID still holds it and, when the run was started but never
+// finished, records it as failed with a summary naming the execution
+// status. A run its Report already recorded is left as it is, and an
+// unknown run id (another state machine's, a Distributed Map child) is a
+// no-op. Idempotent.
+func (s *Steps) EndRun(ctx context.Context, runID, status string) (EndRunOutput, error) {
+	log := s.d.Logger.With("step", "end-run", "run_id", runID, "execution_status", status)
+	ctx, cancel := s.withDeadline(ctx)
+	defer cancel()
+	out, err := s.endRun(ctx, runID, status)
+	if err != nil {
+		return EndRunOutput{}, s.fail(ctx, log, "end-run", err)
+	}
+	log.InfoContext(ctx, "execution ended", "recorded", out.Recorded)
+	return out, nil
+}
+
+func (s *Steps) endRun(ctx context.Context, runID, status string) (EndRunOutput, error) {
+	if err := s.need("end-run", map[string]bool{"Admin": s.d.Admin != nil}); err != nil {
+		return EndRunOutput{}, err
+	}
+	if err := checkRunID(runID); err != nil {
+		return EndRunOutput{}, err
+	}
+	switch status {
+	case "FAILED", "TIMED_OUT", "ABORTED":
+	default:
+		return EndRunOutput{}, &ferry.ConfigError{Msg: fmt.Sprintf("execution_status %q is not FAILED, TIMED_OUT or ABORTED", status), Fix: "send the status of an execution that ended unsuccessfully"}
+	}
+	out := EndRunOutput{RunID: runID}
+	if err := admin.ReleaseLease(ctx, s.d.Admin, runID); err != nil {
+		return out, err
+	}
+	run, _, err := admin.GetRun(ctx, s.d.Admin, runID)
+	if errors.Is(err, ferry.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	if run.FinishedAt != nil {
+		out.Status = run.Status
+		return out, nil
+	}
+	fin := s.now()
+	run.FinishedAt, run.Status = &fin, admin.RunFailed
+	run.Summary = fmt.Sprintf("run %s failed: the execution ended %s before its Report state; some companies may not have been refreshed (their live tables are unchanged unless their swap happened). See the execution's history in Step Functions, and `ferry runs show %s`.", runID, status, runID)
+	if err := admin.FinishRun(ctx, s.d.Admin, run); err != nil {
+		return out, err
+	}
+	out.Recorded, out.Status = true, run.Status
+	return out, nil
 }

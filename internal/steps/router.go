@@ -21,12 +21,19 @@ const (
 //
 //	{"run_id": "exec-1", "run_date": "2026-11-22", "companies": [42]}
 //	{"action": "finish", "run_id": "exec-1", "outcomes": [{"company_id": 42, "alias": "acme", "failed": false, "rows": 10}]}
+//
+// The EventBridge rule on the state machine's status changes sends
+// {"action": "finish", "run_id": <execution name>, "execution_status":
+// "FAILED" | "TIMED_OUT" | "ABORTED"} when an execution ended, possibly
+// without reaching its Report state: see EndRun.
 type Request struct {
-	Action    string                 `json:"action,omitempty"`
-	RunID     string                 `json:"run_id"`
-	RunDate   string                 `json:"run_date,omitempty"`
-	Companies []int64                `json:"companies,omitempty"`
-	Outcomes  []ferry.CompanyOutcome `json:"outcomes,omitempty"`
+	Action string `json:"action,omitempty"`
+	RunID  string `json:"run_id"`
+	// ExecutionStatus is set by the status-change rule only.
+	ExecutionStatus string                 `json:"execution_status,omitempty"`
+	RunDate         string                 `json:"run_date,omitempty"`
+	Companies       []int64                `json:"companies,omitempty"`
+	Outcomes        []ferry.CompanyOutcome `json:"outcomes,omitempty"`
 }
 
 // Function is the list-tables Lambda handler: it routes Request by Action
@@ -37,6 +44,9 @@ func (s *Steps) Function(ctx context.Context, req Request) (any, error) {
 	case "", ActionList:
 		return s.ListTables(ctx, ferry.ListTablesInput{RunID: req.RunID, RunDate: req.RunDate, Companies: req.Companies})
 	case ActionFinish:
+		if req.ExecutionStatus != "" {
+			return s.EndRun(ctx, req.RunID, req.ExecutionStatus)
+		}
 		return s.FinishRun(ctx, ferry.FinishRunInput{Action: req.Action, RunID: req.RunID, Outcomes: req.Outcomes})
 	default:
 		return nil, ferry.LambdaError(&ferry.ConfigError{Msg: fmt.Sprintf("unknown action %q", req.Action), Fix: `use "finish" to close a run, or no action to start one`})

@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"bytes"
+	"errors"
 	"github.com/ferrydata/ferry/internal/events"
 	"github.com/ferrydata/ferry/internal/events/eventstest"
 	"github.com/ferrydata/ferry/internal/metrics"
@@ -861,4 +862,60 @@ func TestUpperBoundFixedAtPlanning(t *testing.T) {
 	_, err = invoke[ferry.FinishRunOutput](e, e.steps.Function, steps.Request{Action: steps.ActionFinish, RunID: "run-u",
 		Outcomes: []ferry.CompanyOutcome{{CompanyID: 1, Alias: c.Alias, Rows: sw.Rows}}})
 	testdb.Must(t, "finish", err)
+}
+
+// TestEndRun: the status-change rule's call releases the lease and records
+// a run that ended without its Report, and leaves alone a run its Report
+// recorded, an unknown run, and a bad status.
+func TestEndRun(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	end := func(runID, status string) (steps.EndRunOutput, error) {
+		return invoke[steps.EndRunOutput](e, e.steps.Function, steps.Request{Action: steps.ActionFinish, RunID: runID, ExecutionStatus: status})
+	}
+
+	// A run that took the lease and died (e.g. States.DataLimitExceeded).
+	_, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-died", RunDate: "2026-03-01"})
+	testdb.Must(t, "list tables", err)
+	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "run-died" {
+		t.Fatalf("lease holder = %q, want run-died", l.Holder)
+	}
+	out, err := end("run-died", "TIMED_OUT")
+	testdb.Must(t, "end run", err)
+	if !out.Recorded || out.Status != admin.RunFailed {
+		t.Fatalf("end = %+v, want recorded as failed", out)
+	}
+	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
+		t.Fatalf("lease still held by %q", l.Holder)
+	}
+	run, _, err := admin.GetRun(e.ctx, e.admin, "run-died")
+	testdb.Must(t, "get run", err)
+	if run.Status != admin.RunFailed || run.FinishedAt == nil || !strings.Contains(run.Summary, "TIMED_OUT") {
+		t.Fatalf("run = %+v", run)
+	}
+	if again, err := end("run-died", "TIMED_OUT"); err != nil || again.Recorded {
+		t.Fatalf("second end = %+v, %v; want a no-op", again, err)
+	}
+
+	// A run whose Report recorded it: its summary stands.
+	fin := e.runChain("run-reported", golden{})
+	if out, err := end("run-reported", "FAILED"); err != nil || out.Recorded {
+		t.Fatalf("end after report = %+v, %v; want a no-op", out, err)
+	}
+	run, _, err = admin.GetRun(e.ctx, e.admin, "run-reported")
+	testdb.Must(t, "get run", err)
+	if run.Status != fin.Status || run.Summary != fin.Summary {
+		t.Fatalf("end overwrote the report: %+v", run)
+	}
+
+	// An id that is not a run (a Distributed Map child, another machine).
+	if out, err := end("not-a-run", "FAILED"); err != nil || out.Recorded {
+		t.Fatalf("end of an unknown run = %+v, %v", out, err)
+	}
+	if _, _, err := admin.GetRun(e.ctx, e.admin, "not-a-run"); !errors.Is(err, ferry.ErrNotFound) {
+		t.Fatalf("an unknown run got a row: %v", err)
+	}
+	if _, err := end("run-died", "SUCCEEDED"); err == nil || errorType(err) != "ConfigError" {
+		t.Fatalf("end with SUCCEEDED: %v, want ConfigError", err)
+	}
 }
