@@ -146,6 +146,22 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 	if _, err := t.db.ExecContext(ctx, create); err != nil {
 		return classify(op, err)
 	}
+	if live {
+		// A live table made by hand may have no index led by the chunk
+		// column; every load's range DELETE would then scan the whole
+		// staging table. Staging gets one (live is not changed).
+		var n int
+		err := t.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND SEQ_IN_INDEX = 1 AND COLUMN_NAME = ?",
+			schema, staging, chunkColumn).Scan(&n)
+		if err != nil {
+			return classify(op+": indexes", err)
+		}
+		if n == 0 {
+			if _, err := t.db.ExecContext(ctx, "ALTER TABLE "+qualified(schema, staging)+" ADD KEY `ferry_chunk` ("+quoteIdent(chunkColumn)+")"); err != nil {
+				return classify(op+": index the chunk column", err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -290,6 +306,19 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 	}
 	if err != nil {
 		return 0, err
+	}
+	// Every loaded row must fall in [Lo, Hi): a row outside it would not be
+	// removed by a retry's range DELETE and could be doubled.
+	var inRange int64
+	cctx, ccancel, cq := t.limit(ctx, "SELECT COUNT(*) FROM "+qualified(req.Schema, req.Staging)+" WHERE "+c+" >= ? AND "+c+" < ?")
+	err = tx.QueryRowContext(cctx, cq, req.Lo, req.Hi).Scan(&inRange)
+	ccancel()
+	if err != nil {
+		return 0, classify(op+": count the range", err)
+	}
+	if inRange != n {
+		return 0, &ferry.DataError{Msg: fmt.Sprintf("%s: %d of the %d loaded rows fall outside the chunk's range [%d,%d) of %s; nothing was committed", op, n-inRange, n, req.Lo, req.Hi, req.ChunkColumn),
+			Fix: "the export and the plan disagree on the chunk column: rerun the workflow"}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, classify(op+": commit", err)

@@ -77,6 +77,16 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 	if err != nil {
 		return out, err
 	}
+	// A run id names one run: swaps recognise a retry of their own run by
+	// it. Reusing a finished run's id would make every swap look done
+	// already and publish nothing, so it is refused before anything is
+	// touched. (A retried list-tables of an unfinished run is fine.)
+	if prev, _, err := admin.GetRun(ctx, s.d.Admin, in.RunID); err == nil && prev.FinishedAt != nil {
+		return out, &ferry.ConfigError{Msg: fmt.Sprintf("run id %s was already used by a run that finished %s (%s)", in.RunID, prev.FinishedAt.UTC().Format(time.RFC3339), prev.Status),
+			Fix: "start the run under a new id (a Step Functions execution name, or `ferry run --run-id`)"}
+	} else if err != nil && !errors.Is(err, ferry.ErrNotFound) {
+		return out, err
+	}
 	if err := admin.AcquireLease(ctx, s.d.Admin, in.RunID, s.d.LeaseTTL, now); err != nil {
 		return out, err
 	}

@@ -919,3 +919,23 @@ func TestEndRun(t *testing.T) {
 		t.Fatalf("end with SUCCEEDED: %v, want ConfigError", err)
 	}
 }
+
+// TestRunIDReuseRefused: a finished run's id cannot start another run
+// (its swaps would all look done already); nothing is touched.
+func TestRunIDReuseRefused(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	e.runChain("run-once", golden{})
+	_, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-once", RunDate: "2026-03-02"})
+	if err == nil || errorType(err) != "ConfigError" || !strings.Contains(err.Error(), "already used") {
+		t.Fatalf("reused run id: %v, want ConfigError", err)
+	}
+	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
+		t.Fatalf("a refused run holds the lease: %q", l.Holder)
+	}
+	run, _, err := admin.GetRun(e.ctx, e.admin, "run-once")
+	testdb.Must(t, "get run", err)
+	if run.Status != admin.RunSucceeded {
+		t.Fatalf("the refused reuse changed the finished run: %+v", run)
+	}
+}
