@@ -54,9 +54,9 @@ func runHash(runID string) string {
 //
 //  1. If this run's swapped marker table (see below) exists, the swap
 //     already happened in an earlier attempt: nothing is renamed and
-//     AlreadySwapped is true; the clean-up steps 5-6 are redone (they are
-//     idempotent). This check comes before the count check because after
-//     a swap staging holds the previous data.
+//     AlreadySwapped is true; steps 5-6 are redone (they are idempotent).
+//     This check comes before the count check because after a swap
+//     staging holds the previous data.
 //  2. It counts every staging table and refuses with a
 //     *ferry.CountMismatchError when one differs from Expected. Live is
 //     untouched.
@@ -73,10 +73,19 @@ func runHash(runID string) string {
 //     lock_wait_timeout is SwapLockWaitTimeout seconds; a lock wait
 //     timeout or deadlock is retried with doubling backoff
 //     (WithSwapAttempts, WithSleep), then returned as ferry.Retryable.
-//  5. It truncates what was live (now staging, the next run's staging);
-//     for a table that had no live table it creates staging LIKE live.
-//  6. It upserts FreshnessTable (a retry keeps the first swapped_at) and
-//     drops the marker tables of other runs.
+//     When the RENAME fails for any reason but this run's swapped marker
+//     exists (a retry racing its first attempt, which swapped in between),
+//     the swap is done: AlreadySwapped, and steps 5-6 follow.
+//  5. It upserts FreshnessTable in one transaction (a retry keeps the
+//     first swapped_at), retrying transient errors a few times. If that
+//     still fails, the error is a ferry.RetryableError whose message says
+//     "swapped, but recording freshness failed": the new data IS live, and
+//     the retry (AlreadySwapped) records freshness.
+//  6. Best effort (failures are logged, not returned): it truncates what
+//     was live (now staging, the next run's staging; for a table that had
+//     no live table it creates staging LIKE live), and drops the marker
+//     tables of other runs and this run's pending marker. The next run's
+//     PrepareStaging recreates staging anyway.
 //
 // The swap session runs USE <schema> for the RENAME (the embedded demo
 // server resolves RENAME targets in the current database) and restores the
@@ -165,34 +174,80 @@ func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapRes
 				return res, &ferry.CountMismatchError{Where: w, Staging: n, Expected: in.tbl.Expected}
 			}
 		}
+		hooks(ctx).run(hookAfterCounts)
 		if err := createMarker(ctx, conn, req.Schema, pending, req.RunID); err != nil {
 			return res, classify(op+": create marker", err)
 		}
+		hooks(ctx).run(hookBeforeRename)
 		if err := t.rename(ctx, conn, req.Schema, infos, pending, done); err != nil {
-			return res, err
+			// A retry racing its first attempt fails here (the done
+			// marker exists: error 1050; or the shared pending marker
+			// was renamed away: 1146) after the first attempt swapped.
+			// The done marker tells: then this is a swap already done.
+			// The pool, not conn, asks: conn may be what failed.
+			ok, cerr := tableExists(ctx, t.db, req.Schema, done)
+			if cerr != nil || !ok {
+				return res, err
+			}
+			res.AlreadySwapped = true
+			t.opts.log.InfoContext(ctx, "mysql: swap done by a concurrent attempt of this run; not renaming again", "run_id", req.RunID, "schema", req.Schema, "rename_error", err.Error())
+		} else {
+			res.SwappedAt = t.opts.now().UTC()
 		}
-		res.SwappedAt = t.opts.now().UTC()
 	}
 
-	// Clean up: what was live becomes the next run's empty staging.
-	for _, in := range infos {
-		st, err := tableExists(ctx, conn, req.Schema, in.tbl.Staging)
-		if err != nil {
-			return res, classify(op, err)
-		}
-		q := "TRUNCATE TABLE " + qualified(req.Schema, in.tbl.Staging)
-		if !st {
-			q = "CREATE TABLE " + qualified(req.Schema, in.tbl.Staging) + " LIKE " + qualified(req.Schema, in.tbl.Table)
-		}
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return res, classify(op+": reset staging "+in.tbl.Staging, err)
-		}
+	// The new data is live. Record it first: a failure from here on must
+	// not read as "not swapped".
+	ferr := t.recordFreshness(ctx, req, &res)
+	// Best effort: PrepareStaging of the next run drops and recreates
+	// staging anyway, and the next swap drops stale markers.
+	t.cleanUp(ctx, conn, req.Schema, infos, names, pending, done)
+	if ferr != nil {
+		return res, ferr
 	}
+	t.opts.log.InfoContext(ctx, "mysql: swapped", "run_id", req.RunID, "schema", req.Schema, "tables", len(infos), "already_swapped", res.AlreadySwapped)
+	return res, nil
+}
+
+// freshnessAttempts is how many times Swap tries to record freshness after
+// the RENAME when the error is transient.
+const freshnessAttempts = 4
+
+// recordFreshness upserts FreshnessTable for req's tables in one
+// transaction, retrying transient errors with doubling backoff (WithSleep).
+// With res.AlreadySwapped it first sets res.SwappedAt from an earlier
+// attempt's rows (the current time when there are none). Its error says
+// the tables were swapped and is retryable: the retry finds the swap done
+// and records freshness again.
+func (t *Target) recordFreshness(ctx context.Context, req ferry.SwapRequest, res *ferry.SwapResult) error {
+	backoff := 200 * time.Millisecond
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = t.upsertFreshness(ctx, req, res); err == nil {
+			return nil
+		}
+		if !isTransient(err) || attempt == freshnessAttempts {
+			break
+		}
+		t.opts.log.WarnContext(ctx, "mysql: swapped, but recording freshness failed; retrying", "schema", req.Schema, "run_id", req.RunID, "attempt", attempt, "error", err.Error())
+		if t.opts.sleep(ctx, backoff) != nil {
+			break
+		}
+		backoff *= 2
+	}
+	return ferry.Retryable("mysql: swap schema "+req.Schema+": swapped, but recording freshness failed", fmt.Errorf("%w (fix: a retry of the swap step records it)", err))
+}
+
+func (t *Target) upsertFreshness(ctx context.Context, req ferry.SwapRequest, res *ferry.SwapResult) error {
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 	if res.AlreadySwapped {
 		var at sql.NullString
-		err := conn.QueryRowContext(ctx, "SELECT MIN(swapped_at) FROM "+qualified(req.Schema, FreshnessTable)+" WHERE run_id = ?", req.RunID).Scan(&at)
-		if err != nil {
-			return res, classify(op+": freshness", err)
+		if err := tx.QueryRowContext(ctx, "SELECT MIN(swapped_at) FROM "+qualified(req.Schema, FreshnessTable)+" WHERE run_id = ?", req.RunID).Scan(&at); err != nil {
+			return fmt.Errorf("read %s: %w", FreshnessTable, err)
 		}
 		res.SwappedAt = t.opts.now().UTC()
 		if at.Valid {
@@ -201,24 +256,71 @@ func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapRes
 			}
 		}
 	}
-	for _, in := range infos {
-		_, err := conn.ExecContext(ctx, "INSERT INTO "+qualified(req.Schema, FreshnessTable)+
+	for _, st := range req.Tables {
+		_, err := tx.ExecContext(ctx, "INSERT INTO "+qualified(req.Schema, FreshnessTable)+
 			" (table_name, run_id, `rows`, swapped_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE"+
 			" swapped_at = IF(run_id = VALUES(run_id), swapped_at, VALUES(swapped_at)), `rows` = VALUES(`rows`), run_id = VALUES(run_id)",
-			in.tbl.Table, req.RunID, in.tbl.Expected, res.SwappedAt.Format("2006-01-02 15:04:05.000000"))
+			st.Table, req.RunID, st.Expected, res.SwappedAt.Format("2006-01-02 15:04:05.000000"))
 		if err != nil {
-			return res, classify(op+": record freshness of "+in.tbl.Table, err)
+			return fmt.Errorf("table %s: %w", st.Table, err)
 		}
 	}
-	for name := range names {
-		if name != done && (strings.HasPrefix(name, swapPendingPrefix) || strings.HasPrefix(name, swapDonePrefix)) {
-			if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+qualified(req.Schema, name)); err != nil {
-				return res, classify(op+": drop old marker "+name, err)
+	return tx.Commit()
+}
+
+// cleanUp empties what was live (now the next run's staging; for a table
+// that had no live table it creates staging LIKE live) and drops every
+// marker table but this run's done marker, including a pending marker a
+// racing attempt left. Best effort: failures are logged.
+func (t *Target) cleanUp(ctx context.Context, conn *sql.Conn, schema string, infos []swapInfo, names map[string]bool, pending, done string) {
+	for _, in := range infos {
+		st, err := tableExists(ctx, conn, schema, in.tbl.Staging)
+		if err == nil {
+			q := "TRUNCATE TABLE " + qualified(schema, in.tbl.Staging)
+			if !st {
+				q = "CREATE TABLE " + qualified(schema, in.tbl.Staging) + " LIKE " + qualified(schema, in.tbl.Table)
 			}
+			_, err = conn.ExecContext(ctx, q)
+		}
+		if err != nil {
+			t.opts.log.WarnContext(ctx, "mysql: swapped, but resetting staging failed; the next run's PrepareStaging recreates it", "schema", schema, "table", in.tbl.Table, "staging", in.tbl.Staging, "error", err.Error())
 		}
 	}
-	t.opts.log.InfoContext(ctx, "mysql: swapped", "run_id", req.RunID, "schema", req.Schema, "tables", len(infos), "already_swapped", res.AlreadySwapped)
-	return res, nil
+	drop := []string{pending}
+	for name := range names {
+		if name != done && name != pending && (strings.HasPrefix(name, swapPendingPrefix) || strings.HasPrefix(name, swapDonePrefix)) {
+			drop = append(drop, name)
+		}
+	}
+	for _, name := range drop {
+		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+qualified(schema, name)); err != nil {
+			t.opts.log.WarnContext(ctx, "mysql: swapped, but dropping an old swap marker failed; the next swap drops it", "schema", schema, "marker", name, "error", err.Error())
+		}
+	}
+}
+
+// Test hooks, carried in the context so that concurrent tests do not
+// share them. Production contexts carry none.
+type swapHookKey struct{}
+
+type swapHookPoint int
+
+const (
+	hookAfterCounts  swapHookPoint = iota // staging counted, before the pending marker
+	hookBeforeRename                      // pending marker created, before the RENAME
+)
+
+type swapHooks map[swapHookPoint]func()
+
+func hooks(ctx context.Context) swapHooks {
+	h, _ := ctx.Value(swapHookKey{}).(swapHooks)
+	return h
+}
+
+func (h swapHooks) run(p swapHookPoint) {
+	if f := h[p]; f != nil {
+		f()
+	}
 }
 
 func createMarker(ctx context.Context, conn *sql.Conn, schema, name, runID string) error {

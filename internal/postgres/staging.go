@@ -11,7 +11,9 @@ import (
 )
 
 // PrepareStaging (re)creates the empty staging table schema.staging for
-// schema.table in one transaction: DROP TABLE IF EXISTS staging, then
+// schema.table in one transaction: DROP TABLE IF EXISTS staging RESTRICT
+// (after reclaimSequences; a drop that other objects block is a
+// ConfigError naming them, nothing changed), then
 // CREATE TABLE staging (LIKE live INCLUDING ALL) when live exists, else a
 // table derived from cols with MapType, and an index on chunkColumn unless
 // one already leads with it. Idempotent.
@@ -43,7 +45,20 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 			return wrapOp(ctx, op, err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+qualified(schema, staging)); err != nil {
+	if exists {
+		if err := t.reclaimSequences(ctx, tx, schema, table, staging, live.oid); err != nil {
+			return wrapOp(ctx, op, err)
+		}
+	}
+	// RESTRICT (the default, spelled out): the drop never cascades to an
+	// object outside the staging table; one that still depends on it fails
+	// the drop and leaves everything as it was.
+	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+qualified(schema, staging)+` RESTRICT`); err != nil {
+		if pe := asPgError(err); pe != nil && pe.Code == "2BP01" {
+			return &ferry.ConfigError{Where: ferry.Where{Table: table},
+				Msg: fmt.Sprintf("%s: %s (%s); Ferry drops and recreates the staging table at every run", op, pe.Message, pe.Detail),
+				Fix: "drop the objects that depend on " + schema + "." + staging + " or detach them (e.g. ALTER SEQUENCE ... OWNED BY NONE)"}
+		}
 		return wrapOp(ctx, op, err)
 	}
 	var create string
@@ -141,4 +156,57 @@ func createDDL(schema, table, staging string, cols []ferry.Column, chunkColumn s
 			Fix: "select the chunk column in the query or change chunk_column"}
 	}
 	return b.String(), nil
+}
+
+// reclaimSequences gives the live table back every sequence that the old
+// staging table's columns own (pg_depend deptype 'a') while a column
+// default of the live table draws from it: ALTER SEQUENCE s OWNED BY
+// live.col, col being the first live column whose default uses s. That
+// state is what a swap made before Swap moved OWNED BY sequences (see
+// moveOwnedSequences) left behind; without this the DROP of the old
+// staging table would fail (the live default depends on its sequence).
+// Sequences nothing live uses are left alone and dropped with staging.
+func (t *Target) reclaimSequences(ctx context.Context, tx pgx.Tx, schema, table, staging string, liveOID uint32) error {
+	stg, ok, err := lookup(ctx, tx, schema, staging)
+	if err != nil || !ok {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT sn.nspname, s.relname, u.attname
+		FROM pg_depend o
+		JOIN pg_class s ON s.oid = o.objid AND s.relkind = 'S'
+		JOIN pg_namespace sn ON sn.oid = s.relnamespace
+		CROSS JOIN LATERAL (SELECT a.attname FROM pg_depend d
+			JOIN pg_attrdef ad ON ad.oid = d.objid
+			JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum AND NOT a.attisdropped
+			WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass
+			  AND d.refobjid = s.oid AND ad.adrelid = $2
+			ORDER BY a.attnum LIMIT 1) u
+		WHERE o.classid = 'pg_class'::regclass AND o.refclassid = 'pg_class'::regclass
+		  AND o.deptype = 'a' AND o.refobjid = $1
+		ORDER BY 1, 2`, stg.oid, liveOID)
+	if err != nil {
+		return err
+	}
+	type owned struct{ seqSchema, seq, col string }
+	var move []owned
+	for rows.Next() {
+		var o owned
+		if err := rows.Scan(&o.seqSchema, &o.seq, &o.col); err != nil {
+			rows.Close()
+			return err
+		}
+		move = append(move, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, o := range move {
+		if _, err := tx.Exec(ctx, `ALTER SEQUENCE `+qualified(o.seqSchema, o.seq)+` OWNED BY `+qualified(schema, table)+`.`+quoteIdent(o.col)); err != nil {
+			return fmt.Errorf("give sequence %s.%s back to %s.%s column %s: %w", o.seqSchema, o.seq, schema, table, o.col, err)
+		}
+		t.log().WarnContext(ctx, "postgres: sequence owned by the old staging table given back to the live table",
+			"schema", schema, "table", table, "sequence", o.seqSchema+"."+o.seq, "column", o.col)
+	}
+	return nil
 }

@@ -36,7 +36,8 @@ var tablePrivileges = map[string]bool{
 //     lock on the freshness table: re-check step 1; refuse live tables that
 //     views or foreign keys depend on (ConfigError); copy live's grants
 //     (pg_class.relacl via aclexplode) and, if permitted, its owner onto
-//     staging; rename live → old, staging → live, old → staging (a table
+//     staging; hand live's OWNED BY sequences to staging (see
+//     moveOwnedSequences); rename live → old, staging → live, old → staging (a table
 //     without live only renames staging → live); TRUNCATE what was live,
 //     now the next run's empty staging; upsert the freshness rows; commit.
 //     The TRUNCATE runs inside the transaction because the renames already
@@ -254,6 +255,9 @@ func (t *Target) swapTable(ctx context.Context, tx pgx.Tx, schema string, tb fer
 	if err := t.copyGrants(ctx, tx, schema, tb, live, stg); err != nil {
 		return err
 	}
+	if err := t.moveOwnedSequences(ctx, tx, schema, tb, live.oid, stg.oid); err != nil {
+		return err
+	}
 	old := ferry.OldName(tb.Table)
 	for _, s := range []string{
 		`ALTER TABLE ` + qualified(schema, tb.Table) + ` RENAME TO ` + quoteIdent(old),
@@ -343,6 +347,63 @@ func (t *Target) copyGrants(ctx context.Context, tx pgx.Tx, schema string, tb fe
 			privs = append(privs, g.priv+"→"+g.grantee)
 		}
 		t.log().DebugContext(ctx, "postgres: grants copied", "schema", schema, "table", tb.Table, "grants", strings.Join(privs, ","))
+	}
+	return nil
+}
+
+// moveOwnedSequences runs ALTER SEQUENCE s OWNED BY staging.col for every
+// sequence s owned by a column col of the live table (pg_depend deptype
+// 'a': serial, bigserial, or an explicit OWNED BY), so that the sequence
+// follows the data that becomes live. It runs inside the swap transaction,
+// before the renames (after copyGrants, which gives staging live's owner,
+// as OWNED BY needs the same owner on both). Without it the sequence would
+// stay with the previous live table, which becomes the next run's staging,
+// and that run's PrepareStaging could not drop it: the live column's
+// default (copied by LIKE ... INCLUDING ALL) depends on the sequence.
+// Identity columns (deptype 'i') are left alone: LIKE INCLUDING IDENTITY
+// gives staging its own identity sequence, dropped with its table. A
+// sequence whose column staging lacks stays with the old table (nothing
+// live then uses it through that column). Sequence names come from the
+// catalog and are quoted, not validated.
+func (t *Target) moveOwnedSequences(ctx context.Context, tx pgx.Tx, schema string, tb ferry.SwapTable, liveOID, stgOID uint32) error {
+	rows, err := tx.Query(ctx, `SELECT sn.nspname, s.relname, a.attname,
+			EXISTS (SELECT 1 FROM pg_attribute sa WHERE sa.attrelid = $2 AND sa.attname = a.attname AND sa.attnum > 0 AND NOT sa.attisdropped)
+		FROM pg_depend d
+		JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+		JOIN pg_namespace sn ON sn.oid = s.relnamespace
+		JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+		WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+		  AND d.deptype = 'a' AND d.refobjid = $1 AND d.refobjsubid > 0
+		ORDER BY 1, 2`, liveOID, stgOID)
+	if err != nil {
+		return err
+	}
+	type owned struct{ seqSchema, seq, col string }
+	var move []owned
+	for rows.Next() {
+		var o owned
+		var inStaging bool
+		if err := rows.Scan(&o.seqSchema, &o.seq, &o.col, &inStaging); err != nil {
+			rows.Close()
+			return err
+		}
+		if !inStaging {
+			t.log().WarnContext(ctx, "postgres: staging lacks the column that owns a sequence of the live table; the sequence stays with the previous table",
+				"schema", schema, "table", tb.Table, "sequence", o.seqSchema+"."+o.seq, "column", o.col)
+			continue
+		}
+		move = append(move, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, o := range move {
+		if _, err := tx.Exec(ctx, `ALTER SEQUENCE `+qualified(o.seqSchema, o.seq)+` OWNED BY `+qualified(schema, tb.Staging)+`.`+quoteIdent(o.col)); err != nil {
+			return fmt.Errorf("table %s: give sequence %s.%s (owned by column %s) to the new live table: %w (the sequence and %s.%s must have the same owner as Ferry's role or one of its roles)",
+				tb.Table, o.seqSchema, o.seq, o.col, err, schema, tb.Table)
+		}
+		t.log().DebugContext(ctx, "postgres: sequence follows the data", "schema", schema, "table", tb.Table, "sequence", o.seqSchema+"."+o.seq, "column", o.col)
 	}
 	return nil
 }
