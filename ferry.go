@@ -67,6 +67,11 @@ type TableSpec struct {
 	ChunkRows int64 `json:"chunk_rows"`
 	// ZeroDates is the zero-date policy; empty means ZeroDateError.
 	ZeroDates ZeroDatePolicy `json:"zero_dates,omitempty"`
+	// MaxShrinkPct, when 1..99, refuses to publish the table if it would
+	// have fewer than (100 - MaxShrinkPct)% of the live table's rows: a
+	// guard against a source that suddenly returns too little (replica lag,
+	// a wrong date window). 0 means no guard.
+	MaxShrinkPct int `json:"max_shrink_pct,omitempty"`
 }
 
 // Chunk is the half-open range [Lo, Hi) of a table's chunk column that one

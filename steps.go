@@ -68,6 +68,8 @@ type TablePlan struct {
 	EstRows int64  `json:"est_rows"`
 	// ChunkColumn is the table's chunk column.
 	ChunkColumn string `json:"chunk_column"`
+	// MaxShrinkPct is the table's shrink guard (ferry.TableSpec).
+	MaxShrinkPct int `json:"max_shrink_pct,omitempty"`
 }
 
 // SwapTablesInput is a CompanyRun: swap-tables reads the manifest and the

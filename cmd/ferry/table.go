@@ -51,6 +51,7 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	col := c.fs.String("chunk-column", admin.DefaultChunkColumn, "integer column of the result used to cut chunks")
 	rows := c.fs.Int64("chunk-rows", admin.DefaultChunkRows, "rows per chunk")
 	zd := c.fs.String("zero-dates", string(ferry.ZeroDateError), "zero dates such as 0000-00-00: error (fail the chunk) or null (write NULL)")
+	shrink := c.fs.Int("max-shrink-pct", 0, "refuse to publish the table if it lost more than this percentage of its live rows (1-99; 0: no guard)")
 	replace := c.fs.Bool("replace", false, "replace the definition of an existing table of that name")
 	inactive := c.fs.Bool("disabled", false, "add the table disabled (runs skip it until 'ferry table enable NAME')")
 	if code, done := c.parse(args); done {
@@ -62,13 +63,16 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *rows <= 0 {
 		return c.usageErr("--chunk-rows must be positive, got %d", *rows)
 	}
+	if *shrink < 0 || *shrink > 99 {
+		return c.usageErr("--max-shrink-pct must be between 0 and 99, got %d", *shrink)
+	}
 	db, src, err := c.openAdminAndSource(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer db.Close()
 	defer src.Close()
-	spec := ferry.TableSpec{Name: *name, Query: *query, ChunkColumn: *col, ChunkRows: *rows, ZeroDates: ferry.ZeroDatePolicy(*zd)}
+	spec := ferry.TableSpec{Name: *name, Query: *query, ChunkColumn: *col, ChunkRows: *rows, ZeroDates: ferry.ZeroDatePolicy(*zd), MaxShrinkPct: *shrink}
 	existed := false
 	if *replace {
 		all, err := admin.ListTables(ctx, db)

@@ -195,7 +195,7 @@ func GetCompany(ctx context.Context, q Querier, id int64) (CompanyRow, error) {
 }
 
 func listTables(ctx context.Context, q Querier, onlyActive bool) ([]TableRow, error) {
-	query := "SELECT `name`, `status`, `query_select`, `params_select`, `chunk_column`, `chunk_rows`, `zero_dates` FROM `tables`"
+	query := "SELECT `name`, `status`, `query_select`, `params_select`, `chunk_column`, `chunk_rows`, `zero_dates`, `max_shrink_pct` FROM `tables`"
 	var args []any
 	if onlyActive {
 		query += " WHERE `status` = ?"
@@ -211,8 +211,8 @@ func listTables(ctx context.Context, q Querier, onlyActive bool) ([]TableRow, er
 	for rows.Next() {
 		var t TableRow
 		var params, col, zd sql.NullString
-		var chunkRows sql.NullInt64
-		if err := rows.Scan(&t.Name, &t.Status, &t.Query, &params, &col, &chunkRows, &zd); err != nil {
+		var chunkRows, shrink sql.NullInt64
+		if err := rows.Scan(&t.Name, &t.Status, &t.Query, &params, &col, &chunkRows, &zd, &shrink); err != nil {
 			return nil, dbErr("admin: read tables", err)
 		}
 		p, err := ParseParams(params.String)
@@ -232,6 +232,9 @@ func listTables(ctx context.Context, q Querier, onlyActive bool) ([]TableRow, er
 		}
 		if zd.Valid && zd.String != "" {
 			t.ZeroDates = ferry.ZeroDatePolicy(zd.String)
+		}
+		if shrink.Valid {
+			t.MaxShrinkPct = int(shrink.Int64)
 		}
 		out = append(out, t)
 	}
@@ -384,7 +387,13 @@ func AddTable(ctx context.Context, q Querier, t ferry.TableSpec, active bool) er
 	default:
 		return &ferry.ConfigError{Where: where, Msg: fmt.Sprintf("zero_dates %q is not a policy", t.ZeroDates), Fix: "use error or null"}
 	}
-	var col, zd, rows any
+	if t.MaxShrinkPct < 0 || t.MaxShrinkPct > 99 {
+		return &ferry.ConfigError{Where: where, Msg: fmt.Sprintf("max_shrink_pct %d is not between 0 and 99", t.MaxShrinkPct), Fix: "use e.g. 50 to refuse publishing a table that lost more than half its rows, or 0 for no guard"}
+	}
+	var col, zd, rows, shrink any
+	if t.MaxShrinkPct > 0 {
+		shrink = t.MaxShrinkPct
+	}
 	if t.ChunkColumn != "" {
 		col = t.ChunkColumn
 	}
@@ -394,10 +403,10 @@ func AddTable(ctx context.Context, q Querier, t ferry.TableSpec, active bool) er
 	if t.ChunkRows > 0 {
 		rows = t.ChunkRows
 	}
-	_, err := q.ExecContext(ctx, "INSERT INTO `tables` (`name`, `status`, `query_select`, `params_select`, `chunk_column`, `chunk_rows`, `zero_dates`) VALUES (?, ?, ?, ?, ?, ?, ?) "+
+	_, err := q.ExecContext(ctx, "INSERT INTO `tables` (`name`, `status`, `query_select`, `params_select`, `chunk_column`, `chunk_rows`, `zero_dates`, `max_shrink_pct`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "+
 		"ON DUPLICATE KEY UPDATE `status` = VALUES(`status`), `query_select` = VALUES(`query_select`), `params_select` = VALUES(`params_select`), "+
-		"`chunk_column` = VALUES(`chunk_column`), `chunk_rows` = VALUES(`chunk_rows`), `zero_dates` = VALUES(`zero_dates`)",
-		t.Name, validStatus(active), t.Query, FormatParams(t.Params), col, rows, zd)
+		"`chunk_column` = VALUES(`chunk_column`), `chunk_rows` = VALUES(`chunk_rows`), `zero_dates` = VALUES(`zero_dates`), `max_shrink_pct` = VALUES(`max_shrink_pct`)",
+		t.Name, validStatus(active), t.Query, FormatParams(t.Params), col, rows, zd, shrink)
 	if err != nil {
 		return dbErr("admin: add table "+t.Name, err)
 	}

@@ -232,6 +232,9 @@ func checkTable(t ferry.TableSpec, probs *problems) bool {
 	default:
 		probs.add(w, fmt.Sprintf("zero_dates %q is not a policy", t.ZeroDates), "set tables.zero_dates to error, null or NULL")
 	}
+	if t.MaxShrinkPct < 0 || t.MaxShrinkPct > 99 {
+		probs.add(w, fmt.Sprintf("max_shrink_pct is %d", t.MaxShrinkPct), "set tables.max_shrink_pct between 1 and 99, or NULL for no guard")
+	}
 	if strings.TrimSpace(t.Query) == "" {
 		probs.add(w, "query_select is empty", "set tables.query_select to the SELECT that produces the table's rows")
 	} else {

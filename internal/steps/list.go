@@ -166,7 +166,7 @@ func (s *Steps) prepareCompany(ctx context.Context, p plan.Plan, cp plan.Company
 		if err := s.d.Target.PrepareStaging(ctx, c.Schema, t.Spec.Name, t.Staging, t.Columns, t.Spec.ChunkColumn); err != nil {
 			return cr, fmt.Errorf("company %s, table %s: prepare staging %s: %w", name, t.Spec.Name, t.Staging, err)
 		}
-		m.Tables = append(m.Tables, ferry.TablePlan{Table: t.Spec.Name, Staging: t.Staging, Chunks: len(t.Chunks), EstRows: t.Bounds.Rows, ChunkColumn: t.Spec.ChunkColumn})
+		m.Tables = append(m.Tables, ferry.TablePlan{Table: t.Spec.Name, Staging: t.Staging, Chunks: len(t.Chunks), EstRows: t.Bounds.Rows, ChunkColumn: t.Spec.ChunkColumn, MaxShrinkPct: t.Spec.MaxShrinkPct})
 	}
 	// Objects of an earlier attempt of this run (chunks, markers) must not
 	// be mistaken for this plan's.

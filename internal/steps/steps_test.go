@@ -939,3 +939,47 @@ func TestRunIDReuseRefused(t *testing.T) {
 		t.Fatalf("the refused reuse changed the finished run: %+v", run)
 	}
 }
+
+// TestShrinkGuard: a table with max_shrink_pct is not published when the
+// source suddenly returns far fewer rows; the company fails with a
+// DataError naming the table and every live table of it stays as it was.
+// Raising the guard lets the next run publish.
+func TestShrinkGuard(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	e.exec(e.admin, "UPDATE `tables` SET `max_shrink_pct` = 50 WHERE `name` = 'orders'")
+	e.runChain("run-full", golden{})
+	acme := ferry.DefaultSchema("acme") // postgres: the schema has its default name
+	before := e.targetRows(acme, "orders", []string{"id"})
+
+	e.exec(e.src, "DELETE FROM orders WHERE id % 10 NOT IN (0, 1)") // ~80% of both companies' rows vanish
+	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-lagging", RunDate: "2026-03-01"})
+	testdb.Must(t, "list tables", err)
+	c := plan.Companies[0]
+	for _, item := range e.manifest(c) {
+		exp, err := invoke[json.RawMessage](e, e.steps.ExportChunk, item)
+		testdb.Must(t, "export", err)
+		_, err = invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, exp)
+		testdb.Must(t, "load", err)
+	}
+	_, err = invoke[ferry.SwapTablesOutput](e, e.steps.SwapTables, c)
+	if err == nil || errorType(err) != "DataError" || !strings.Contains(err.Error(), "table orders") || !strings.Contains(err.Error(), "max_shrink_pct is 50") {
+		t.Fatalf("swap of a shrunken table: %v, want a DataError naming orders and the guard", err)
+	}
+	if after := e.targetRows(acme, "orders", []string{"id"}); !reflect.DeepEqual(after, before) {
+		t.Fatalf("live orders changed although the swap was refused: %d rows, had %d", len(after), len(before))
+	}
+	fin, err := invoke[ferry.FinishRunOutput](e, e.steps.Function, steps.Request{Action: steps.ActionFinish, RunID: "run-lagging",
+		Outcomes: []ferry.CompanyOutcome{{CompanyID: c.CompanyID, Alias: c.Alias, Failed: true, Error: "DataError"}}})
+	testdb.Must(t, "finish", err)
+	if !strings.Contains(fin.Summary, "max_shrink_pct") {
+		t.Errorf("the run's summary does not explain the refusal:\n%s", fin.Summary)
+	}
+
+	// The operator confirms the source really shrank: the guard is lifted.
+	e.exec(e.admin, "UPDATE `tables` SET `max_shrink_pct` = NULL WHERE `name` = 'orders'")
+	if out := e.runChain("run-accepted", golden{}); out.Status != admin.RunSucceeded {
+		t.Fatalf("run after lifting the guard = %+v", out)
+	}
+	e.checkTargetEqualsSource()
+}

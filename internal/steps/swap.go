@@ -117,13 +117,9 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 		s.recordFailure(ctx, in, st, err)
 		return ferry.SwapTablesOutput{}, err
 	}
-	type agg struct {
-		rows, bytes int64
-		chunks      int
-	}
-	per := map[string]*agg{}
+	per := map[string]*tableAgg{}
 	for _, t := range st.plan.Tables {
-		per[t.Table] = &agg{}
+		per[t.Table] = &tableAgg{}
 	}
 	for i, t := range st.tasks {
 		d := st.done[i]
@@ -138,6 +134,10 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 		a.rows += d.Exported
 		a.bytes += d.Bytes
 		a.chunks++
+	}
+	if err := s.checkShrink(ctx, name, in.RunID, schema, st.plan.Tables, per); err != nil {
+		s.recordFailure(ctx, in, st, err)
+		return ferry.SwapTablesOutput{}, err
 	}
 	req := ferry.SwapRequest{RunID: in.RunID, Schema: schema}
 	for _, t := range st.plan.Tables {
@@ -195,4 +195,39 @@ func (s *Steps) recordFailure(ctx context.Context, in ferry.CompanyRun, st *comp
 			s.d.Logger.WarnContext(ctx, "record failed table load", "run_id", in.RunID, "company", companyName(in.CompanyID, in.Alias), "table", t, "error", err.Error())
 		}
 	}
+}
+
+// checkShrink applies each table's shrink guard before anything is
+// swapped: a table with MaxShrinkPct set may not be published with fewer
+// than (100 - MaxShrinkPct)% of its live rows. A table with no live table
+// yet, or a retry whose swap already happened (live holds this run's rows),
+// passes. A refusal is a DataError: the company fails, every live table of
+// it stays as it is.
+func (s *Steps) checkShrink(ctx context.Context, company, runID, schema string, tables []ferry.TablePlan, per map[string]*tableAgg) error {
+	for _, t := range tables {
+		if t.MaxShrinkPct <= 0 {
+			continue
+		}
+		live, err := s.d.Target.Count(ctx, schema, t.Table)
+		if errors.Is(err, ferry.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("swap company %s: shrink guard of table %s: %w", company, t.Table, err)
+		}
+		next := per[t.Table].rows
+		if next*100 < live*int64(100-t.MaxShrinkPct) {
+			return &ferry.DataError{Where: ferry.Where{Company: company, Table: t.Table},
+				Msg: fmt.Sprintf("run %s would publish %d rows where the live table has %d (%.0f%% fewer; max_shrink_pct is %d); nothing of the company was swapped",
+					runID, next, live, 100-float64(next)*100/float64(live), t.MaxShrinkPct),
+				Fix: "check the source (replica lag, the company's days configuration); if the table really shrank, raise or clear tables.max_shrink_pct (`ferry table add --replace --max-shrink-pct N`) and run again"}
+		}
+	}
+	return nil
+}
+
+// tableAgg sums one table's done markers.
+type tableAgg struct {
+	rows, bytes int64
+	chunks      int
 }
