@@ -10,6 +10,11 @@ import (
 // object or row asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrSwappedUnrecorded is wrapped by a Target.Swap error that comes after the
+// tables were swapped: the new data is live, only its bookkeeping (the
+// freshness rows) failed. A retry finds the swap done and records it.
+var ErrSwappedUnrecorded = errors.New("the tables were swapped, but recording it failed")
+
 // The error types below cross the Lambda edge. aws-lambda-go reports the
 // outermost error's type name as the errorType, so the state machine's Retry
 // and Catch name them: "RetryableError", "ConfigError", "DataError",

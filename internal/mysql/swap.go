@@ -235,7 +235,7 @@ func (t *Target) recordFreshness(ctx context.Context, req ferry.SwapRequest, res
 		}
 		backoff *= 2
 	}
-	return ferry.Retryable("mysql: swap schema "+req.Schema+": swapped, but recording freshness failed", fmt.Errorf("%w (fix: a retry of the swap step records it)", err))
+	return ferry.Retryable("mysql: swap schema "+req.Schema+": swapped, but recording freshness failed", fmt.Errorf("%w: %w (fix: a retry of the swap step records it)", ferry.ErrSwappedUnrecorded, err))
 }
 
 func (t *Target) upsertFreshness(ctx context.Context, req ferry.SwapRequest, res *ferry.SwapResult) error {

@@ -122,6 +122,9 @@ func TestSwapFreshnessFailsAfterRename(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "mysql: swap schema "+schema+": swapped, but recording freshness failed: ") {
 				t.Errorf("error %q does not start by saying the tables were swapped", err)
 			}
+			if !errors.Is(err, ferry.ErrSwappedUnrecorded) {
+				t.Errorf("error %v does not wrap ferry.ErrSwappedUnrecorded (steps would record the tables as not swapped)", err)
+			}
 			if got := freshnessRows(t, db); got != "" {
 				t.Fatalf("freshness = %q after the failure, want none", got)
 			}

@@ -146,7 +146,11 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 	res, err := s.d.Target.Swap(ctx, req)
 	if err != nil {
 		err = fmt.Errorf("swap company %s: %w", name, err)
-		s.recordFailure(ctx, in, st, err)
+		if !errors.Is(err, ferry.ErrSwappedUnrecorded) {
+			// The new data is live when the swap's bookkeeping failed:
+			// never record those tables as not swapped.
+			s.recordFailure(ctx, in, st, err)
+		}
 		return ferry.SwapTablesOutput{}, err
 	}
 	out := ferry.SwapTablesOutput{RunID: in.RunID, CompanyID: in.CompanyID, Alias: in.Alias, AlreadySwapped: res.AlreadySwapped, SwappedAt: res.SwappedAt}
