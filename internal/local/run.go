@@ -12,6 +12,8 @@ package local
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,7 +165,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if o.RunID == "" {
-		o.RunID = "local-" + time.Now().UTC().Format("20060102T150405Z")
+		// Unique even for runs started in the same second: a finished
+		// run's id cannot be used again.
+		o.RunID = "local-" + time.Now().UTC().Format("20060102T150405.000Z") + "-" + randomSuffix()
 	}
 	input := map[string]any{}
 	if o.RunDate != "" {
@@ -239,4 +243,11 @@ func (w storeWriter) WriteObject(ctx context.Context, resource, bucket, key stri
 		return fmt.Errorf("local: ResultWriter: commit s3://%s/%s: %w", bucket, key, err)
 	}
 	return nil
+}
+
+// randomSuffix is 4 random hex digits.
+func randomSuffix() string {
+	b := make([]byte, 2)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
