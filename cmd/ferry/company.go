@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"sort"
@@ -216,27 +217,12 @@ func runCompanyStatus(ctx context.Context, args []string, stdout, stderr io.Writ
 	if c.nArg() > 1 {
 		return c.usageErr("unexpected argument %q", c.arg(1))
 	}
-	db, err := c.openAdminDB(ctx, true)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer db.Close()
-	if err := admin.SetCompanyStatus(ctx, db, id, active); err != nil {
-		return c.fail(notFoundFix(err, fmt.Sprintf("company %d", id), "ferry company list"))
-	}
-	row, err := admin.GetCompany(ctx, db, id)
-	if err != nil {
-		return c.fail(err)
-	}
-	if c.json() {
-		return c.printJSON(row)
-	}
-	if active {
-		fmt.Fprintf(stdout, "Company %d (%s) enabled: the next run copies it.\n", id, row.Alias)
-	} else {
-		fmt.Fprintf(stdout, "Company %d (%s) disabled: runs skip it; %s is left as it is.\n", id, row.Alias, row.Schema)
-	}
-	return exitOK
+	return c.updateCompany(ctx, id, func(db *sql.DB) error { return admin.SetCompanyStatus(ctx, db, id, active) }, func(row admin.CompanyRow) string {
+		if active {
+			return fmt.Sprintf("Company %d (%s) enabled: the next run copies it.", id, row.Alias)
+		}
+		return fmt.Sprintf("Company %d (%s) disabled: runs skip it; %s is left as it is.", id, row.Alias, row.Schema)
+	})
 }
 
 func runCompanyConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -259,12 +245,21 @@ func runCompanyConfig(ctx context.Context, args []string, stdout, stderr io.Writ
 	if len(kv) == 0 {
 		return c.usageErr("give at least one name=value")
 	}
+	return c.updateCompany(ctx, id, func(db *sql.DB) error { return ops.SetCompanyConfig(ctx, db, id, kv) }, func(row admin.CompanyRow) string {
+		return fmt.Sprintf("Company %d (%s): configuration %s.", id, row.Alias, kvString(row.Config))
+	})
+}
+
+// updateCompany applies change to company id in the admin database, then
+// prints the company as JSON, or describe's sentence. A missing company is
+// an error naming `ferry company list`.
+func (c *opsCmd) updateCompany(ctx context.Context, id int64, change func(*sql.DB) error, describe func(admin.CompanyRow) string) int {
 	db, err := c.openAdminDB(ctx, true)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer db.Close()
-	if err := ops.SetCompanyConfig(ctx, db, id, kv); err != nil {
+	if err := change(db); err != nil {
 		return c.fail(notFoundFix(err, fmt.Sprintf("company %d", id), "ferry company list"))
 	}
 	row, err := admin.GetCompany(ctx, db, id)
@@ -274,7 +269,7 @@ func runCompanyConfig(ctx context.Context, args []string, stdout, stderr io.Writ
 	if c.json() {
 		return c.printJSON(row)
 	}
-	fmt.Fprintf(stdout, "Company %d (%s): configuration %s.\n", id, row.Alias, kvString(row.Config))
+	fmt.Fprintln(c.stdout, describe(row))
 	return exitOK
 }
 
