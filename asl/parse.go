@@ -639,20 +639,8 @@ func (p *parser) checkAllLast(lists [][]string, where string) {
 }
 
 func (p *parser) retry(v any, where string) []*Retrier {
-	arr, ok := v.([]any)
-	if !ok {
-		p.add(where, "must be an array")
-		return nil
-	}
 	var out []*Retrier
-	var lists [][]string
-	for i, e := range arr {
-		w := fmt.Sprintf("%s[%d]", where, i)
-		o, ok := e.(map[string]any)
-		if !ok {
-			p.add(w, "must be an object")
-			continue
-		}
+	p.rules(v, where, func(w string, o map[string]any) []string {
 		for _, k := range sortedKeys(o) {
 			switch k {
 			case "ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment":
@@ -662,7 +650,6 @@ func (p *parser) retry(v any, where string) []*Retrier {
 		}
 		r := &Retrier{IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: "NONE"}
 		r.ErrorEquals = p.errorEquals(o["ErrorEquals"], w)
-		lists = append(lists, r.ErrorEquals)
 		if _, has := o["IntervalSeconds"]; has {
 			r.IntervalSeconds = float64(p.posInt(o, "IntervalSeconds", w))
 		}
@@ -688,26 +675,14 @@ func (p *parser) retry(v any, where string) []*Retrier {
 			}
 		}
 		out = append(out, r)
-	}
-	p.checkAllLast(lists, where)
+		return r.ErrorEquals
+	})
 	return out
 }
 
 func (p *parser) catch(v any, where string) []*Catcher {
-	arr, ok := v.([]any)
-	if !ok {
-		p.add(where, "must be an array")
-		return nil
-	}
 	var out []*Catcher
-	var lists [][]string
-	for i, e := range arr {
-		w := fmt.Sprintf("%s[%d]", where, i)
-		o, ok := e.(map[string]any)
-		if !ok {
-			p.add(w, "must be an object")
-			continue
-		}
+	p.rules(v, where, func(w string, o map[string]any) []string {
 		for _, k := range sortedKeys(o) {
 			switch k {
 			case "ErrorEquals", "Next", "ResultPath", "Assign", "Comment":
@@ -718,7 +693,6 @@ func (p *parser) catch(v any, where string) []*Catcher {
 			}
 		}
 		c := &Catcher{ErrorEquals: p.errorEquals(o["ErrorEquals"], w)}
-		lists = append(lists, c.ErrorEquals)
 		c.Next = p.str(o, "Next", w)
 		if c.Next == "" {
 			p.add(w, "a catcher must have Next")
@@ -726,7 +700,29 @@ func (p *parser) catch(v any, where string) []*Catcher {
 		c.ResultPath = p.pathField(o, "ResultPath", w, true)
 		c.Assign = p.assign(o, w)
 		out = append(out, c)
+		return c.ErrorEquals
+	})
+	return out
+}
+
+// rules walks a Retry or Catch array: each element must be an object,
+// parsed by one (which returns its ErrorEquals); then a States.ALL rule
+// must be the last.
+func (p *parser) rules(v any, where string, one func(w string, o map[string]any) []string) {
+	arr, ok := v.([]any)
+	if !ok {
+		p.add(where, "must be an array")
+		return
+	}
+	var lists [][]string
+	for i, e := range arr {
+		w := fmt.Sprintf("%s[%d]", where, i)
+		o, ok := e.(map[string]any)
+		if !ok {
+			p.add(w, "must be an object")
+			continue
+		}
+		lists = append(lists, one(w, o))
 	}
 	p.checkAllLast(lists, where)
-	return out
 }
