@@ -607,29 +607,15 @@ func TestNULInTextRefusedForPostgres(t *testing.T) {
 func TestZeroDatePolicyOnPostgres(t *testing.T) {
 	src, q := specialSource(t)
 	ctx := context.Background()
-	params := map[string]ferry.Param{"min_id": 0}
 	q = strings.Replace(q, "SELECT id, note,", "SELECT id,", 1) // no NUL text here
-	req := ferry.ExportRequest{Query: q, Params: params, ChunkColumn: "id", Lo: 1, Hi: 4, Target: ferry.EnginePostgres}
-	_, err := src.Export(ctx, req, io.Discard)
-	var de *ferry.DataError
-	if !asErr(err, &de) || de.Row != "2" || (de.Column != "d" && de.Column != "dtm") {
-		t.Fatalf("zero_dates=error: err = %v, want a DataError for row 2, column d or dtm", err)
-	}
-
-	req.ZeroDates = ferry.ZeroDateNull
-	var buf bytes.Buffer
-	st, err := src.Export(ctx, req, &buf)
-	testdb.Must(t, "export", err)
-	if st.ZeroDates != 3 {
-		t.Errorf("ZeroDates = %d, want 3 (0000-00-00, 2024-00-15, 2024-05-00)", st.ZeroDates)
-	}
+	params, buf := exportZeroDates(t, src, q, ferry.EnginePostgres)
 	tg, conn := newPostgres(t)
 	cols, err := src.Columns(ctx, q, params)
 	testdb.Must(t, "columns", err)
 	testdb.Must(t, "schema", tg.EnsureSchema(ctx, "bi_acme"))
 	stg := ferry.StagingName("special")
 	testdb.Must(t, "prepare", tg.PrepareStaging(ctx, "bi_acme", "special", stg, cols, "id"))
-	n, err := tg.Load(ctx, ferry.LoadRequest{Schema: "bi_acme", Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 4}, &buf)
+	n, err := tg.Load(ctx, ferry.LoadRequest{Schema: "bi_acme", Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 4}, buf)
 	testdb.Must(t, "load", err)
 	if n != 3 {
 		t.Fatalf("loaded %d rows, want 3", n)
@@ -657,21 +643,7 @@ func asErr[T any](err error, target *T) bool {
 func TestZeroDatePolicyOnMySQL(t *testing.T) {
 	src, q := specialSource(t)
 	ctx := context.Background()
-	params := map[string]ferry.Param{"min_id": 0}
-	req := ferry.ExportRequest{Query: q, Params: params, ChunkColumn: "id", Lo: 1, Hi: 4, Target: ferry.EngineMySQL}
-	_, err := src.Export(ctx, req, io.Discard)
-	var de *ferry.DataError
-	if !asErr(err, &de) || de.Row != "2" || (de.Column != "d" && de.Column != "dtm") {
-		t.Fatalf("zero_dates=error: err = %v, want a DataError for row 2, column d or dtm", err)
-	}
-
-	req.ZeroDates = ferry.ZeroDateNull
-	var buf bytes.Buffer
-	st, err := src.Export(ctx, req, &buf)
-	testdb.Must(t, "export", err)
-	if st.ZeroDates != 3 {
-		t.Errorf("ZeroDates = %d, want 3 (0000-00-00, 2024-00-15, 2024-05-00)", st.ZeroDates)
-	}
+	params, buf := exportZeroDates(t, src, q, ferry.EngineMySQL)
 	dbname, dsn := testdb.MySQL(t)
 	db, err := mysql.Open(ctx, dsn)
 	testdb.Must(t, "open target", err)
@@ -681,7 +653,7 @@ func TestZeroDatePolicyOnMySQL(t *testing.T) {
 	testdb.Must(t, "columns", err)
 	stg := ferry.StagingName("special")
 	testdb.Must(t, "prepare", tg.PrepareStaging(ctx, dbname, "special", stg, cols, "id"))
-	n, err := tg.Load(ctx, ferry.LoadRequest{Schema: dbname, Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 4}, &buf)
+	n, err := tg.Load(ctx, ferry.LoadRequest{Schema: dbname, Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 4}, buf)
 	testdb.Must(t, "load", err)
 	if n != 3 {
 		t.Fatalf("loaded %d rows, want 3", n)
@@ -692,4 +664,28 @@ func TestZeroDatePolicyOnMySQL(t *testing.T) {
 	if got != want {
 		t.Fatalf("mysql rows %q, want %q", got, want)
 	}
+}
+
+// exportZeroDates exports the special source's three rows with zero dates
+// for target: under "error" the export fails naming row 2 and a date
+// column; under "null" it succeeds, counting the three zero dates. It
+// returns the query's parameters and the "null" export.
+func exportZeroDates(t *testing.T, src *mysql.Source, q string, target ferry.Engine) (map[string]ferry.Param, *bytes.Buffer) {
+	t.Helper()
+	ctx := context.Background()
+	params := map[string]ferry.Param{"min_id": 0}
+	req := ferry.ExportRequest{Query: q, Params: params, ChunkColumn: "id", Lo: 1, Hi: 4, Target: target}
+	_, err := src.Export(ctx, req, io.Discard)
+	var de *ferry.DataError
+	if !asErr(err, &de) || de.Row != "2" || (de.Column != "d" && de.Column != "dtm") {
+		t.Fatalf("zero_dates=error: err = %v, want a DataError for row 2, column d or dtm", err)
+	}
+	req.ZeroDates = ferry.ZeroDateNull
+	var buf bytes.Buffer
+	st, err := src.Export(ctx, req, &buf)
+	testdb.Must(t, "export", err)
+	if st.ZeroDates != 3 {
+		t.Errorf("ZeroDates = %d, want 3 (0000-00-00, 2024-00-15, 2024-05-00)", st.ZeroDates)
+	}
+	return params, &buf
 }
