@@ -2,9 +2,6 @@ package awswire
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,32 +163,7 @@ const (
 // with a function that changes its password.
 func rotUser(t *testing.T, dsn, db, password string) (string, func(string)) {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.InterpolateParams = true // CREATE/ALTER USER cannot be prepared; the driver escapes
-	root, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
-	b := make([]byte, 4)
-	rand.Read(b)
-	user := "ferry_w_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	if _, err := root.ExecContext(ctx, "CREATE USER ?@'%' IDENTIFIED BY ?", user, password); err != nil {
-		t.Fatalf("create user: %v", err)
-	}
-	t.Cleanup(func() { root.ExecContext(context.Background(), "DROP USER IF EXISTS ?@'%'", user) })
-	if _, err := root.ExecContext(ctx, "GRANT ALL ON `"+db+"`.* TO ?@'%'", user); err != nil {
-		t.Fatalf("grant: %v", err)
-	}
-	return user, func(p string) {
-		if _, err := root.ExecContext(ctx, "ALTER USER ?@'%' IDENTIFIED BY ?", user, p); err != nil {
-			t.Fatalf("alter user: %v", err)
-		}
-	}
+	return testdb.MySQLUser(t, dsn, db, "ALL", "ferry_w_", password)
 }
 
 func pgSecret(t *testing.T, pgURL string) string {

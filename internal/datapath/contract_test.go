@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ferrydata/ferry/internal/csvcodec/csvtest"
 	"io"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ferrydata/ferry"
-	"github.com/ferrydata/ferry/internal/csvcodec"
 	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/testdb"
@@ -41,16 +40,7 @@ var targets = []struct {
 
 var contractCols = []ferry.Column{{Name: "id", Type: "bigint", Nullable: false}, {Name: "v", Type: "varchar(50)", Nullable: true}}
 
-func rowsCSV(prefix string, lo, hi int64) []byte {
-	var b bytes.Buffer
-	w := csvcodec.NewWriter(&b)
-	w.WriteHeader([]string{"id", "v"})
-	for i := lo; i < hi; i++ {
-		w.Write([]csvcodec.Field{{Data: []byte(strconv.FormatInt(i, 10))}, {Data: []byte(prefix + strconv.FormatInt(i, 10))}})
-	}
-	w.Flush()
-	return b.Bytes()
-}
+func rowsCSV(prefix string, lo, hi int64) []byte { return csvtest.KV(prefix, lo, hi) }
 
 type brokenReader struct {
 	data []byte

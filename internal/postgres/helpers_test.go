@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ferrydata/ferry/internal/csvcodec/csvtest"
 	"log/slog"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/ferrydata/ferry"
-	"github.com/ferrydata/ferry/internal/csvcodec"
 	"github.com/ferrydata/ferry/internal/testdb"
 	"github.com/jackc/pgx/v5"
 )
@@ -87,17 +86,7 @@ func (e *env) prepare(table string) string {
 	return stg
 }
 
-// kvCSV is a CSV of (id, v) rows with v = prefix+id for ids in [lo, hi).
-func kvCSV(prefix string, lo, hi int64) []byte {
-	var b bytes.Buffer
-	w := csvcodec.NewWriter(&b)
-	w.WriteHeader([]string{"id", "v"})
-	for i := lo; i < hi; i++ {
-		w.Write([]csvcodec.Field{{Data: []byte(strconv.FormatInt(i, 10))}, {Data: []byte(prefix + strconv.FormatInt(i, 10))}})
-	}
-	w.Flush()
-	return b.Bytes()
-}
+func kvCSV(prefix string, lo, hi int64) []byte { return csvtest.KV(prefix, lo, hi) }
 
 func (e *env) load(stg string, lo, hi int64, data []byte) int64 {
 	e.t.Helper()

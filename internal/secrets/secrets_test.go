@@ -2,9 +2,7 @@ package secrets_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -257,29 +255,12 @@ func openMySQL(ctx context.Context, c secrets.Credentials) (*sql.DB, error) {
 func TestOpenRereadsRotatedSecret(t *testing.T) {
 	dbname, dsn := testdb.MySQL(t)
 	ctx := context.Background()
-	// CREATE/ALTER USER cannot be prepared: let the driver interpolate the
-	// password client-side (escaped by the driver, never by hand).
 	rootCfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootCfg.InterpolateParams = true
-	root, err := sql.Open("mysql", rootCfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
-	b := make([]byte, 4)
-	rand.Read(b)
-	user := "ferry_rot_" + hex.EncodeToString(b)
 	oldPass, newPass := "old-"+tricky, "new-"+tricky
-	if _, err := root.ExecContext(ctx, "CREATE USER ?@'%' IDENTIFIED BY ?", user, oldPass); err != nil {
-		t.Fatalf("create user: %v", err)
-	}
-	t.Cleanup(func() { root.ExecContext(context.Background(), "DROP USER IF EXISTS ?@'%'", user) })
-	if _, err := root.ExecContext(ctx, "GRANT SELECT ON `"+dbname+"`.* TO ?@'%'", user); err != nil {
-		t.Fatalf("grant: %v", err)
-	}
+	user, setPassword := testdb.MySQLUser(t, dsn, dbname, "SELECT", "ferry_rot_", oldPass)
 	host, port := "127.0.0.1", 3306
 	if h, p, ok := strings.Cut(rootCfg.Addr, ":"); ok {
 		host = h
@@ -298,9 +279,7 @@ func TestOpenRereadsRotatedSecret(t *testing.T) {
 
 	// Rotation: the database and the secret change; the cache still holds
 	// the old password for an hour.
-	if _, err := root.ExecContext(ctx, "ALTER USER ?@'%' IDENTIFIED BY ?", user, newPass); err != nil {
-		t.Fatalf("alter user: %v", err)
-	}
+	setPassword(newPass)
 	fake.Set(arn, secretJSON(t, "mysql", host, port, user, newPass, dbname))
 	if got, _ := cache.Get(ctx, arn); got.Password != oldPass {
 		t.Fatal("cache should still hold the old password")
@@ -320,9 +299,7 @@ func TestOpenRereadsRotatedSecret(t *testing.T) {
 
 	// The database changes again but the secret is not updated: one
 	// re-read, then an auth error that does not show any password.
-	if _, err := root.ExecContext(ctx, "ALTER USER ?@'%' IDENTIFIED BY ?", user, "third-"+tricky); err != nil {
-		t.Fatal(err)
-	}
+	setPassword("third-" + tricky)
 	_, err = secrets.Open(ctx, cache, arn, openMySQL)
 	if err == nil {
 		t.Fatal("open with a stale secret succeeded")

@@ -160,3 +160,39 @@ func Must(t testing.TB, what string, err error) {
 		t.Fatalf("%s: %v", what, fmt.Errorf("%w", err))
 	}
 }
+
+// MySQLUser creates a MariaDB user '<prefix><random>'@'%' with password and
+// the given privileges (e.g. "SELECT" or "ALL") on database db, through the
+// server of dsn, and drops it at cleanup. It returns the user and a func
+// that changes its password (to test rotation). The password is bound by
+// the driver (client-side interpolation, since CREATE/ALTER USER cannot be
+// prepared), never pasted into SQL.
+func MySQLUser(t testing.TB, dsn, db, privileges, prefix, password string) (string, func(newPassword string)) {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InterpolateParams = true
+	root, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	b := make([]byte, 4)
+	rand.Read(b)
+	user := prefix + hex.EncodeToString(b)
+	ctx := context.Background()
+	if _, err := root.ExecContext(ctx, "CREATE USER ?@'%' IDENTIFIED BY ?", user, password); err != nil {
+		t.Fatalf("testdb: create user: %v", err)
+	}
+	t.Cleanup(func() { root.ExecContext(context.Background(), "DROP USER IF EXISTS ?@'%'", user) })
+	if _, err := root.ExecContext(ctx, "GRANT "+privileges+" ON `"+db+"`.* TO ?@'%'", user); err != nil {
+		t.Fatalf("testdb: grant: %v", err)
+	}
+	return user, func(p string) {
+		if _, err := root.ExecContext(ctx, "ALTER USER ?@'%' IDENTIFIED BY ?", user, p); err != nil {
+			t.Fatalf("testdb: alter user: %v", err)
+		}
+	}
+}
