@@ -32,7 +32,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var companies int64List
 	fs.Var(&companies, "company", "copy only this company `id` (repeatable, or comma-separated; default all active companies)")
 	runDate := fs.String("run-date", "", "run date YYYY-MM-DD for :run_date and :since (default today, UTC)")
-	runID := fs.String("run-id", "", "run id, the execution name (default local-<UTC timestamp>)")
+	runID := fs.String("run-id", "", "run id, the execution name; a finished run's id cannot be reused (default local-<UTC timestamp>-<random>)")
 	concurrency := fs.Int("concurrency", 0, "chunks copied at the same time per company (default: the template's ChunkConcurrency)")
 	companyConcurrency := fs.Int("company-concurrency", 0, "companies copied at the same time (default: the template's CompanyConcurrency)")
 	jsonOut := fs.Bool("json", false, "print the run report as JSON on stdout (progress goes to stderr)")

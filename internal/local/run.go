@@ -52,7 +52,7 @@ type Options struct {
 	Template   []byte
 
 	// RunID is the execution name, hence the run id (default
-	// "local-<UTC timestamp>"). RunDate (YYYY-MM-DD) and Companies go into
+	// "local-<UTC timestamp>-<random>"). RunDate (YYYY-MM-DD) and Companies go into
 	// the execution input when set.
 	RunID     string
 	RunDate   string
