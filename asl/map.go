@@ -7,18 +7,163 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// mapState is a Map state. Inline iterations run as threads of this
+// execution; a DISTRIBUTED Map runs each item (or batch) as a child
+// execution (map_distributed.go), with its ItemReader, ItemBatcher and
+// ResultWriter (map_io.go). Results keep item order whatever the
+// concurrency.
+type mapState struct {
+	dataFlow
+	errorHandling
+	Processor                      *StateMachine
+	Distributed                    bool
+	ItemsPath                      optPath
+	ItemSelector                   any
+	HasItemSelector                bool
+	ItemReader                     *ItemReaderConfig
+	ItemBatcher                    *ItemBatcherConfig
+	ResultWriter                   *ResultWriterConfig
+	MaxConcurrency                 int
+	MaxConcurrencyPath             string
+	ToleratedFailurePercentage     *float64
+	ToleratedFailurePercentagePath string
+	ToleratedFailureCount          *int
+	ToleratedFailureCountPath      string
+	Label                          string
+}
+
+func (*mapState) fields() []string {
+	return []string{"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Assign",
+		"Iterator", "ItemProcessor", "ItemsPath", "ItemSelector", "ItemReader", "ItemBatcher", "ResultWriter", "MaxConcurrency", "MaxConcurrencyPath",
+		"ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ToleratedFailureCount", "ToleratedFailureCountPath", "Label", "Items", "Output"}
+}
+
+// distributedOnly are the fields valid only in a DISTRIBUTED Map.
+var distributedOnly = []string{"ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ToleratedFailureCount", "ToleratedFailureCountPath", "Label"}
+
+func (s *mapState) parse(p *parser, _ *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, o, w)
+	s.parseAssign(p, o, w)
+	s.errorHandling.parse(p, o, w)
+	s.parseProcessor(p, o, w)
+	s.ItemsPath = p.pathField(o, "ItemsPath", w, true)
+	if v, has := o["ItemSelector"]; has {
+		if s.HasParameters {
+			p.add(w, "ItemSelector and Parameters are mutually exclusive (Parameters is the legacy name of ItemSelector)")
+		}
+		s.ItemSelector, s.HasItemSelector = v, true
+		p.template(v, w+".ItemSelector")
+	} else if s.HasParameters {
+		s.ItemSelector, s.HasItemSelector = s.Parameters, true
+	}
+	if _, has := o["MaxConcurrency"]; has {
+		n, _ := p.intField(o, "MaxConcurrency", w)
+		if n < 0 {
+			p.add(w+".MaxConcurrency", "must not be negative")
+		}
+		s.MaxConcurrency = n
+	}
+	s.MaxConcurrencyPath = p.strPath(o, "MaxConcurrencyPath", w)
+	p.exclusive(o, w, "MaxConcurrency", "MaxConcurrencyPath")
+	s.Label = p.str(o, "Label", w)
+	for _, k := range distributedOnly {
+		if _, has := o[k]; has && !s.Distributed {
+			p.add(w+"."+k, "is only valid when ItemProcessor.ProcessorConfig.Mode is DISTRIBUTED")
+		}
+	}
+	s.parseTolerance(p, o, w)
+	s.parseIO(p, o, w)
+}
+
+// parseProcessor reads ItemProcessor (or the legacy Iterator) and its
+// ProcessorConfig.
+func (s *mapState) parseProcessor(p *parser, o map[string]any, w string) {
+	_, hasIt := o["Iterator"]
+	_, hasIP := o["ItemProcessor"]
+	switch {
+	case hasIt && hasIP:
+		p.add(w, "Iterator and ItemProcessor are mutually exclusive")
+	case !hasIt && !hasIP:
+		p.add(w, "a Map state needs an ItemProcessor (or the legacy Iterator)")
+	}
+	key := "ItemProcessor"
+	if hasIt {
+		key = "Iterator"
+	}
+	po, ok := o[key].(map[string]any)
+	if !ok {
+		if hasIt || hasIP {
+			p.add(w+"."+key, "must be an object with StartAt and States")
+		}
+		return
+	}
+	if pc, ok := po["ProcessorConfig"].(map[string]any); ok {
+		s.parseProcessorConfig(p, pc, w+"."+key+".ProcessorConfig")
+	}
+	s.Processor = p.machine(po, w+"."+key+".", false)
+}
+
+func (s *mapState) parseProcessorConfig(p *parser, pc map[string]any, w string) {
+	for _, k := range sortedKeys(pc) {
+		switch k {
+		case "Mode":
+			switch pc[k] {
+			case "INLINE":
+			case "DISTRIBUTED":
+				s.Distributed = true
+			default:
+				p.add(w+".Mode", "must be INLINE or DISTRIBUTED")
+			}
+		case "ExecutionType":
+			if pc[k] != "STANDARD" && pc[k] != "EXPRESS" {
+				p.add(w+".ExecutionType", "must be STANDARD or EXPRESS")
+			}
+		default:
+			p.add(w, "field %q is not valid", k)
+		}
+	}
+}
+
+func (s *mapState) parseTolerance(p *parser, o map[string]any, w string) {
+	if f, has := p.num(o, "ToleratedFailurePercentage", w); has {
+		if f < 0 || f > 100 {
+			p.add(w+".ToleratedFailurePercentage", "must be between 0 and 100")
+		}
+		s.ToleratedFailurePercentage = &f
+	}
+	s.ToleratedFailurePercentagePath = p.strPath(o, "ToleratedFailurePercentagePath", w)
+	if n, has := p.intField(o, "ToleratedFailureCount", w); has {
+		if n < 0 {
+			p.add(w+".ToleratedFailureCount", "must not be negative")
+		}
+		s.ToleratedFailureCount = &n
+	}
+	s.ToleratedFailureCountPath = p.strPath(o, "ToleratedFailureCountPath", w)
+}
+
+func (s *mapState) run(ctx context.Context, t *thread, st *State, raw any, sr *stateRun) (outcome, error) {
+	return t.withErrorHandling(ctx, &s.errorHandling, raw, sr, func() (outcome, error) {
+		return t.attempt(&s.dataFlow, raw, sr, func(eff any) (any, error) {
+			if s.Distributed {
+				return s.distributed(ctx, t, st, eff, sr)
+			}
+			return s.inline(ctx, t, st, eff, sr)
+		})
+	})
+}
+
 // items returns the array a Map iterates over (ItemsPath, default $).
-func (t *thread) items(st *State, eff any, sr *stateRun) ([]any, error) {
+func (s *mapState) items(t *thread, st *State, eff any, sr *stateRun) ([]any, error) {
 	v := eff
-	if st.ItemsPath.Set && !st.ItemsPath.Null && st.ItemsPath.Path != "$" {
+	if s.ItemsPath.Set && !s.ItemsPath.Null && s.ItemsPath.Path != "$" {
 		var err error
-		if v, err = t.env(eff, sr).path(st.ItemsPath.Path, "ItemsPath"); err != nil {
+		if v, err = t.env(eff, sr).path(s.ItemsPath.Path, "ItemsPath"); err != nil {
 			return nil, err
 		}
 	}
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, newErr(ErrRuntime, "Map state %q: the ItemsPath %q must select an array, got %s", st.Name, pathOr(st.ItemsPath.Path, "$"), kindOf(v))
+		return nil, newErr(ErrRuntime, "Map state %q: the ItemsPath %q must select an array, got %s", st.Name, pathOr(s.ItemsPath.Path, "$"), kindOf(v))
 	}
 	return arr, nil
 }
@@ -31,43 +176,38 @@ func pathOr(p, d string) string {
 }
 
 // maxConcurrency evaluates MaxConcurrency / MaxConcurrencyPath.
-func (t *thread) maxConcurrency(st *State, eff any, sr *stateRun) (int, error) {
-	if st.MaxConcurrencyPath == "" {
-		return st.MaxConcurrency, nil
+func (s *mapState) maxConcurrency(t *thread, st *State, eff any, sr *stateRun) (int, error) {
+	if s.MaxConcurrencyPath == "" {
+		return s.MaxConcurrency, nil
 	}
-	v, err := t.env(eff, sr).path(st.MaxConcurrencyPath, "MaxConcurrencyPath")
+	v, err := t.env(eff, sr).path(s.MaxConcurrencyPath, "MaxConcurrencyPath")
 	if err != nil {
 		return 0, err
 	}
 	f, ok := toFloat(v)
 	if !ok || f < 0 {
-		return 0, newErr(ErrRuntime, "MaxConcurrencyPath %q of state %q must select a non-negative integer, got %s", st.MaxConcurrencyPath, st.Name, mustJSON(v))
+		return 0, newErr(ErrRuntime, "MaxConcurrencyPath %q of state %q must select a non-negative integer, got %s", s.MaxConcurrencyPath, st.Name, mustJSON(v))
 	}
 	return int(f), nil
 }
 
 // selectItem applies ItemSelector (or legacy Parameters) to one item.
-func (t *thread) selectItem(st *State, eff any, sr *stateRun, index int, item any) (any, error) {
-	if !st.HasItemSelector {
+func (s *mapState) selectItem(t *thread, eff any, sr *stateRun, index int, item any) (any, error) {
+	if !s.HasItemSelector {
 		return item, nil
 	}
 	isr := *sr
 	isr.item = map[string]any{"Index": int64(index), "Value": item}
-	return t.env(eff, &isr).template(st.ItemSelector, "ItemSelector")
+	return t.env(eff, &isr).template(s.ItemSelector, "ItemSelector")
 }
 
-// mapState runs a Map state. Inline iterations run as threads of this
-// execution; a DISTRIBUTED Map runs each item (or batch) as a child
-// execution. Results keep item order whatever the concurrency.
-func (t *thread) mapState(ctx context.Context, st *State, eff any, sr *stateRun) (any, error) {
-	if st.Distributed {
-		return t.distributedMap(ctx, st, eff, sr)
-	}
-	items, err := t.items(st, eff, sr)
+// inline runs an INLINE Map: one thread per item.
+func (s *mapState) inline(ctx context.Context, t *thread, st *State, eff any, sr *stateRun) (any, error) {
+	items, err := s.items(t, st, eff, sr)
 	if err != nil {
 		return nil, err
 	}
-	mc, err := t.maxConcurrency(st, eff, sr)
+	mc, err := s.maxConcurrency(t, st, eff, sr)
 	if err != nil {
 		return nil, err
 	}
@@ -83,19 +223,8 @@ func (t *thread) mapState(ctx context.Context, st *State, eff any, sr *stateRun)
 		}
 		child := t.fork(fmt.Sprintf("%s#%d", st.Name, i), start)
 		g.Go(func() error {
-			child.event("MapIterationStarted", func(e *Event) { e.MapIterationStartedEventDetails = &MapIterationDetails{Name: st.Name, Index: i} })
-			in, err := t.selectItem(st, eff, sr, i, item)
-			if err == nil {
-				results[i], err = child.runMachine(gctx, st.Processor, in)
-			}
-			switch {
-			case err == nil:
-				child.event("MapIterationSucceeded", func(e *Event) { e.MapIterationSucceededEventDetails = &MapIterationDetails{Name: st.Name, Index: i} })
-			case gctx.Err() != nil:
-				child.event("MapIterationAborted", func(e *Event) { e.MapIterationAbortedEventDetails = &MapIterationDetails{Name: st.Name, Index: i} })
-			default:
-				child.event("MapIterationFailed", func(e *Event) { e.MapIterationFailedEventDetails = &MapIterationDetails{Name: st.Name, Index: i} })
-			}
+			var err error
+			results[i], err = s.iteration(gctx, t, child, eff, sr, i, item)
 			return err
 		})
 	}
@@ -107,4 +236,24 @@ func (t *thread) mapState(ctx context.Context, st *State, eff any, sr *stateRun)
 	}
 	t.event("MapStateSucceeded", nil)
 	return results, nil
+}
+
+// iteration runs item i of an inline Map on thread child.
+func (s *mapState) iteration(ctx context.Context, t, child *thread, eff any, sr *stateRun, i int, item any) (any, error) {
+	name := sr.st.Name
+	child.event("MapIterationStarted", func(e *Event) { e.MapIterationStartedEventDetails = &MapIterationDetails{Name: name, Index: i} })
+	in, err := s.selectItem(t, eff, sr, i, item)
+	var out any
+	if err == nil {
+		out, err = child.runMachine(ctx, s.Processor, in)
+	}
+	switch {
+	case err == nil:
+		child.event("MapIterationSucceeded", func(e *Event) { e.MapIterationSucceededEventDetails = &MapIterationDetails{Name: name, Index: i} })
+	case ctx.Err() != nil:
+		child.event("MapIterationAborted", func(e *Event) { e.MapIterationAbortedEventDetails = &MapIterationDetails{Name: name, Index: i} })
+	default:
+		child.event("MapIterationFailed", func(e *Event) { e.MapIterationFailedEventDetails = &MapIterationDetails{Name: name, Index: i} })
+	}
+	return out, err
 }

@@ -1,21 +1,40 @@
 package asl
 
-// pass runs a Pass state: its result is Result, else Parameters applied to
-// the effective input, else the effective input.
-func (t *thread) pass(st *State, raw any, sr *stateRun) (any, map[string]any, error) {
-	eff, err := t.applyPath(st.InputPath, "InputPath", raw, sr)
+import "context"
+
+// passState is a Pass state: its result is Result, else Parameters applied
+// to the effective input, else the effective input.
+type passState struct {
+	dataFlow
+	Result    any
+	HasResult bool
+}
+
+func (*passState) fields() []string {
+	return []string{"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", "Assign", "Output"}
+}
+
+func (s *passState) parse(p *parser, _ *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, o, w)
+	if v, has := o["Result"]; has {
+		s.Result, s.HasResult = v, true
+	}
+	s.parseAssign(p, o, w)
+}
+
+func (s *passState) run(_ context.Context, t *thread, _ *State, raw any, sr *stateRun) (outcome, error) {
+	eff, err := t.effectiveInput(&s.dataFlow, raw, sr)
 	if err != nil {
-		return nil, nil, err
+		return outcome{}, err
 	}
 	result := eff
 	switch {
-	case st.HasResult:
-		result = st.Result
-	case st.HasParameters:
-		result, err = t.env(eff, sr).template(st.Parameters, "Parameters")
-		if err != nil {
-			return nil, nil, err
+	case s.HasResult:
+		result = s.Result
+	case s.HasParameters:
+		if result, err = t.parameters(&s.dataFlow, eff, sr); err != nil {
+			return outcome{}, err
 		}
 	}
-	return t.output(st, raw, result, sr)
+	return t.output(&s.dataFlow, raw, result, sr)
 }

@@ -1,10 +1,24 @@
 package asl
 
-// succeed runs a Succeed state: InputPath then OutputPath.
-func (t *thread) succeed(st *State, raw any, sr *stateRun) (any, error) {
-	eff, err := t.applyPath(st.InputPath, "InputPath", raw, sr)
+import "context"
+
+// succeedState is a Succeed state: InputPath then OutputPath; it ends its
+// scope successfully.
+type succeedState struct {
+	dataFlow
+}
+
+func (*succeedState) fields() []string { return []string{"InputPath", "OutputPath", "Output"} }
+
+func (s *succeedState) parse(p *parser, _ *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, o, w)
+}
+
+func (s *succeedState) run(_ context.Context, t *thread, _ *State, raw any, sr *stateRun) (outcome, error) {
+	eff, err := t.effectiveInput(&s.dataFlow, raw, sr)
 	if err != nil {
-		return nil, err
+		return outcome{}, err
 	}
-	return t.applyPath(st.OutputPath, "OutputPath", eff, sr)
+	out, err := t.applyPath(s.OutputPath, "OutputPath", eff, sr)
+	return outcome{out: out}, err
 }
