@@ -191,11 +191,12 @@ type ExportRequest struct {
 	Target Engine
 }
 
-// ExportStats is what an export measured.
+// ExportStats is what an export measured. The SHA-256 of the bytes is
+// computed once, where they are written to the store (export-chunk), not
+// by the Source.
 type ExportStats struct {
 	Rows      int64
 	RawBytes  int64
-	SHA256    string
 	ZeroDates int64
 }
 
@@ -225,29 +226,6 @@ type LoadRequest struct {
 	Schema, Staging string
 	ChunkColumn     string
 	Lo, Hi          int64
-}
-
-// SwapTable is one table of a company's swap.
-type SwapTable struct {
-	Table   string `json:"table"`
-	Staging string `json:"staging"`
-	// Expected is the sum of the exported chunk counts.
-	Expected int64 `json:"expected"`
-}
-
-// SwapRequest swaps all of one company's tables at once.
-type SwapRequest struct {
-	RunID  string
-	Schema string
-	Tables []SwapTable
-}
-
-// SwapResult says what a swap did.
-type SwapResult struct {
-	// AlreadySwapped is true when a previous attempt of the same run had
-	// already swapped; nothing was renamed again.
-	AlreadySwapped bool      `json:"already_swapped"`
-	SwappedAt      time.Time `json:"swapped_at"`
 }
 
 // Target is a reporting database (Aurora MySQL or Aurora PostgreSQL).

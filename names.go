@@ -7,16 +7,39 @@ import (
 	"path"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // MaxIdentLen is the longest identifier Ferry creates or accepts: it is
 // PostgreSQL's limit (NAMEDATALEN-1), which is below MySQL's 64.
 const MaxIdentLen = 63
 
+// FreshnessTable is the table in each company schema (on the target) that
+// records, per table, the run that last swapped it live, its row count and
+// when (UTC). Each target adapter creates it in its own DDL with these
+// columns, and BI tools may read it:
+//
+//	table_name (primary key), run_id, rows, swapped_at
+const FreshnessTable = "_ferry_freshness"
+
 var (
 	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
 	aliasRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+	runIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$`)
 )
+
+// ValidRunID reports whether id may name a run: 1-80 ASCII letters, digits,
+// '-', '_', '.' and ':', starting with a letter or digit, without "..". A
+// Step Functions execution name qualifies; the id is safe as an object key
+// prefix. Every step and every swap applies this one rule; the error is a
+// *ConfigError.
+func ValidRunID(id string) error {
+	if !runIDRe.MatchString(id) || strings.Contains(id, "..") {
+		return &ConfigError{Msg: fmt.Sprintf("run id %q must be 1-80 letters, digits, '-', '_', '.', ':' starting with a letter or digit", id),
+			Fix: "start the execution with a plain name (Step Functions execution names qualify)"}
+	}
+	return nil
+}
 
 // ValidIdent reports whether s is an identifier Ferry accepts for schemas,
 // tables and columns: ASCII letters, digits, _ and $, not starting with a

@@ -1,6 +1,7 @@
 package ferry_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -173,6 +174,33 @@ func TestObjectKeys(t *testing.T) {
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+func TestValidRunID(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"exec-1", true},
+		{"ferry-2026-11-22T02:00:00Z", true},
+		{"local-20261122T020000.000Z-ab12", true},
+		{"a", true},
+		{strings.Repeat("a", 80), true},
+		{strings.Repeat("a", 81), false},
+		{"", false},
+		{"_run", false},
+		{".run", false},
+		{"a..b", false},
+		{"a/b", false},
+		{"a b", false},
+	}
+	for _, tt := range tests {
+		err := ferry.ValidRunID(tt.in)
+		var ce *ferry.ConfigError
+		if (err == nil) != tt.ok || (err != nil && !errors.As(err, &ce)) {
+			t.Errorf("ValidRunID(%q) = %v, want ok=%v (a ConfigError otherwise)", tt.in, err, tt.ok)
 		}
 	}
 }

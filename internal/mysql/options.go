@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/ferrydata/ferry/internal/retry"
 )
 
 // Option configures a Source or a Target.
@@ -25,7 +27,7 @@ func newOptions(opts []Option) options {
 	o := options{
 		log:          slog.Default(),
 		now:          time.Now,
-		sleep:        sleepCtx,
+		sleep:        retry.Sleep,
 		batchRows:    500,
 		swapAttempts: 6,
 		margin:       time.Second,
@@ -35,17 +37,6 @@ func newOptions(opts []Option) options {
 		opt(&o)
 	}
 	return o
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // WithLogger sets the logger (default slog.Default()).
@@ -77,7 +68,7 @@ func WithInsertLoader(batchRows int) Option {
 }
 
 // WithSwapAttempts sets how many times Swap tries the RENAME when it hits
-// the short lock_wait_timeout (default 6, with doubling backoff from 200ms).
+// the short lock_wait_timeout (default 6, waiting retry.Backoff between tries).
 func WithSwapAttempts(n int) Option {
 	return func(o *options) {
 		if n > 0 {

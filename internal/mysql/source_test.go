@@ -3,9 +3,7 @@ package mysql
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"io"
 	"reflect"
@@ -89,8 +87,7 @@ func TestExportFidelityFixture(t *testing.T) {
 	if st.Rows != int64(len(fx.Rows)) || len(recs) != len(fx.Rows) {
 		t.Fatalf("rows = %d (%d records), want %d", st.Rows, len(recs), len(fx.Rows))
 	}
-	sum := sha256.Sum256(out)
-	if st.RawBytes != int64(len(out)) || st.SHA256 != hex.EncodeToString(sum[:]) {
+	if st.RawBytes != int64(len(out)) {
 		t.Errorf("stats %+v do not describe the %d bytes written", st, len(out))
 	}
 	// Rows are in id order for this simple query; find by id anyway.

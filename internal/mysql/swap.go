@@ -7,20 +7,17 @@ import (
 	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/retry"
 )
 
-// FreshnessTable is the table in each company schema that records, per
-// table, the run that last swapped it live, its row count and when. BI
-// tools may read it:
+// FreshnessTable is ferry.FreshnessTable, on MySQL:
 //
 //	table_name varchar(64) PRIMARY KEY, run_id varchar(255), `rows` bigint, swapped_at datetime(6) (UTC)
-const FreshnessTable = "_ferry_freshness"
+const FreshnessTable = ferry.FreshnessTable
 
 // SwapLockWaitTimeout is the lock_wait_timeout (seconds) of the swap's
 // session: a RENAME waiting behind a long reader gives up quickly, so that
@@ -37,8 +34,6 @@ const (
 	swapPendingPrefix = "_ferry_swapping_"
 	swapDonePrefix    = "_ferry_swapped_"
 )
-
-var runIDRe = regexp.MustCompile(`^[A-Za-z0-9_.:\-]{1,200}$`)
 
 type swapInfo struct {
 	tbl           ferry.SwapTable
@@ -57,9 +52,9 @@ func runHash(runID string) string {
 //     AlreadySwapped is true; steps 5-6 are redone (they are idempotent).
 //     This check comes before the count check because after a swap
 //     staging holds the previous data.
-//  2. It counts every staging table and refuses with a
-//     *ferry.CountMismatchError when one differs from Expected. Live is
-//     untouched.
+//  2. It counts every staging table (ferry.SwapRequest.CheckCounts) and
+//     refuses with a *ferry.CountMismatchError when one differs from
+//     Expected or does not exist. Live is untouched.
 //  3. It creates the marker table _ferry_swapping_<h> (h = 16 hex of the
 //     SHA-256 of the run id) holding the run id.
 //  4. It renames everything in ONE statement, which MySQL applies
@@ -71,8 +66,8 @@ func runHash(runID string) string {
 //     live wait on the metadata lock and then see either the old or the
 //     new table, never a missing or partial one. The session's
 //     lock_wait_timeout is SwapLockWaitTimeout seconds; a lock wait
-//     timeout or deadlock is retried with doubling backoff
-//     (WithSwapAttempts, WithSleep), then returned as ferry.Retryable.
+//     timeout or deadlock is retried with retry.Backoff (WithSwapAttempts,
+//     WithSleep), then returned as ferry.Retryable.
 //     When the RENAME fails for any reason but this run's swapped marker
 //     exists (a retry racing its first attempt, which swapped in between),
 //     the swap is done: AlreadySwapped, and steps 5-6 follow.
@@ -96,56 +91,20 @@ func runHash(runID string) string {
 func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapResult, error) {
 	op := "mysql: swap schema " + req.Schema
 	var res ferry.SwapResult
-	if err := validIdents(op, req.Schema); err != nil {
-		return res, err
-	}
-	if !runIDRe.MatchString(req.RunID) {
-		return res, &ferry.ConfigError{Msg: fmt.Sprintf("%s: run id %q must match %s", op, req.RunID, runIDRe), Fix: "start the run with a Step Functions execution name"}
-	}
-	if len(req.Tables) == 0 {
-		return res, &ferry.ConfigError{Msg: op + ": no tables to swap", Fix: "configure at least one active table for the company"}
-	}
-	seen := map[string]bool{}
-	for _, st := range req.Tables {
-		if err := validIdents(op, st.Table, st.Staging); err != nil {
-			return res, err
-		}
-		if seen[strings.ToLower(st.Table)] {
-			return res, &ferry.ConfigError{Msg: op + ": table " + st.Table + " listed twice", Fix: "remove the duplicate table configuration"}
-		}
-		seen[strings.ToLower(st.Table)] = true
+	if err := req.Validate(); err != nil {
+		return res, fmt.Errorf("%s: %w", op, err)
 	}
 	h := runHash(req.RunID)
 	pending, done := swapPendingPrefix+h, swapDonePrefix+h
-
-	conn, err := t.db.Conn(ctx)
+	conn, restore, err := t.swapSession(ctx, req.Schema)
 	if err != nil {
 		return res, classify(op, err)
 	}
 	defer conn.Close()
-	var origDB sql.NullString
-	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&origDB); err != nil {
-		return res, classify(op, err)
-	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", t.opts.lockWait)); err != nil {
-		return res, classify(op, err)
-	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_, err := conn.ExecContext(rctx, "SET SESSION lock_wait_timeout = DEFAULT")
-		if err == nil && origDB.Valid && !strings.EqualFold(origDB.String, req.Schema) {
-			_, err = conn.ExecContext(rctx, "USE "+quoteIdent(origDB.String))
-		}
-		if err != nil || !origDB.Valid {
-			// The session cannot be put back as it was: do not reuse it.
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
+	defer restore()
 	if err := ensureFreshness(ctx, conn, req.Schema); err != nil {
 		return res, classify(op+": freshness table", err)
 	}
-
 	names, err := schemaTables(ctx, conn, req.Schema)
 	if err != nil {
 		return res, classify(op, err)
@@ -157,45 +116,9 @@ func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapRes
 	if names[done] {
 		res.AlreadySwapped = true
 		t.opts.log.InfoContext(ctx, "mysql: swap already done by this run; not renaming again", "run_id", req.RunID, "schema", req.Schema)
-	} else {
-		for _, in := range infos {
-			w := ferry.Where{Table: in.tbl.Table}
-			if !in.staging {
-				return res, fmt.Errorf("%s: %s: staging table %s does not exist (fix: rerun the workflow): %w", op, w, in.tbl.Staging, ferry.ErrNotFound)
-			}
-			var n int64
-			qctx, cancel, q := t.limit(ctx, "SELECT COUNT(*) FROM "+qualified(req.Schema, in.tbl.Staging))
-			err := conn.QueryRowContext(qctx, q).Scan(&n)
-			cancel()
-			if err != nil {
-				return res, classify(op+": count "+in.tbl.Staging, err)
-			}
-			if n != in.tbl.Expected {
-				return res, &ferry.CountMismatchError{Where: w, Staging: n, Expected: in.tbl.Expected}
-			}
-		}
-		hooks(ctx).run(hookAfterCounts)
-		if err := createMarker(ctx, conn, req.Schema, pending, req.RunID); err != nil {
-			return res, classify(op+": create marker", err)
-		}
-		hooks(ctx).run(hookBeforeRename)
-		if err := t.rename(ctx, conn, req.Schema, infos, pending, done); err != nil {
-			// A retry racing its first attempt fails here (the done
-			// marker exists: error 1050; or the shared pending marker
-			// was renamed away: 1146) after the first attempt swapped.
-			// The done marker tells: then this is a swap already done.
-			// The pool, not conn, asks: conn may be what failed.
-			ok, cerr := tableExists(ctx, t.db, req.Schema, done)
-			if cerr != nil || !ok {
-				return res, err
-			}
-			res.AlreadySwapped = true
-			t.opts.log.InfoContext(ctx, "mysql: swap done by a concurrent attempt of this run; not renaming again", "run_id", req.RunID, "schema", req.Schema, "rename_error", err.Error())
-		} else {
-			res.SwappedAt = t.opts.now().UTC()
-		}
+	} else if res, err = t.verifyAndRename(ctx, conn, req, infos, names, pending, done); err != nil {
+		return res, err
 	}
-
 	// The new data is live. Record it first: a failure from here on must
 	// not read as "not swapped".
 	ferr := t.recordFreshness(ctx, req, &res)
@@ -206,6 +129,84 @@ func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapRes
 		return res, ferr
 	}
 	t.opts.log.InfoContext(ctx, "mysql: swapped", "run_id", req.RunID, "schema", req.Schema, "tables", len(infos), "already_swapped", res.AlreadySwapped)
+	return res, nil
+}
+
+// swapSession returns a connection of its own with the swap's
+// lock_wait_timeout, and the func that puts the session back as it was
+// (timeout and current database) or, when it cannot, keeps the connection
+// from being reused.
+func (t *Target) swapSession(ctx context.Context, schema string) (*sql.Conn, func(), error) {
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var origDB sql.NullString
+	if err := conn.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&origDB); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", t.opts.lockWait)); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	restore := func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, err := conn.ExecContext(rctx, "SET SESSION lock_wait_timeout = DEFAULT")
+		if err == nil && origDB.Valid && !strings.EqualFold(origDB.String, schema) {
+			_, err = conn.ExecContext(rctx, "USE "+quoteIdent(origDB.String))
+		}
+		if err != nil || !origDB.Valid {
+			// The session cannot be put back as it was: do not reuse it.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}
+	return conn, restore, nil
+}
+
+// verifyAndRename is steps 2-4 of Swap: the counts (ferry.SwapRequest
+// CheckCounts), the pending marker and the one RENAME. A RENAME that fails
+// while this run's done marker exists is a racing attempt's swap: then the
+// result says AlreadySwapped.
+func (t *Target) verifyAndRename(ctx context.Context, conn *sql.Conn, req ferry.SwapRequest, infos []swapInfo, names map[string]bool, pending, done string) (ferry.SwapResult, error) {
+	op := "mysql: swap schema " + req.Schema
+	var res ferry.SwapResult
+	err := req.CheckCounts(func(staging string) (int64, error) {
+		if !names[strings.ToLower(staging)] {
+			return 0, ferry.ErrNotFound
+		}
+		var n int64
+		qctx, cancel, q := t.limit(ctx, "SELECT COUNT(*) FROM "+qualified(req.Schema, staging))
+		defer cancel()
+		if err := conn.QueryRowContext(qctx, q).Scan(&n); err != nil {
+			return 0, classify(op+": count "+staging, err)
+		}
+		return n, nil
+	})
+	if err != nil {
+		return res, err
+	}
+	t.runHook(hookAfterCounts)
+	if err := createMarker(ctx, conn, req.Schema, pending, req.RunID); err != nil {
+		return res, classify(op+": create marker", err)
+	}
+	t.runHook(hookBeforeRename)
+	if err := t.rename(ctx, conn, req.Schema, infos, pending, done); err != nil {
+		// A retry racing its first attempt fails here (the done
+		// marker exists: error 1050; or the shared pending marker
+		// was renamed away: 1146) after the first attempt swapped.
+		// The done marker tells: then this is a swap already done.
+		// The pool, not conn, asks: conn may be what failed.
+		ok, cerr := tableExists(ctx, t.db, req.Schema, done)
+		if cerr != nil || !ok {
+			return res, err
+		}
+		res.AlreadySwapped = true
+		t.opts.log.InfoContext(ctx, "mysql: swap done by a concurrent attempt of this run; not renaming again", "run_id", req.RunID, "schema", req.Schema, "rename_error", err.Error())
+		return res, nil
+	}
+	res.SwappedAt = t.opts.now().UTC()
 	return res, nil
 }
 
@@ -220,20 +221,12 @@ const freshnessAttempts = 4
 // the tables were swapped and is retryable: the retry finds the swap done
 // and records freshness again.
 func (t *Target) recordFreshness(ctx context.Context, req ferry.SwapRequest, res *ferry.SwapResult) error {
-	backoff := 200 * time.Millisecond
-	var err error
-	for attempt := 1; ; attempt++ {
-		if err = t.upsertFreshness(ctx, req, res); err == nil {
-			return nil
-		}
-		if !isTransient(err) || attempt == freshnessAttempts {
-			break
-		}
-		t.opts.log.WarnContext(ctx, "mysql: swapped, but recording freshness failed; retrying", "schema", req.Schema, "run_id", req.RunID, "attempt", attempt, "error", err.Error())
-		if t.opts.sleep(ctx, backoff) != nil {
-			break
-		}
-		backoff *= 2
+	_, err := retry.Do(ctx, retry.Policy{Attempts: freshnessAttempts, Retryable: isTransient, Sleep: t.opts.sleep,
+		OnRetry: func(attempt int, _ time.Duration, err error) {
+			t.opts.log.WarnContext(ctx, "mysql: swapped, but recording freshness failed; retrying", "schema", req.Schema, "run_id", req.RunID, "attempt", attempt, "error", err.Error())
+		}}, func(int) error { return t.upsertFreshness(ctx, req, res) })
+	if err == nil {
+		return nil
 	}
 	return ferry.Retryable("mysql: swap schema "+req.Schema+": swapped, but recording freshness failed", fmt.Errorf("%w: %w (fix: a retry of the swap step records it)", ferry.ErrSwappedUnrecorded, err))
 }
@@ -299,10 +292,9 @@ func (t *Target) cleanUp(ctx context.Context, conn *sql.Conn, schema string, inf
 	}
 }
 
-// Test hooks, carried in the context so that concurrent tests do not
-// share them. Production contexts carry none.
-type swapHookKey struct{}
-
+// Test hooks: points inside Swap where a test runs a function of its own
+// (another attempt of the same swap, racing this one). A production
+// Target has none; tests set them with setHook.
 type swapHookPoint int
 
 const (
@@ -310,15 +302,14 @@ const (
 	hookBeforeRename                      // pending marker created, before the RENAME
 )
 
-type swapHooks map[swapHookPoint]func()
-
-func hooks(ctx context.Context) swapHooks {
-	h, _ := ctx.Value(swapHookKey{}).(swapHooks)
-	return h
-}
-
-func (h swapHooks) run(p swapHookPoint) {
-	if f := h[p]; f != nil {
+// runHook runs the hook set for p, once: the hook may call Swap on the
+// same Target without running itself again.
+func (t *Target) runHook(p swapHookPoint) {
+	t.hookMu.Lock()
+	f := t.hooks[p]
+	delete(t.hooks, p)
+	t.hookMu.Unlock()
+	if f != nil {
 		f()
 	}
 }
@@ -385,25 +376,21 @@ func (t *Target) rename(ctx context.Context, conn *sql.Conn, schema string, info
 	if _, err := conn.ExecContext(ctx, "USE "+quoteIdent(schema)); err != nil {
 		return classify(op, err)
 	}
-	backoff := 200 * time.Millisecond
-	var err error
-	for attempt := 1; attempt <= t.opts.swapAttempts; attempt++ {
-		_, err = conn.ExecContext(ctx, stmt)
-		if err == nil {
-			return nil
-		}
-		if no := mysqlErrNo(err); no != erLockWaitTimeout && no != erLockDeadlock {
-			return classify(op+": rename", err)
-		}
-		if attempt == t.opts.swapAttempts {
-			break
-		}
-		wait := backoff + time.Duration(rand.Int64N(int64(backoff/2)))
-		t.opts.log.WarnContext(ctx, "mysql: swap waited too long for a table lock; retrying", "schema", schema, "attempt", attempt, "wait", wait)
-		if serr := t.opts.sleep(ctx, wait); serr != nil {
-			return ferry.Retryable(op+": rename", err)
-		}
-		backoff *= 2
+	res, err := retry.Do(ctx, retry.Policy{Attempts: t.opts.swapAttempts, Sleep: t.opts.sleep,
+		Retryable: func(err error) bool { no := mysqlErrNo(err); return no == erLockWaitTimeout || no == erLockDeadlock },
+		OnRetry: func(attempt int, wait time.Duration, _ error) {
+			t.opts.log.WarnContext(ctx, "mysql: swap waited too long for a table lock; retrying", "schema", schema, "attempt", attempt, "wait", wait)
+		}}, func(int) error {
+		_, err := conn.ExecContext(ctx, stmt)
+		return err
+	})
+	switch res {
+	case retry.Done:
+		return nil
+	case retry.Permanent:
+		return classify(op+": rename", err)
+	case retry.Interrupted:
+		return ferry.Retryable(op+": rename", err)
 	}
 	return ferry.Retryable(fmt.Sprintf("%s: rename (%d attempts, readers held the tables)", op, t.opts.swapAttempts), err)
 }

@@ -170,15 +170,15 @@ func TestSwapRetryRacingFirstAttempt(t *testing.T) {
 			tgt := NewTarget(db, WithClock(func() time.Time { return now }))
 			req := swapFixture(t, db, schema, tgt)
 			ran := false
-			ctx := context.WithValue(ctxT(t), swapHookKey{}, swapHooks{tc.at: func() {
+			tgt.setHook(tc.at, func() {
 				ran = true
 				res, err := tgt.Swap(ctxT(t), req)
 				testdb.Must(t, "first attempt", err)
 				if res.AlreadySwapped {
 					t.Errorf("first attempt reported AlreadySwapped")
 				}
-			}})
-			res, err := tgt.Swap(ctx, req)
+			})
+			res, err := tgt.Swap(ctxT(t), req)
 			if !ran {
 				t.Fatal("the first attempt did not run inside the second")
 			}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferrydata/ferry"
@@ -24,6 +25,9 @@ type Target struct {
 	db   *sql.DB
 	opts options
 	srv  flavourCache
+
+	hookMu sync.Mutex
+	hooks  map[swapHookPoint]func() // tests only (setHook); nil in production
 }
 
 var _ ferry.Target = (*Target)(nil)

@@ -45,10 +45,6 @@ import (
 
 var _ ferry.Target = (*Target)(nil)
 
-// FreshnessTable is the table, in each company schema, where Swap records
-// which run last swapped each table.
-const FreshnessTable = "_ferry_freshness"
-
 // Target is a PostgreSQL reporting database. It is safe for concurrent use;
 // set the exported fields before the first call.
 type Target struct {
@@ -61,8 +57,8 @@ type Target struct {
 	// SwapAttempts is how often a swap transaction is tried when it times
 	// out on a lock or deadlocks (default 5).
 	SwapAttempts int
-	// Sleep waits between swap attempts; nil sleeps on a timer, returning
-	// early with ctx.Err() when ctx is done. Tests inject their own.
+	// Sleep waits between swap attempts; nil is retry.Sleep (a timer that
+	// ends early with ctx). Tests inject their own.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -311,7 +307,7 @@ func (t *Target) EnsureSchema(ctx context.Context, schema string) error {
 
 func (t *Target) ensureFreshness(ctx context.Context, op, schema string, createSchema bool) error {
 	stmts := []string{
-		`CREATE TABLE IF NOT EXISTS ` + qualified(schema, FreshnessTable) +
+		`CREATE TABLE IF NOT EXISTS ` + qualified(schema, ferry.FreshnessTable) +
 			` (table_name text PRIMARY KEY, run_id text NOT NULL, rows bigint NOT NULL, swapped_at timestamptz NOT NULL)`,
 	}
 	if createSchema {

@@ -2,13 +2,12 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/retry"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -29,7 +28,8 @@ var tablePrivileges = map[string]bool{
 //  1. A retry of a swap that already happened is detected first: when the
 //     freshness table (<schema>._ferry_freshness) records req.RunID for
 //     every table, Swap returns AlreadySwapped and touches nothing.
-//  2. Every staging table is counted; a count other than Expected is a
+//  2. Every staging table is counted (ferry.SwapRequest.CheckCounts); a
+//     count other than Expected, or a missing staging table, is a
 //     *ferry.CountMismatchError and nothing is changed.
 //  3. One transaction, with SET LOCAL lock_timeout (LockTimeout, 5s) and a
 //     statement_timeout under ctx's deadline, serialized per schema by a
@@ -43,8 +43,8 @@ var tablePrivileges = map[string]bool{
 //     The TRUNCATE runs inside the transaction because the renames already
 //     hold its ACCESS EXCLUSIVE lock, so a retried swap never leaves the
 //     old data behind. A lock timeout or deadlock retries the transaction
-//     with backoff (SwapAttempts, Sleep); once they are spent the error is
-//     retryable.
+//     with retry.Backoff (SwapAttempts, Sleep); once they are spent the
+//     error is retryable.
 //
 // Readers never see a missing or partial table: the renames commit
 // together, and a query that waited on the old table's lock re-resolves
@@ -60,19 +60,8 @@ var tablePrivileges = map[string]bool{
 // or pointing BI tools at the table. Column-level grants are not copied.
 func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapResult, error) {
 	op := fmt.Sprintf("postgres: swap %s run %s", req.Schema, req.RunID)
-	if err := validIdents(op, req.Schema); err != nil {
-		return ferry.SwapResult{}, err
-	}
-	if req.RunID == "" || len(req.Tables) == 0 {
-		return ferry.SwapResult{}, &ferry.ConfigError{Msg: op + ": a swap needs a run id and at least one table"}
-	}
-	for _, tb := range req.Tables {
-		if err := validIdents(op, tb.Table, tb.Staging); err != nil {
-			return ferry.SwapResult{}, err
-		}
-		if tb.Table == tb.Staging {
-			return ferry.SwapResult{}, &ferry.ConfigError{Where: ferry.Where{Table: tb.Table}, Msg: op + ": staging and live have the same name"}
-		}
+	if err := req.Validate(); err != nil {
+		return ferry.SwapResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if err := t.ensureFreshness(ctx, op, req.Schema, false); err != nil {
 		return ferry.SwapResult{}, err
@@ -83,64 +72,34 @@ func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapRes
 		t.log().InfoContext(ctx, "postgres: swap already done", "schema", req.Schema, "run_id", req.RunID)
 		return ferry.SwapResult{AlreadySwapped: true, SwappedAt: at}, nil
 	}
-	for _, tb := range req.Tables {
-		n, err := t.Count(ctx, req.Schema, tb.Staging)
-		if errors.Is(err, ferry.ErrNotFound) {
-			return ferry.SwapResult{}, &ferry.CountMismatchError{Where: ferry.Where{Table: tb.Table}, Staging: 0, Expected: tb.Expected}
-		}
-		if err != nil {
-			return ferry.SwapResult{}, err
-		}
-		if n != tb.Expected {
-			return ferry.SwapResult{}, &ferry.CountMismatchError{Where: ferry.Where{Table: tb.Table}, Staging: n, Expected: tb.Expected}
-		}
+	if err := req.CheckCounts(func(staging string) (int64, error) { return t.Count(ctx, req.Schema, staging) }); err != nil {
+		return ferry.SwapResult{}, err
 	}
 	attempts := t.SwapAttempts
 	if attempts <= 0 {
 		attempts = DefaultSwapAttempts
 	}
-	for attempt := 1; ; attempt++ {
-		res, err := t.swapOnce(ctx, req)
-		if err == nil {
+	var res ferry.SwapResult
+	how, err := retry.Do(ctx, retry.Policy{Attempts: attempts, Sleep: t.Sleep,
+		Retryable: func(err error) bool { code := pgCode(err); return code == "55P03" || code == "40P01" },
+		OnRetry: func(attempt int, wait time.Duration, err error) {
+			t.log().WarnContext(ctx, "postgres: swap waits for locks, retrying", "schema", req.Schema, "run_id", req.RunID,
+				"attempt", attempt, "sqlstate", pgCode(err), "backoff", wait)
+		}}, func(attempt int) error {
+		var err error
+		if res, err = t.swapOnce(ctx, req); err == nil {
 			t.log().InfoContext(ctx, "postgres: swapped", "schema", req.Schema, "run_id", req.RunID,
 				"tables", len(req.Tables), "already_swapped", res.AlreadySwapped, "attempt", attempt)
-			return res, nil
 		}
-		code := pgCode(err)
-		if (code != "55P03" && code != "40P01") || attempt >= attempts {
-			return ferry.SwapResult{}, wrapOp(ctx, op, err)
-		}
-		d := backoff(attempt)
-		t.log().WarnContext(ctx, "postgres: swap waits for locks, retrying", "schema", req.Schema, "run_id", req.RunID,
-			"attempt", attempt, "sqlstate", code, "backoff", d)
-		if err := t.sleep(ctx, d); err != nil {
-			return ferry.SwapResult{}, ferry.Retryable(op, err)
-		}
+		return err
+	})
+	switch how {
+	case retry.Done:
+		return res, nil
+	case retry.Interrupted:
+		return ferry.SwapResult{}, ferry.Retryable(op, err)
 	}
-}
-
-// backoff is the wait after the attempt-th failed attempt: exponential from
-// 200ms, capped at 5s, with full jitter on its upper half.
-func backoff(attempt int) time.Duration {
-	d := 200 * time.Millisecond << (attempt - 1)
-	if d > 5*time.Second || d <= 0 {
-		d = 5 * time.Second
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func (t *Target) sleep(ctx context.Context, d time.Duration) error {
-	if t.Sleep != nil {
-		return t.Sleep(ctx, d)
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ferry.SwapResult{}, wrapOp(ctx, op, err)
 }
 
 func tableNames(req ferry.SwapRequest) []string {
@@ -169,7 +128,7 @@ func (t *Target) swappedBefore(ctx context.Context, req ferry.SwapRequest) (bool
 func swappedIn(ctx context.Context, q querier, req ferry.SwapRequest) (bool, time.Time, error) {
 	var n int
 	var at *time.Time
-	err := q.QueryRow(ctx, `SELECT count(DISTINCT table_name), max(swapped_at) FROM `+qualified(req.Schema, FreshnessTable)+
+	err := q.QueryRow(ctx, `SELECT count(DISTINCT table_name), max(swapped_at) FROM `+qualified(req.Schema, ferry.FreshnessTable)+
 		` WHERE run_id = $1 AND table_name = ANY($2)`, req.RunID, tableNames(req)).Scan(&n, &at)
 	if err != nil {
 		return false, time.Time{}, err
@@ -197,7 +156,7 @@ func (t *Target) swapOnce(ctx context.Context, req ferry.SwapRequest) (ferry.Swa
 	if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", lt.Milliseconds())); err != nil {
 		return ferry.SwapResult{}, err
 	}
-	fresh := qualified(req.Schema, FreshnessTable)
+	fresh := qualified(req.Schema, ferry.FreshnessTable)
 	// Serialize swaps of one schema; SHARE ROW EXCLUSIVE conflicts with
 	// itself but not with readers of the freshness table.
 	if _, err := tx.Exec(ctx, `LOCK TABLE `+fresh+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {

@@ -83,7 +83,7 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 	if err := s.need("finish-run", map[string]bool{"Admin": s.d.Admin != nil}); err != nil {
 		return ferry.FinishRunOutput{}, err
 	}
-	if err := checkRunID(in.RunID); err != nil {
+	if err := ferry.ValidRunID(in.RunID); err != nil {
 		return ferry.FinishRunOutput{}, err
 	}
 	out := ferry.FinishRunOutput{RunID: in.RunID, Companies: len(in.Outcomes)}
@@ -234,7 +234,7 @@ func (s *Steps) endRun(ctx context.Context, runID, status string) (EndRunOutput,
 	if err := s.need("end-run", map[string]bool{"Admin": s.d.Admin != nil}); err != nil {
 		return EndRunOutput{}, err
 	}
-	if err := checkRunID(runID); err != nil {
+	if err := ferry.ValidRunID(runID); err != nil {
 		return EndRunOutput{}, err
 	}
 	switch status {

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ferrydata/ferry"
@@ -16,18 +14,6 @@ import (
 	"github.com/ferrydata/ferry/internal/plan"
 	"golang.org/x/sync/errgroup"
 )
-
-// runIDRe is what a run id may be: a Step Functions execution name's
-// characters, safe as an S3 key prefix.
-var runIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$`)
-
-func checkRunID(id string) error {
-	if !runIDRe.MatchString(id) || strings.Contains(id, "..") {
-		return &ferry.ConfigError{Msg: fmt.Sprintf("run id %q must be 1-80 letters, digits, '-', '_', '.', ':' starting with a letter or digit", id),
-			Fix: "start the execution with a plain name (Step Functions execution names qualify)"}
-	}
-	return nil
-}
 
 // ParseRunDate parses a run date (YYYY-MM-DD); empty is today in UTC.
 func ParseRunDate(s string, now time.Time) (time.Time, error) {
@@ -69,7 +55,7 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 	if err := s.need("list-tables", map[string]bool{"Admin": s.d.Admin != nil, "Source": s.d.Source != nil, "Target": s.d.Target != nil, "Store": s.d.Store != nil}); err != nil {
 		return out, err
 	}
-	if err := checkRunID(in.RunID); err != nil {
+	if err := ferry.ValidRunID(in.RunID); err != nil {
 		return out, err
 	}
 	now := s.now()

@@ -10,6 +10,7 @@ import (
 
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -227,6 +228,21 @@ func (g golden) keep(name string, v any) {
 	}
 }
 
+// objectCSV returns the hex SHA-256 and the size of the CSV inside the
+// gzip object at key.
+func (e *env) objectCSV(key string) (string, int64) {
+	e.t.Helper()
+	r, err := e.store.Open(e.ctx, key)
+	testdb.Must(e.t, "open "+key, err)
+	defer r.Close()
+	zr, err := gzip.NewReader(r)
+	testdb.Must(e.t, "gunzip "+key, err)
+	h := sha256.New()
+	n, err := io.Copy(h, zr)
+	testdb.Must(e.t, "read "+key, err)
+	return hex.EncodeToString(h.Sum(nil)), n
+}
+
 // runChain runs a whole run the way the state machine does and returns
 // the finish output.
 func (e *env) runChain(runID string, g golden) ferry.FinishRunOutput {
@@ -266,6 +282,10 @@ func (e *env) runChain(runID string, g golden) ferry.FinishRunOutput {
 				json.Unmarshal(exp2, &b)
 				if a.SHA256 != b.SHA256 || a.Rows != b.Rows {
 					e.t.Fatalf("export retry differs: %+v vs %+v", a, b)
+				}
+				// The one hash (and size) describes the CSV in the object.
+				if sum, n := e.objectCSV(a.Key); sum != a.SHA256 || n != a.RawBytes {
+					e.t.Fatalf("object %s holds CSV with sha256 %s, %d bytes; the export said %s, %d", a.Key, sum, n, a.SHA256, a.RawBytes)
 				}
 			}
 			g.keep("load-chunk.json", exp)
