@@ -286,6 +286,8 @@ func check(q string, toks []token) (int, error) {
 			return 0, &QueryError{Msg: fmt.Sprintf("SELECT ... INTO at byte %d is not allowed; a configured query only returns rows", t.start)}
 		case prev == "FOR" && (w == "UPDATE" || w == "SHARE"):
 			return 0, &QueryError{Msg: fmt.Sprintf("FOR %s at byte %d is not allowed; a configured query must not lock rows", w, t.start)}
+		case prev == "KEY" && (w == "UPDATE" || w == "SHARE") && prev2 != "DUPLICATE":
+			return 0, &QueryError{Msg: fmt.Sprintf("FOR ... KEY %s at byte %d is not allowed; a configured query must not lock rows", w, t.start)}
 		case prev2 == "LOCK" && prev == "IN" && w == "SHARE":
 			return 0, &QueryError{Msg: fmt.Sprintf("LOCK IN SHARE MODE at byte %d is not allowed; a configured query must not lock rows", t.start)}
 		}
@@ -295,23 +297,25 @@ func check(q string, toks []token) (int, error) {
 }
 
 // Names lists the distinct parameters query uses, in order of first use.
-func Names(query string) ([]string, error) {
+func Names(query string) ([]string, error) { return names(scan, query) }
+
+func names(scan func(string) ([]token, error), query string) ([]string, error) {
 	toks, err := scan(query)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	var out []string
 	seen := map[string]bool{}
 	for _, t := range toks {
 		if t.kind == 'p' {
 			name := query[t.start+1 : t.end]
 			if !seen[name] {
 				seen[name] = true
-				names = append(names, name)
+				out = append(out, name)
 			}
 		}
 	}
-	return names, nil
+	return out, nil
 }
 
 // Bind checks that query is a single read-only SELECT and replaces each
@@ -322,6 +326,12 @@ func Names(query string) ([]string, error) {
 // an integral value, json.Number) become int64 so that integer comparisons
 // stay integer.
 func Bind(query string, values map[string]any) (sql string, args []any, used []string, err error) {
+	return bind(scan, func(int) string { return "?" }, query, values)
+}
+
+// bind is Bind for a dialect: scan tokenizes, mark(n) is the n-th
+// placeholder (1-based).
+func bind(scan func(string) ([]token, error), mark func(int) string, query string, values map[string]any) (sql string, args []any, used []string, err error) {
 	toks, err := scan(query)
 	if err != nil {
 		return "", nil, nil, err
@@ -354,9 +364,9 @@ func Bind(query string, values map[string]any) (sql string, args []any, used []s
 			return "", nil, nil, &UnknownParamError{Name: name, Known: known}
 		}
 		b.WriteString(query[last:t.start])
-		b.WriteByte('?')
-		last = t.end
 		args = append(args, normalize(v))
+		b.WriteString(mark(len(args)))
+		last = t.end
 		if !seen[name] {
 			seen[name] = true
 			used = append(used, name)

@@ -10,13 +10,7 @@ import (
 
 func TestBind(t *testing.T) {
 	vals := map[string]any{"company_id": 42, "since": "2024-01-01", "name": "x", "f": 1.5, "n": json.Number("7"), "fl": float64(3)}
-	tests := []struct {
-		name  string
-		query string
-		sql   string
-		args  []any
-		used  []string
-	}{
+	tests := []bindCase{
 		{"simple", "SELECT * FROM t WHERE company_id = :company_id", "SELECT * FROM t WHERE company_id = ?", []any{int64(42)}, []string{"company_id"}},
 		{"twice", "SELECT :company_id, :since, :company_id", "SELECT ?, ?, ?", []any{int64(42), "2024-01-01", int64(42)}, []string{"company_id", "since"}},
 		{"no params", "select 1", "select 1", nil, nil},
@@ -40,36 +34,11 @@ func TestBind(t *testing.T) {
 		{"user variables", "SELECT @@session.time_zone, @into", "SELECT @@session.time_zone, @into", nil, nil},
 		{"unicode", "SELECT 'ü:name', :name AS `é`", "SELECT 'ü:name', ? AS `é`", []any{"x"}, []string{"name"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sql, args, used, err := Bind(tt.query, vals)
-			if err != nil {
-				t.Fatalf("Bind: %v", err)
-			}
-			if sql != tt.sql {
-				t.Errorf("sql = %q, want %q", sql, tt.sql)
-			}
-			if !reflect.DeepEqual(args, tt.args) {
-				t.Errorf("args = %#v, want %#v", args, tt.args)
-			}
-			if !reflect.DeepEqual(used, tt.used) {
-				t.Errorf("used = %v, want %v", used, tt.used)
-			}
-			names, err := Names(tt.query)
-			if err != nil {
-				t.Fatalf("Names: %v", err)
-			}
-			if !reflect.DeepEqual(names, tt.used) {
-				t.Errorf("Names = %v, want %v", names, tt.used)
-			}
-		})
-	}
+	testBindCases(t, Bind, Names, vals, tests)
 }
 
 func TestBindRefuses(t *testing.T) {
-	tests := []struct {
-		name, query, want string
-	}{
+	tests := []refusal{
 		{"empty", "  -- nothing\n", "empty"},
 		{"multi", "SELECT 1; SELECT 2", "more than one statement"},
 		{"multi after comment", "SELECT 1; /* x */ DROP TABLE t", "more than one statement"},
@@ -95,18 +64,7 @@ func TestBindRefuses(t *testing.T) {
 		{"unbalanced close", "SELECT 1)", "unbalanced"},
 		{"semicolon in parens", "SELECT (1;)", "more than one statement"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, _, err := Bind(tt.query, nil)
-			var qe *QueryError
-			if !errors.As(err, &qe) {
-				t.Fatalf("Bind(%q) error = %v, want *QueryError", tt.query, err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not mention %q", err, tt.want)
-			}
-		})
-	}
+	testRefusals(t, Bind, tests)
 }
 
 func TestBindUnknownParam(t *testing.T) {
@@ -123,24 +81,6 @@ func TestBindUnknownParam(t *testing.T) {
 	}
 }
 
-// countPlaceholders counts '?' outside literals and comments.
-func countPlaceholders(t *testing.T, q string) int {
-	toks, err := scan(q)
-	if err != nil {
-		t.Fatalf("rescanning bound SQL %q: %v", q, err)
-	}
-	n := 0
-	for _, tk := range toks {
-		if tk.kind == '?' {
-			n++
-		}
-		if tk.kind == 'p' {
-			t.Fatalf("bound SQL %q still has parameter %s", q, q[tk.start:tk.end])
-		}
-	}
-	return n
-}
-
 func FuzzBind(f *testing.F) {
 	for _, s := range []string{
 		"SELECT :a", "SELECT ':a' -- :b\n, :c", "WITH x AS (SELECT 1) SELECT :a FROM x",
@@ -149,23 +89,102 @@ func FuzzBind(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, q string) {
-		vals := map[string]any{}
-		names, err := Names(q)
-		if err == nil {
-			for _, n := range names {
-				vals[n] = n
+	f.Fuzz(func(t *testing.T, q string) { checkBound(t, scan, q) })
+}
+
+type bindFunc func(string, map[string]any) (string, []any, []string, error)
+
+type bindCase struct {
+	name  string
+	query string
+	sql   string
+	args  []any
+	used  []string
+}
+
+// testBindCases runs a dialect's Bind and Names on each case.
+func testBindCases(t *testing.T, bind bindFunc, names func(string) ([]string, error), vals map[string]any, tests []bindCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sql, args, used, err := bind(tt.query, vals)
+			if err != nil {
+				t.Fatalf("Bind: %v", err)
 			}
+			if sql != tt.sql {
+				t.Errorf("sql = %q, want %q", sql, tt.sql)
+			}
+			if !reflect.DeepEqual(args, tt.args) {
+				t.Errorf("args = %#v, want %#v", args, tt.args)
+			}
+			if !reflect.DeepEqual(used, tt.used) {
+				t.Errorf("used = %v, want %v", used, tt.used)
+			}
+			got, err := names(tt.query)
+			if err != nil {
+				t.Fatalf("Names: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.used) {
+				t.Errorf("Names = %v, want %v", got, tt.used)
+			}
+		})
+	}
+}
+
+type refusal struct{ name, query, want string }
+
+// testRefusals checks that a dialect's Bind refuses each query with a
+// *QueryError mentioning want.
+func testRefusals(t *testing.T, bind bindFunc, tests []refusal) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, _, err := bind(tt.query, nil)
+			var qe *QueryError
+			if !errors.As(err, &qe) {
+				t.Fatalf("Bind(%q) error = %v, want *QueryError", tt.query, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// checkBound is the fuzz property of a dialect: whatever q, a query that
+// binds has each placeholder exactly where a parameter token stood. Bound
+// with a parameter-shaped mark, a rescan finds one mark per argument and no
+// other parameter, so no placeholder was swallowed by a literal or comment.
+func checkBound(t *testing.T, scan func(string) ([]token, error), q string) {
+	vals := map[string]any{}
+	ns, err := names(scan, q)
+	if err == nil {
+		for _, n := range ns {
+			vals[n] = n
 		}
-		sql, args, used, err := Bind(q, vals)
-		if err != nil {
-			return
+	}
+	const mark = ":zz_mark"
+	marked, args, used, err := bind(scan, func(int) string { return mark }, q, vals)
+	if err != nil {
+		return
+	}
+	if len(used) != len(ns) {
+		t.Fatalf("used %v, names %v", used, ns)
+	}
+	toks, err := scan(marked)
+	if err != nil {
+		t.Fatalf("rescanning bound SQL %q: %v", marked, err)
+	}
+	n := 0
+	for _, tk := range toks {
+		if tk.kind == 'p' {
+			if marked[tk.start:tk.end] != mark {
+				t.Fatalf("bound SQL %q still has parameter %s", marked, marked[tk.start:tk.end])
+			}
+			n++
 		}
-		if len(used) != len(names) {
-			t.Fatalf("used %v, names %v", used, names)
-		}
-		if got := countPlaceholders(t, sql); got != len(args) {
-			t.Fatalf("Bind(%q) = %q with %d placeholders and %d args", q, sql, got, len(args))
-		}
-	})
+	}
+	if n != len(args) {
+		t.Fatalf("Bind(%q) = %q with %d placeholders and %d args", q, marked, n, len(args))
+	}
 }
