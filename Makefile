@@ -43,6 +43,7 @@ lint:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy (then check it kept the pinned aws-sdk-go-v2 versions)"; exit 1; }
 	cfn-lint template.yaml
 	npx --yes asl-validator@4 --json-path statemachine/ferry.asl.json
+	npx --yes asl-validator@4 --json-path statemachine/jobs.asl.json
 
 ## bench: the data-path benchmark (1M rows MariaDB -> PostgreSQL vs a direct pipe) and the engine benchmarks
 bench: cli

@@ -18,6 +18,26 @@ import (
 //go:embed ferry.asl.json
 var Definition []byte
 
+// JobsDefinition is statemachine/jobs.asl.json, the jobs state machine,
+// placeholders unfilled.
+//
+//go:embed jobs.asl.json
+var JobsDefinition []byte
+
+// The placeholders of JobsDefinition; template.yaml's JobsStateMachine
+// DefinitionSubstitutions has exactly these keys.
+const (
+	RunJobFunctionArn = "RunJobFunctionArn"
+	JobConcurrency    = "JobConcurrency"
+)
+
+// JobsKeys lists JobsDefinition's placeholders, sorted.
+var JobsKeys = []string{JobConcurrency, RunJobFunctionArn}
+
+// concurrencies are the placeholders whose values are non-negative
+// integers (0: unbounded).
+var concurrencies = []string{CompanyConcurrency, ChunkConcurrency, JobConcurrency}
+
 // The placeholders of Definition; template.yaml's DefinitionSubstitutions
 // has exactly these keys.
 const (
@@ -84,7 +104,8 @@ func Fill(v Values) ([]byte, error) { return Substitute(Definition, v.Map()) }
 // Substitute replaces every ${X} in def by vals[X]. Every placeholder
 // must have a value and every value a placeholder (a typo would otherwise
 // reach the engine), the concurrencies must be non-negative integers, and
-// no value may contain a character that would need escaping in JSON.
+// no value may contain a character that would need escaping in JSON. It
+// fills Definition and JobsDefinition alike.
 func Substitute(def []byte, vals map[string]string) ([]byte, error) {
 	used := Placeholders(def)
 	for _, k := range used {
@@ -92,14 +113,14 @@ func Substitute(def []byte, vals map[string]string) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("statemachine: no value for ${%s}", k)
 		}
-		if v == "" && k != CompanyConcurrency && k != ChunkConcurrency {
+		if v == "" && !containsString(concurrencies, k) {
 			return nil, fmt.Errorf("statemachine: empty value for ${%s}", k)
 		}
 		if strings.ContainsAny(v, "\"\\'") || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
 			return nil, fmt.Errorf("statemachine: value of ${%s} has a quote, backslash or control character", k)
 		}
 	}
-	for _, k := range []string{CompanyConcurrency, ChunkConcurrency} {
+	for _, k := range concurrencies {
 		if v, ok := vals[k]; ok {
 			if n, err := strconv.Atoi(v); err != nil || n < 0 {
 				return nil, fmt.Errorf("statemachine: ${%s} = %q is not a non-negative integer", k, v)

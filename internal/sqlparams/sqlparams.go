@@ -55,14 +55,19 @@ func (e *UnknownParamError) Error() string {
 }
 
 type token struct {
-	kind  byte // 'w' word, 'p' param, '?' question mark, '(' ')' ';' or 'o' other
+	kind  byte // 'w' word, 'p' param, '?' placeholder, 'i' quoted identifier, 's' string or dollar-quoted literal, '(' ')' ';' or 'o' other
 	start int
 	end   int
 	depth int
 }
 
-// scan walks query and returns its tokens outside literals and comments.
-func scan(q string) ([]token, error) {
+// scan walks a MySQL query and returns its tokens outside literals and
+// comments.
+func scan(q string) ([]token, error) { return scanDialect(q, MySQL) }
+
+// scanDialect walks q in dialect d and returns its tokens outside comments;
+// literals and quoted identifiers are single tokens.
+func scanDialect(q string, d Dialect) ([]token, error) {
 	var toks []token
 	depth := 0
 	i := 0
@@ -70,47 +75,34 @@ func scan(q string) ([]token, error) {
 	for i < n {
 		c := q[i]
 		switch {
-		case c == '\'' || c == '"' || c == '`':
-			j := i + 1
-			closed := false
-			for j < n {
-				if q[j] == '\\' && c != '`' {
-					j += 2
-					continue
-				}
-				if q[j] == c {
-					if j+1 < n && q[j+1] == c {
-						j += 2
-						continue
-					}
-					closed = true
-					j++
-					break
-				}
-				j++
+		case c == '\'' || c == '"' || c == '`' && d == MySQL:
+			j, err := quoted(q, i, d)
+			if err != nil {
+				return nil, err
 			}
-			if !closed {
-				what := "string literal"
-				if c == '`' {
-					what = "quoted identifier"
-				}
-				return nil, &QueryError{Msg: fmt.Sprintf("unterminated %s starting at byte %d", what, i)}
+			kind := byte('s')
+			if c == '`' || c == '"' && d == Postgres {
+				kind = 'i'
 			}
-			toks = append(toks, token{kind: 'o', start: i, end: j, depth: depth})
+			toks = append(toks, token{kind: kind, start: i, end: j, depth: depth})
 			i = j
-		case c == '#':
+		case c == '#' && d == MySQL:
 			i = lineEnd(q, i)
-		case c == '-' && i+1 < n && q[i+1] == '-' && (i+2 == n || q[i+2] == ' ' || q[i+2] == '\t' || q[i+2] == '\n' || q[i+2] == '\r' || q[i+2] < ' '):
+		case c == '-' && i+1 < n && q[i+1] == '-' && (d == Postgres || i+2 == n || q[i+2] == ' ' || q[i+2] == '\t' || q[i+2] == '\n' || q[i+2] == '\r' || q[i+2] < ' '):
 			i = lineEnd(q, i)
 		case c == '/' && i+1 < n && q[i+1] == '*':
-			if i+2 < n && (q[i+2] == '!' || (q[i+2] == 'M' && i+3 < n && q[i+3] == '!')) {
-				return nil, &QueryError{Msg: fmt.Sprintf("executable comment /*! ... */ at byte %d is not allowed; write the SQL without it", i)}
+			j, err := blockComment(q, i, d)
+			if err != nil {
+				return nil, err
 			}
-			end := strings.Index(q[i+2:], "*/")
-			if end < 0 {
-				return nil, &QueryError{Msg: fmt.Sprintf("unterminated comment starting at byte %d", i)}
+			i = j
+		case c == '$' && d == Postgres:
+			j, kind, err := dollar(q, i)
+			if err != nil {
+				return nil, err
 			}
-			i = i + 2 + end + 2
+			toks = append(toks, token{kind: kind, start: i, end: j, depth: depth})
+			i = j
 		case c == ':':
 			if i+1 < n && (q[i+1] == ':' || q[i+1] == '=') {
 				// "::" cast or ":=" assignment; also skip the word after "::".
@@ -136,7 +128,11 @@ func scan(q string) ([]token, error) {
 			toks = append(toks, token{kind: 'o', start: i, end: i + 1, depth: depth})
 			i++
 		case c == '?':
-			toks = append(toks, token{kind: '?', start: i, end: i + 1, depth: depth})
+			kind := byte('?')
+			if d == Postgres {
+				kind = 'o' // an operator (jsonb ?), not a placeholder
+			}
+			toks = append(toks, token{kind: kind, start: i, end: i + 1, depth: depth})
 			i++
 		case c == '(':
 			toks = append(toks, token{kind: '(', start: i, end: i + 1, depth: depth})
@@ -149,7 +145,7 @@ func scan(q string) ([]token, error) {
 		case c == ';':
 			toks = append(toks, token{kind: ';', start: i, end: i + 1, depth: depth})
 			i++
-		case c == '@':
+		case c == '@' && d == MySQL:
 			// @var, @@system_var, @`quoted`: never a keyword.
 			j := i + 1
 			for j < n && (q[j] == '@' || isWord(q[j]) || q[j] == '.') {
@@ -172,6 +168,88 @@ func scan(q string) ([]token, error) {
 		}
 	}
 	return toks, nil
+}
+
+// quoted returns the end of the literal or quoted identifier starting at
+// q[i]. MySQL strings take backslash escapes; PostgreSQL strings only when
+// written E'...'. A doubled quote is the quote itself in both.
+func quoted(q string, i int, d Dialect) (int, error) {
+	c := q[i]
+	backslash := c != '`' && (d == MySQL || c == '\'' && i > 0 && (q[i-1] == 'E' || q[i-1] == 'e') && (i == 1 || !isWord(q[i-2])))
+	for j := i + 1; j < len(q); j++ {
+		if q[j] == '\\' && backslash {
+			j++
+			continue
+		}
+		if q[j] == c {
+			if j+1 < len(q) && q[j+1] == c {
+				j++
+				continue
+			}
+			return j + 1, nil
+		}
+	}
+	what := "string literal"
+	if c == '`' || c == '"' && d == Postgres {
+		what = "quoted identifier"
+	}
+	return 0, &QueryError{Msg: fmt.Sprintf("unterminated %s starting at byte %d", what, i)}
+}
+
+// blockComment returns the end of the /* */ comment at q[i]. PostgreSQL
+// comments nest; MySQL's executable comments (/*! */, /*M! */) are refused
+// because their text runs.
+func blockComment(q string, i int, d Dialect) (int, error) {
+	if d == MySQL {
+		if i+2 < len(q) && (q[i+2] == '!' || (q[i+2] == 'M' && i+3 < len(q) && q[i+3] == '!')) {
+			return 0, &QueryError{Msg: fmt.Sprintf("executable comment /*! ... */ at byte %d is not allowed; write the SQL without it", i)}
+		}
+		end := strings.Index(q[i+2:], "*/")
+		if end < 0 {
+			return 0, &QueryError{Msg: fmt.Sprintf("unterminated comment starting at byte %d", i)}
+		}
+		return i + 2 + end + 2, nil
+	}
+	level := 0
+	for j := i; j+1 < len(q); j++ {
+		switch {
+		case q[j] == '/' && q[j+1] == '*':
+			level++
+			j++
+		case q[j] == '*' && q[j+1] == '/':
+			level--
+			j++
+			if level == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	return 0, &QueryError{Msg: fmt.Sprintf("unterminated comment starting at byte %d", i)}
+}
+
+// dollar scans a PostgreSQL token starting with '$': a positional
+// parameter $1 (kind '?', refused like MySQL's ?), a dollar-quoted literal
+// $tag$...$tag$ (kind 's'), or a lone '$'.
+func dollar(q string, i int) (int, byte, error) {
+	j := i + 1
+	if j < len(q) && q[j] >= '0' && q[j] <= '9' {
+		for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+			j++
+		}
+		return j, '?', nil
+	}
+	for j < len(q) && q[j] != '$' && isWord(q[j]) {
+		j++
+	}
+	if j >= len(q) || q[j] != '$' || (j > i+1 && !isWordStart(q[i+1])) {
+		return i + 1, 'o', nil
+	}
+	tag := q[i : j+1]
+	end := strings.Index(q[j+1:], tag)
+	if end < 0 {
+		return 0, 0, &QueryError{Msg: fmt.Sprintf("unterminated dollar-quoted string %s starting at byte %d", tag, i)}
+	}
+	return j + 1 + end + len(tag), 's', nil
 }
 
 func lineEnd(q string, i int) int {
@@ -205,7 +283,7 @@ func check(q string, toks []token) (int, error) {
 			return 0, &QueryError{Msg: fmt.Sprintf("unbalanced ')' at byte %d", t.start)}
 		}
 		if t.kind == '?' {
-			return 0, &QueryError{Msg: fmt.Sprintf("positional placeholder '?' at byte %d; use named parameters such as :company_id", t.start)}
+			return 0, &QueryError{Msg: fmt.Sprintf("positional placeholder %s at byte %d; use named parameters such as :company_id", q[t.start:t.end], t.start)}
 		}
 	}
 	open := 0
@@ -356,12 +434,7 @@ func bind(scan func(string) ([]token, error), mark func(int) string, query strin
 		name := query[t.start+1 : t.end]
 		v, ok := values[name]
 		if !ok {
-			known := make([]string, 0, len(values))
-			for k := range values {
-				known = append(known, k)
-			}
-			sort.Strings(known)
-			return "", nil, nil, &UnknownParamError{Name: name, Known: known}
+			return "", nil, nil, unknownParam(name, values)
 		}
 		b.WriteString(query[last:t.start])
 		args = append(args, normalize(v))
@@ -374,6 +447,16 @@ func bind(scan func(string) ([]token, error), mark func(int) string, query strin
 	}
 	b.WriteString(query[last:])
 	return strings.TrimRight(b.String(), " \t\r\n\f\v"), args, used, nil
+}
+
+// unknownParam is the error for a parameter name without a value.
+func unknownParam(name string, values map[string]any) error {
+	known := make([]string, 0, len(values))
+	for k := range values {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	return &UnknownParamError{Name: name, Known: known}
 }
 
 func normalize(v any) any {
