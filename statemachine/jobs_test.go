@@ -129,7 +129,7 @@ func TestJobsBatchedLoopsUntilDone(t *testing.T) {
 		script: map[string][]func() (map[string]any, error){
 			// Two invocations end at their deadline, one pauses through the
 			// state machine, then a batch finds no row.
-			"purge": {progress(false, 400, 0), progress(false, 800, 120), progress(false, 900, 0), progress(true, 1000, 0)},
+			"purge":   {progress(false, 400, 0), progress(false, 800, 120), progress(false, 900, 0), progress(true, 1000, 0)},
 			"refresh": {progress(true, 0, 0)},
 		},
 	}

@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"time"
+
+	"github.com/ferrydata/ferry/internal/retry"
 )
 
 // BatchFunc runs one batch of at most n rows, in its own short
@@ -68,7 +70,7 @@ func (o *LoopOptions) defaults() {
 		o.Clock = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = retry.Sleep
 	}
 	if o.MaxRows <= 0 {
 		o.MaxRows = 1
@@ -115,7 +117,7 @@ func Loop(ctx context.Context, batch BatchFunc, o LoopOptions) (LoopResult, erro
 			}
 			retries++
 			r.Size = max(1, r.Size/2)
-			if err := o.Sleep(ctx, backoff(retries)); err != nil {
+			if err := o.Sleep(ctx, retry.Backoff(retries)); err != nil {
 				return r, err
 			}
 			continue
@@ -150,22 +152,4 @@ func nextSize(cur, maxRows int, took, target time.Duration) int {
 	}
 	next = min(max(next, cur/2), cur*2, maxRows)
 	return max(next, 1)
-}
-
-// backoff is the wait before the n-th retry of a rolled-back batch:
-// 200ms, 400ms, ... at most 5s.
-func backoff(n int) time.Duration {
-	d := 100 * time.Millisecond << n
-	return min(d, 5*time.Second)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

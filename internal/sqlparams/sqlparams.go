@@ -76,16 +76,13 @@ func scanDialect(q string, d Dialect) ([]token, error) {
 		c := q[i]
 		switch {
 		case c == '\'' || c == '"' || c == '`' && d == MySQL:
-			j, err := quoted(q, i, d)
+			t, err := quoted(q, i, d)
 			if err != nil {
 				return nil, err
 			}
-			kind := byte('s')
-			if c == '`' || c == '"' && d == Postgres {
-				kind = 'i'
-			}
-			toks = append(toks, token{kind: kind, start: i, end: j, depth: depth})
-			i = j
+			t.depth = depth
+			toks = append(toks, t)
+			i = t.end
 		case c == '#' && d == MySQL:
 			i = lineEnd(q, i)
 		case c == '-' && i+1 < n && q[i+1] == '-' && (d == Postgres || i+2 == n || q[i+2] == ' ' || q[i+2] == '\t' || q[i+2] == '\n' || q[i+2] == '\r' || q[i+2] < ' '):
@@ -104,29 +101,10 @@ func scanDialect(q string, d Dialect) ([]token, error) {
 			toks = append(toks, token{kind: kind, start: i, end: j, depth: depth})
 			i = j
 		case c == ':':
-			if i+1 < n && (q[i+1] == ':' || q[i+1] == '=') {
-				// "::" cast or ":=" assignment; also skip the word after "::".
-				j := i + 2
-				if q[i+1] == ':' {
-					for j < n && isWord(q[j]) {
-						j++
-					}
-				}
-				toks = append(toks, token{kind: 'o', start: i, end: j, depth: depth})
-				i = j
-				continue
-			}
-			j := i + 1
-			if j < n && isWordStart(q[j]) {
-				for j < n && isWord(q[j]) {
-					j++
-				}
-				toks = append(toks, token{kind: 'p', start: i, end: j, depth: depth})
-				i = j
-				continue
-			}
-			toks = append(toks, token{kind: 'o', start: i, end: i + 1, depth: depth})
-			i++
+			t := colon(q, i)
+			t.depth = depth
+			toks = append(toks, t)
+			i = t.end
 		case c == '?':
 			kind := byte('?')
 			if d == Postgres {
@@ -170,11 +148,39 @@ func scanDialect(q string, d Dialect) ([]token, error) {
 	return toks, nil
 }
 
-// quoted returns the end of the literal or quoted identifier starting at
-// q[i]. MySQL strings take backslash escapes; PostgreSQL strings only when
-// written E'...'. A doubled quote is the quote itself in both.
-func quoted(q string, i int, d Dialect) (int, error) {
+// colon scans a token starting with ':': a "::" cast (with the type name
+// after it) or ":=" assignment (kind 'o'), a named parameter :name (kind
+// 'p'), or a lone ':'.
+func colon(q string, i int) token {
+	n := len(q)
+	if i+1 < n && (q[i+1] == ':' || q[i+1] == '=') {
+		j := i + 2
+		if q[i+1] == ':' {
+			for j < n && isWord(q[j]) {
+				j++
+			}
+		}
+		return token{kind: 'o', start: i, end: j}
+	}
+	j := i + 1
+	if j < n && isWordStart(q[j]) {
+		for j < n && isWord(q[j]) {
+			j++
+		}
+		return token{kind: 'p', start: i, end: j}
+	}
+	return token{kind: 'o', start: i, end: i + 1}
+}
+
+// quoted scans the literal or quoted identifier starting at q[i] (kind
+// 's' or 'i'). MySQL strings take backslash escapes; PostgreSQL strings
+// only when written E'...'. A doubled quote is the quote itself in both.
+func quoted(q string, i int, d Dialect) (token, error) {
 	c := q[i]
+	kind := byte('s')
+	if c == '`' || c == '"' && d == Postgres {
+		kind = 'i'
+	}
 	backslash := c != '`' && (d == MySQL || c == '\'' && i > 0 && (q[i-1] == 'E' || q[i-1] == 'e') && (i == 1 || !isWord(q[i-2])))
 	for j := i + 1; j < len(q); j++ {
 		if q[j] == '\\' && backslash {
@@ -186,14 +192,14 @@ func quoted(q string, i int, d Dialect) (int, error) {
 				j++
 				continue
 			}
-			return j + 1, nil
+			return token{kind: kind, start: i, end: j + 1}, nil
 		}
 	}
 	what := "string literal"
-	if c == '`' || c == '"' && d == Postgres {
+	if kind == 'i' {
 		what = "quoted identifier"
 	}
-	return 0, &QueryError{Msg: fmt.Sprintf("unterminated %s starting at byte %d", what, i)}
+	return token{}, &QueryError{Msg: fmt.Sprintf("unterminated %s starting at byte %d", what, i)}
 }
 
 // blockComment returns the end of the /* */ comment at q[i]. PostgreSQL
