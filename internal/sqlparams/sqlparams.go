@@ -55,7 +55,7 @@ func (e *UnknownParamError) Error() string {
 }
 
 type token struct {
-	kind  byte // 'w' word, 'p' param, '?' placeholder, 'i' quoted identifier, 's' string or dollar-quoted literal, '(' ')' ';' or 'o' other
+	kind  byte // 'w' word, 'p' param, '?' placeholder, '(' ')' ';' or 'o' other (literals and quoted identifiers too)
 	start int
 	end   int
 	depth int
@@ -63,11 +63,7 @@ type token struct {
 
 // scan walks a MySQL query and returns its tokens outside literals and
 // comments.
-func scan(q string) ([]token, error) { return scanDialect(q, MySQL) }
-
-// scanDialect walks q in dialect d and returns its tokens outside comments;
-// literals and quoted identifiers are single tokens.
-func scanDialect(q string, d Dialect) ([]token, error) {
+func scan(q string) ([]token, error) {
 	var toks []token
 	depth := 0
 	i := 0
@@ -75,55 +71,37 @@ func scanDialect(q string, d Dialect) ([]token, error) {
 	for i < n {
 		c := q[i]
 		switch {
-		case c == '\'' || c == '"' || c == '`' && d == MySQL:
-			t, err := quoted(q, i, d)
+		case c == '\'' || c == '"' || c == '`':
+			j, err := mysqlQuoted(q, i)
 			if err != nil {
 				return nil, err
 			}
-			t.depth = depth
-			toks = append(toks, t)
-			i = t.end
-		case c == '#' && d == MySQL:
+			toks = append(toks, token{kind: 'o', start: i, end: j, depth: depth})
+			i = j
+		case c == '#':
 			i = lineEnd(q, i)
-		case c == '-' && i+1 < n && q[i+1] == '-' && (d == Postgres || i+2 == n || q[i+2] == ' ' || q[i+2] == '\t' || q[i+2] == '\n' || q[i+2] == '\r' || q[i+2] < ' '):
+		case c == '-' && i+1 < n && q[i+1] == '-' && (i+2 == n || q[i+2] == ' ' || q[i+2] == '\t' || q[i+2] == '\n' || q[i+2] == '\r' || q[i+2] < ' '):
 			i = lineEnd(q, i)
 		case c == '/' && i+1 < n && q[i+1] == '*':
-			j, err := blockComment(q, i, d)
+			j, err := mysqlComment(q, i)
 			if err != nil {
 				return nil, err
 			}
-			i = j
-		case c == '$' && d == Postgres:
-			j, kind, err := dollar(q, i)
-			if err != nil {
-				return nil, err
-			}
-			toks = append(toks, token{kind: kind, start: i, end: j, depth: depth})
 			i = j
 		case c == ':':
-			t := colon(q, i)
-			t.depth = depth
-			toks = append(toks, t)
-			i = t.end
-		case c == '?':
-			kind := byte('?')
-			if d == Postgres {
-				kind = 'o' // an operator (jsonb ?), not a placeholder
+			tok := colonToken(q, i, depth)
+			toks = append(toks, tok)
+			i = tok.end
+		case c == '?' || c == '(' || c == ')' || c == ';':
+			if c == ')' {
+				depth--
 			}
-			toks = append(toks, token{kind: kind, start: i, end: i + 1, depth: depth})
+			toks = append(toks, token{kind: c, start: i, end: i + 1, depth: depth})
+			if c == '(' {
+				depth++
+			}
 			i++
-		case c == '(':
-			toks = append(toks, token{kind: '(', start: i, end: i + 1, depth: depth})
-			depth++
-			i++
-		case c == ')':
-			depth--
-			toks = append(toks, token{kind: ')', start: i, end: i + 1, depth: depth})
-			i++
-		case c == ';':
-			toks = append(toks, token{kind: ';', start: i, end: i + 1, depth: depth})
-			i++
-		case c == '@' && d == MySQL:
+		case c == '@':
 			// @var, @@system_var, @`quoted`: never a keyword.
 			j := i + 1
 			for j < n && (q[j] == '@' || isWord(q[j]) || q[j] == '.') {
@@ -148,42 +126,12 @@ func scanDialect(q string, d Dialect) ([]token, error) {
 	return toks, nil
 }
 
-// colon scans a token starting with ':': a "::" cast (with the type name
-// after it) or ":=" assignment (kind 'o'), a named parameter :name (kind
-// 'p'), or a lone ':'.
-func colon(q string, i int) token {
-	n := len(q)
-	if i+1 < n && (q[i+1] == ':' || q[i+1] == '=') {
-		j := i + 2
-		if q[i+1] == ':' {
-			for j < n && isWord(q[j]) {
-				j++
-			}
-		}
-		return token{kind: 'o', start: i, end: j}
-	}
-	j := i + 1
-	if j < n && isWordStart(q[j]) {
-		for j < n && isWord(q[j]) {
-			j++
-		}
-		return token{kind: 'p', start: i, end: j}
-	}
-	return token{kind: 'o', start: i, end: i + 1}
-}
-
-// quoted scans the literal or quoted identifier starting at q[i] (kind
-// 's' or 'i'). MySQL strings take backslash escapes; PostgreSQL strings
-// only when written E'...'. A doubled quote is the quote itself in both.
-func quoted(q string, i int, d Dialect) (token, error) {
+// mysqlQuoted returns the end of the string literal ('...', "...", with
+// backslash and doubled-quote escapes) or backtick identifier at q[i].
+func mysqlQuoted(q string, i int) (int, error) {
 	c := q[i]
-	kind := byte('s')
-	if c == '`' || c == '"' && d == Postgres {
-		kind = 'i'
-	}
-	backslash := c != '`' && (d == MySQL || c == '\'' && i > 0 && (q[i-1] == 'E' || q[i-1] == 'e') && (i == 1 || !isWord(q[i-2])))
 	for j := i + 1; j < len(q); j++ {
-		if q[j] == '\\' && backslash {
+		if q[j] == '\\' && c != '`' {
 			j++
 			continue
 		}
@@ -192,70 +140,27 @@ func quoted(q string, i int, d Dialect) (token, error) {
 				j++
 				continue
 			}
-			return token{kind: kind, start: i, end: j + 1}, nil
+			return j + 1, nil
 		}
 	}
 	what := "string literal"
-	if kind == 'i' {
+	if c == '`' {
 		what = "quoted identifier"
 	}
-	return token{}, &QueryError{Msg: fmt.Sprintf("unterminated %s starting at byte %d", what, i)}
+	return 0, &QueryError{Msg: fmt.Sprintf("unterminated %s starting at byte %d", what, i)}
 }
 
-// blockComment returns the end of the /* */ comment at q[i]. PostgreSQL
-// comments nest; MySQL's executable comments (/*! */, /*M! */) are refused
-// because their text runs.
-func blockComment(q string, i int, d Dialect) (int, error) {
-	if d == MySQL {
-		if i+2 < len(q) && (q[i+2] == '!' || (q[i+2] == 'M' && i+3 < len(q) && q[i+3] == '!')) {
-			return 0, &QueryError{Msg: fmt.Sprintf("executable comment /*! ... */ at byte %d is not allowed; write the SQL without it", i)}
-		}
-		end := strings.Index(q[i+2:], "*/")
-		if end < 0 {
-			return 0, &QueryError{Msg: fmt.Sprintf("unterminated comment starting at byte %d", i)}
-		}
-		return i + 2 + end + 2, nil
+// mysqlComment returns the end of the /* */ comment at q[i]; executable
+// comments (/*! */, /*M! */) are refused because their text runs.
+func mysqlComment(q string, i int) (int, error) {
+	if i+2 < len(q) && (q[i+2] == '!' || (q[i+2] == 'M' && i+3 < len(q) && q[i+3] == '!')) {
+		return 0, &QueryError{Msg: fmt.Sprintf("executable comment /*! ... */ at byte %d is not allowed; write the SQL without it", i)}
 	}
-	level := 0
-	for j := i; j+1 < len(q); j++ {
-		switch {
-		case q[j] == '/' && q[j+1] == '*':
-			level++
-			j++
-		case q[j] == '*' && q[j+1] == '/':
-			level--
-			j++
-			if level == 0 {
-				return j + 1, nil
-			}
-		}
-	}
-	return 0, &QueryError{Msg: fmt.Sprintf("unterminated comment starting at byte %d", i)}
-}
-
-// dollar scans a PostgreSQL token starting with '$': a positional
-// parameter $1 (kind '?', refused like MySQL's ?), a dollar-quoted literal
-// $tag$...$tag$ (kind 's'), or a lone '$'.
-func dollar(q string, i int) (int, byte, error) {
-	j := i + 1
-	if j < len(q) && q[j] >= '0' && q[j] <= '9' {
-		for j < len(q) && q[j] >= '0' && q[j] <= '9' {
-			j++
-		}
-		return j, '?', nil
-	}
-	for j < len(q) && q[j] != '$' && isWord(q[j]) {
-		j++
-	}
-	if j >= len(q) || q[j] != '$' || (j > i+1 && !isWordStart(q[i+1])) {
-		return i + 1, 'o', nil
-	}
-	tag := q[i : j+1]
-	end := strings.Index(q[j+1:], tag)
+	end := strings.Index(q[i+2:], "*/")
 	if end < 0 {
-		return 0, 0, &QueryError{Msg: fmt.Sprintf("unterminated dollar-quoted string %s starting at byte %d", tag, i)}
+		return 0, &QueryError{Msg: fmt.Sprintf("unterminated comment starting at byte %d", i)}
 	}
-	return j + 1 + end + len(tag), 's', nil
+	return i + 2 + end + 2, nil
 }
 
 func lineEnd(q string, i int) int {

@@ -10,12 +10,9 @@ import (
 type Dialect int
 
 const (
-	// MySQL is MySQL and MariaDB: '...' and "..." strings with backslash
-	// escapes, `identifiers`, # and "-- " comments, ? placeholders.
+	// MySQL is MySQL and MariaDB, as Bind scans it.
 	MySQL Dialect = iota
-	// Postgres is PostgreSQL: '...' strings (backslash escapes only in
-	// E'...'), "identifiers", $tag$...$tag$ literals, nested /* */
-	// comments, $n placeholders; ? is an operator.
+	// Postgres is PostgreSQL, as BindPostgres scans it.
 	Postgres
 )
 
@@ -26,7 +23,8 @@ func (d Dialect) String() string {
 	return "mysql"
 }
 
-// Token kinds of a Statement.
+// Token kinds of a Statement: those of the scanners (Bind, BindPostgres),
+// with quoted identifiers and literals told apart.
 const (
 	Word       = 'w' // a keyword or unquoted identifier
 	Param      = 'p' // a named parameter, :name
@@ -63,7 +61,11 @@ type Statement struct {
 // placeholders (? in MySQL, $1 in PostgreSQL), MySQL executable comments,
 // unbalanced parentheses and unterminated literals, identifiers or comments.
 func ParseStatement(d Dialect, sql string) (*Statement, error) {
-	toks, err := scanDialect(sql, d)
+	scanner := scan
+	if d == Postgres {
+		scanner = scanPostgres
+	}
+	toks, err := scanner(sql)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +92,27 @@ func ParseStatement(d Dialect, sql string) (*Statement, error) {
 		t.start -= lead
 		t.end -= lead
 		st.toks = append(st.toks, t)
-		st.Tokens = append(st.Tokens, Token{Kind: t.kind, Start: t.start, End: t.end, Depth: t.depth})
+		st.Tokens = append(st.Tokens, Token{Kind: exportedKind(st.SQL, t, d), Start: t.start, End: t.end, Depth: t.depth})
 	}
 	if len(st.Tokens) == 0 {
 		return nil, &QueryError{Msg: "the statement is empty"}
 	}
 	return st, nil
+}
+
+// exportedKind tells quoted identifiers and literals apart, which the
+// scanners both report as 'o'.
+func exportedKind(q string, t token, d Dialect) byte {
+	if t.kind != 'o' {
+		return t.kind
+	}
+	switch c := q[t.start]; {
+	case c == '`' || c == '"' && d == Postgres:
+		return Ident
+	case c == '\'' || c == '"' || c == '$' && t.end-t.start > 1:
+		return Literal
+	}
+	return Other
 }
 
 // Text returns the source text of tok.
@@ -138,14 +155,13 @@ func (s *Statement) Params() []string {
 	return names
 }
 
-// Bind replaces each :name with the dialect's placeholder and returns the
-// driver arguments: MySQL gets one ? per use (a name used twice is two
-// arguments), PostgreSQL one $n per distinct name. A parameter without a
-// value is an *UnknownParamError. Numbers are normalized as in Bind.
+// Bind replaces each :name with the dialect's placeholder (? or $n, one per
+// use, so that each use takes its type from its own context) and returns
+// the driver arguments in the same order. A parameter without a value is
+// an *UnknownParamError. Numbers are normalized as in Bind.
 func (s *Statement) Bind(values map[string]any) (string, []any, error) {
 	var b strings.Builder
 	var args []any
-	index := map[string]int{}
 	last := 0
 	for _, t := range s.Tokens {
 		if t.Kind != Param {
@@ -158,18 +174,12 @@ func (s *Statement) Bind(values map[string]any) (string, []any, error) {
 		}
 		b.WriteString(s.SQL[last:t.Start])
 		last = t.End
+		args = append(args, normalize(v))
 		if s.Dialect == MySQL {
 			b.WriteByte('?')
-			args = append(args, normalize(v))
-			continue
+		} else {
+			b.WriteString("$" + strconv.Itoa(len(args)))
 		}
-		n, seen := index[name]
-		if !seen {
-			args = append(args, normalize(v))
-			n = len(args)
-			index[name] = n
-		}
-		b.WriteString("$" + strconv.Itoa(n))
 	}
 	b.WriteString(s.SQL[last:])
 	return b.String(), args, nil
