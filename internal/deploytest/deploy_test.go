@@ -675,14 +675,17 @@ var actionRe = regexp.MustCompile(`\b(s3|secretsmanager|events|states|logs|lambd
 func TestLeastPrivilege(t *testing.T) {
 	lines := parseYAML(string(read(t, "template.yaml")))
 	want := map[string][]string{
-		"ListTablesFunction":  {"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "secretsmanager:GetSecretValue"},
-		"ExportChunkFunction": {"s3:AbortMultipartUpload", "s3:PutObject", "secretsmanager:GetSecretValue"},
-		"LoadChunkFunction":   {"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "secretsmanager:GetSecretValue"},
-		"SwapTablesFunction":  {"events:PutEvents", "s3:GetObject", "s3:ListBucket", "secretsmanager:GetSecretValue"},
+		// Every function that reads a secret may also read the CA bundle
+		// (s3:GetObject) and, with SecretsKmsKeyArn, decrypt through
+		// Secrets Manager (kms:Decrypt).
+		"ListTablesFunction":  {"kms:Decrypt", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "secretsmanager:GetSecretValue"},
+		"ExportChunkFunction": {"kms:Decrypt", "s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "secretsmanager:GetSecretValue"},
+		"LoadChunkFunction":   {"kms:Decrypt", "s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "secretsmanager:GetSecretValue"},
+		"SwapTablesFunction":  {"events:PutEvents", "kms:Decrypt", "s3:GetObject", "s3:ListBucket", "secretsmanager:GetSecretValue"},
 		"FerryStateMachine": {"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
 			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
 			"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject",
-			"states:DescribeExecution", "states:StartExecution", "states:StopExecution"},
+			"states:DescribeExecution", "states:RedriveExecution", "states:StartExecution", "states:StopExecution"},
 	}
 	for res, actions := range want {
 		p, ok := lookup(lines, "Resources", res, "Properties", "Policies")
