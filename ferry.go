@@ -85,17 +85,6 @@ type Chunk struct {
 	EstRows int64 `json:"est_rows,omitempty"`
 }
 
-// Column describes one column of a source query's result, as the source
-// reports it; targets derive staging DDL from it when no live table exists.
-type Column struct {
-	Name string `json:"name"`
-	// Type is the MySQL column type in lower case as SHOW COLUMNS prints it
-	// ("int", "bigint unsigned", "tinyint(1)", "decimal(65,30)",
-	// "varchar(255)", "datetime(6)", "enum('a','b')", "json", "blob", ...).
-	Type     string `json:"type"`
-	Nullable bool   `json:"nullable"`
-}
-
 // Param is a bound query parameter value. Values are strings or integers
 // as JSON carries them; the driver binds them, never string formatting.
 type Param = any
