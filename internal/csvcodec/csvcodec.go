@@ -10,7 +10,9 @@
 //   - binary values (BINARY, VARBINARY, BLOB) are written as \x followed by
 //     lower-case hex, which PostgreSQL's bytea reads natively and the MySQL
 //     loader turns back into bytes with UNHEX;
-//   - the first record is a header with the column names.
+//   - the first record is a header: one field per column, either the bare
+//     name or "name:encoding:type" (see HeaderColumn), which tells the
+//     loader how each value was written and from what source type.
 //
 // The matching load options are MySQLLoadOptions and PostgresCopyOptions.
 //
@@ -26,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // MySQLLoadOptions are the LOAD DATA clauses that read this dialect.
@@ -63,14 +66,25 @@ func NewWriter(w io.Writer) *Writer {
 // BytesWritten is the number of bytes written so far (including buffered).
 func (w *Writer) BytesWritten() int64 { return w.n }
 
-// WriteHeader writes the header record. Names must not be empty.
+// WriteHeader writes a header of bare names. Names must not be empty.
 func (w *Writer) WriteHeader(names []string) error {
-	rec := make([]Field, len(names))
+	cols := make([]HeaderColumn, len(names))
 	for i, n := range names {
-		if n == "" {
-			return fmt.Errorf("csvcodec: header column %d has no name", i+1)
+		cols[i] = HeaderColumn{Name: n}
+	}
+	return w.WriteHeaderColumns(cols)
+}
+
+// WriteHeaderColumns writes the header record: each column as
+// "name:encoding:type", or its bare name when it has neither. Names must
+// not be empty nor contain ':'.
+func (w *Writer) WriteHeaderColumns(cols []HeaderColumn) error {
+	rec := make([]Field, len(cols))
+	for i, c := range cols {
+		if c.Name == "" || strings.IndexByte(c.Name, ':') >= 0 {
+			return fmt.Errorf("csvcodec: header column %d: name %q is empty or contains ':'", i+1, c.Name)
 		}
-		rec[i] = Field{Data: []byte(n)}
+		rec[i] = Field{Data: []byte(c.String())}
 	}
 	return w.Write(rec)
 }
@@ -252,8 +266,23 @@ func (r *Reader) assemble(nulls []bool) []Field {
 	return r.fields
 }
 
-// ReadHeader reads the header record and returns its names.
+// ReadHeader reads the header record and returns its names (a typed
+// header's types are dropped; see ReadHeaderColumns).
 func (r *Reader) ReadHeader() ([]string, error) {
+	cols, err := r.ReadHeaderColumns()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names, nil
+}
+
+// ReadHeaderColumns reads the header record. Bare names give columns
+// without Encoding and Type.
+func (r *Reader) ReadHeaderColumns() ([]HeaderColumn, error) {
 	rec, err := r.Read()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%w: empty stream, no header", ErrSyntax)
@@ -261,14 +290,18 @@ func (r *Reader) ReadHeader() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(rec))
+	cols := make([]HeaderColumn, len(rec))
 	for i, f := range rec {
 		if f.Null || len(f.Data) == 0 {
 			return nil, fmt.Errorf("%w: header column %d has no name", ErrSyntax, i+1)
 		}
-		names[i] = string(f.Data)
+		c, err := parseHeaderColumn(string(f.Data))
+		if err != nil {
+			return nil, fmt.Errorf("%w: header column %d: %v", ErrSyntax, i+1, err)
+		}
+		cols[i] = c
 	}
-	return names, nil
+	return cols, nil
 }
 
 // DecodeBinary turns a binary field's text (\x + hex) back into bytes.
