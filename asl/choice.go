@@ -173,7 +173,7 @@ func (p *parser) comparison(r *ChoiceRule, o map[string]any, w string) {
 	if r.Variable == "" {
 		p.add(w, "Variable is required with %s", op)
 	} else {
-		p.checkPath(r.Variable, w+".Variable", false)
+		p.checkPath(r.Variable, w+".Variable", anyPath)
 	}
 	r.Value = o[op]
 	switch choiceOps[op] {
@@ -198,7 +198,7 @@ func (p *parser) comparison(r *ChoiceRule, o map[string]any, w string) {
 		if s, ok := r.Value.(string); !ok {
 			p.add(w+"."+op, "must be a path string")
 		} else {
-			p.checkPath(s, w+"."+op, false)
+			p.checkPath(s, w+"."+op, anyPath)
 		}
 	}
 }

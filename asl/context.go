@@ -6,6 +6,7 @@ import "time"
 type stateRun struct {
 	st         *State
 	entered    time.Time
+	enteredID  int64 // the StateEntered event's id
 	retryCount int
 	token      string
 	item       map[string]any // $$.Map.Item while evaluating an ItemSelector

@@ -20,9 +20,9 @@ type optPath struct {
 }
 
 func (d *dataFlow) parse(p *parser, o map[string]any, w string) {
-	d.InputPath = p.pathField(o, "InputPath", w, false)
-	d.OutputPath = p.pathField(o, "OutputPath", w, false)
-	d.ResultPath = p.pathField(o, "ResultPath", w, true)
+	d.InputPath = p.pathField(o, "InputPath", w, anyPath)
+	d.OutputPath = p.pathField(o, "OutputPath", w, anyPath)
+	d.ResultPath = p.pathField(o, "ResultPath", w, resultPath)
 	if v, has := o["Parameters"]; has {
 		d.Parameters, d.HasParameters = v, true
 		p.template(v, w+".Parameters")
@@ -95,7 +95,7 @@ func (t *thread) applyPath(p optPath, field string, v any, sr *stateRun) (any, e
 	if p.Null {
 		return map[string]any{}, nil
 	}
-	return t.env(v, sr).path(p.Path, field)
+	return t.env(v, sr).selectPath(p.Path)
 }
 
 // applyResultPath combines a state's raw input with its result.
@@ -125,7 +125,9 @@ func (t *thread) evalAssign(a map[string]any, value any, sr *stateRun) (map[stri
 	}
 	m := v.(map[string]any)
 	for k, x := range m {
-		if _, err := encodeChecked(x, fmt.Sprintf("variable %q", k)); err != nil {
+		if _, err := encodeChecked(x, func() string {
+			return fmt.Sprintf("The value of variable '%s' assigned by state '%s' has a size exceeding the maximum number of bytes service limit.", k, sr.st.Name)
+		}); err != nil {
 			return nil, err
 		}
 	}

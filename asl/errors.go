@@ -45,6 +45,11 @@ const (
 type TaskError struct {
 	Name  string // e.g. "States.Timeout" or "MyErrorType"
 	Cause string // human readable, often JSON
+
+	// inState marks an error the engine raised while executing a state
+	// whose Cause still lacks AWS's "An error occurred while executing the
+	// state ..." prefix (see stateError).
+	inState bool
 }
 
 func (e *TaskError) Error() string {
@@ -54,8 +59,29 @@ func (e *TaskError) Error() string {
 	return e.Name + ": " + e.Cause
 }
 
+// newErr makes an error the engine raises itself. Those named
+// States.Runtime, States.ItemReaderFailed, States.ResultWriterFailed,
+// States.QueryEvaluationError and States.IntrinsicFailure get AWS's state
+// prefix when they leave the state (stateError).
 func newErr(name, format string, args ...any) *TaskError {
-	return &TaskError{Name: name, Cause: fmt.Sprintf(format, args...)}
+	te := &TaskError{Name: name, Cause: fmt.Sprintf(format, args...)}
+	switch name {
+	case ErrRuntime, ErrItemReaderFailed, ErrResultWriterFailed, ErrQueryEvaluationError, ErrIntrinsicFailure:
+		te.inState = true
+	}
+	return te
+}
+
+// stateError gives an engine error raised in a state AWS's cause prefix:
+// "An error occurred while executing the state 'NAME' (entered at the
+// event id #N). " (N is the state's StateEntered event). Other errors
+// pass unchanged.
+func stateError(err error, sr *stateRun) error {
+	var te *TaskError
+	if !errors.As(err, &te) || !te.inState {
+		return err
+	}
+	return &TaskError{Name: te.Name, Cause: fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", sr.st.Name, sr.enteredID, te.Cause)}
 }
 
 // ErrorName returns the error name AWS Lambda's Go runtime reports for err:

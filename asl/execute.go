@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Execution statuses.
@@ -33,7 +36,7 @@ type Options struct {
 	StateMachineName string // default "StateMachine"; also selects the mock config's state machine
 	Region           string // default "us-east-1"
 	Account          string // default "123456789012"
-	RoleArn          string // $$.Execution.RoleArn
+	RoleArn          string // $$.Execution.RoleArn; default arn:aws:iam::ACCOUNT:role/DummyRole
 
 	Clock Clock // default RealClock{}; use a *VirtualClock to never sleep
 
@@ -122,6 +125,9 @@ func (sm *StateMachine) Execute(ctx context.Context, input json.RawMessage, opts
 	if o.StateMachineName == "" {
 		o.StateMachineName = "StateMachine"
 	}
+	if o.RoleArn == "" {
+		o.RoleArn = "arn:aws:iam::" + o.Account + ":role/DummyRole"
+	}
 	if o.Clock == nil {
 		o.Clock = RealClock{}
 	}
@@ -173,7 +179,7 @@ func (r *run) runExecution(ctx context.Context, sm *StateMachine, in any, thread
 	var out any
 	var err error
 	if len(inJSON) > maxPayloadBytes {
-		err = newErr(ErrDataLimitExceeded, "The state machine's input has %d bytes, more than the %d bytes allowed", len(inJSON), maxPayloadBytes)
+		err = &TaskError{Name: ErrDataLimitExceeded, Cause: fmt.Sprintf("The execution input has a size of %d bytes (UTF-8), exceeding the maximum number of bytes service limit (%d).", len(inJSON), maxPayloadBytes)}
 	} else {
 		out, err = t.runMachine(ctx, sm, in)
 	}
@@ -187,7 +193,7 @@ func (r *run) finish(ctx context.Context, t *thread, out any, err error) {
 	if err == nil {
 		b, encErr := encodeJSON(out)
 		if encErr == nil && len(b) > maxPayloadBytes {
-			err = newErr(ErrDataLimitExceeded, "The execution output has %d bytes, more than the %d bytes allowed", len(b), maxPayloadBytes)
+			err = &TaskError{Name: ErrDataLimitExceeded, Cause: fmt.Sprintf("The execution output has a size of %d bytes (UTF-8), exceeding the maximum number of bytes service limit (%d).", len(b), maxPayloadBytes)}
 		} else if encErr != nil {
 			err = newErr(ErrRuntime, "cannot encode the execution output: %v", encErr)
 		} else {
@@ -274,15 +280,25 @@ func newUUID(seed string) string {
 
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-func encodeChecked(v any, what string) (string, error) {
+// encodeChecked encodes a payload and checks its size in UTF-8 bytes
+// (the encoding is UTF-8) against the 256 KiB limit; tooBig builds the
+// States.DataLimitExceeded cause.
+func encodeChecked(v any, tooBig func() string) (string, error) {
 	b, err := encodeJSON(v)
 	if err != nil {
-		return "", newErr(ErrRuntime, "cannot encode %s as JSON: %v", what, err)
+		return "", newErr(ErrRuntime, "The value could not be encoded as JSON: %v", err)
 	}
 	if len(b) > maxPayloadBytes {
-		return "", newErr(ErrDataLimitExceeded, "The %s has %d bytes, more than the %d bytes (256 KiB) allowed", what, len(b), maxPayloadBytes)
+		return "", &TaskError{Name: ErrDataLimitExceeded, Cause: tooBig()}
 	}
 	return string(b), nil
+}
+
+// resultTooBig is AWS's cause for a state or task result over the limit.
+func resultTooBig(name string) func() string {
+	return func() string {
+		return fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", name)
+	}
 }
 
 // fork returns a child thread for a branch or iteration.
@@ -301,4 +317,31 @@ func (r *run) limit(own int) int {
 		return -1
 	}
 	return l
+}
+
+// forEach calls fn for 0..n-1 on at most limit goroutines at once (limit
+// < 0: n), each worker taking the next index, so a large Map reuses a few
+// goroutines. The first error cancels the context fn gets and stops the
+// start of further calls; forEach returns that error.
+func forEach(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	workers := limit
+	if workers < 0 || workers > n {
+		workers = n
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	var next atomic.Int64
+	for range workers {
+		g.Go(func() error {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || gctx.Err() != nil {
+					return nil
+				}
+				if err := fn(gctx, i); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	return g.Wait()
 }

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -55,18 +58,70 @@ func lambdaTask(invoke func(ctx context.Context, input []byte) ([]byte, error)) 
 		if _, ok := lambdacontext.FromContext(ctx); !ok {
 			ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: newUUID(string(input))})
 		}
-		out, err := invoke(ctx, input)
-		if err != nil {
-			if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-				return nil, err
-			}
-			var ive messages.InvokeResponse_Error
-			if errors.As(err, &ive) && err == error(ive) {
-				return nil, &TaskError{Name: ive.Type, Cause: lambdaCause(ive.Type, ive.Message)}
-			}
-			name := typeName(err)
-			return nil, &TaskError{Name: name, Cause: lambdaCause(name, err.Error())}
+		out, err := invokeRecovered(ctx, invoke, input)
+		if err == nil {
+			return out, nil
 		}
-		return out, nil
+		if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			return nil, err
+		}
+		resp := functionError(err)
+		return nil, &TaskError{Name: resp.Type, Cause: string(errorPayload(resp))}
+	}
+}
+
+// invokeRecovered calls invoke, turning a panic into the error response
+// the Lambda Go runtime reports for it (message, type, stack trace).
+func invokeRecovered(ctx context.Context, invoke func(context.Context, []byte) ([]byte, error), input []byte) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, messages.InvokeResponse_Error{Message: fmt.Sprintf("%v", p), Type: typeName(p), StackTrace: panicStack(), ShouldExit: true}
+		}
+	}()
+	return invoke(ctx, input)
+}
+
+// functionError is the error response the Lambda Go runtime builds for a
+// handler error: an InvokeResponse_Error as is, otherwise the error's
+// message and dynamic type name (one pointer dereferenced).
+func functionError(err error) messages.InvokeResponse_Error {
+	if ive, ok := err.(messages.InvokeResponse_Error); ok {
+		return ive
+	}
+	return messages.InvokeResponse_Error{Message: err.Error(), Type: typeName(err)}
+}
+
+// errorPayload serialises a function error exactly as the runtime posts it
+// to the Lambda API, which Step Functions passes on as the Cause:
+// json.Marshal of the response ({"errorMessage","errorType"[,"stackTrace"]},
+// HTML characters escaped).
+func errorPayload(resp messages.InvokeResponse_Error) []byte {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		b, _ = json.Marshal(messages.InvokeResponse_Error{Type: "Runtime.SerializationError", Message: err.Error()})
+	}
+	return b
+}
+
+// panicStack is the panicking goroutine's stack in the runtime's frame
+// form (path relative to its package root, label without the package).
+func panicStack() []*messages.InvokeResponse_Error_StackFrame {
+	pcs := make([]uintptr, 32)
+	n := runtime.Callers(3, pcs) // runtime.Callers, panicStack, the deferred func
+	frames := runtime.CallersFrames(pcs[:n])
+	var out []*messages.InvokeResponse_Error_StackFrame
+	for {
+		f, more := frames.Next()
+		path, label := f.File, f.Function
+		i := len(path)
+		for k := 0; k < strings.Count(label, "/")+2 && i >= 0; k++ {
+			i = strings.LastIndex(path[:i], "/")
+		}
+		label = label[strings.LastIndex(label, "/")+1:]
+		label = label[strings.Index(label, ".")+1:]
+		out = append(out, &messages.InvokeResponse_Error_StackFrame{Path: path[i+1:], Line: int32(f.Line), Label: label})
+		if !more {
+			return out
+		}
 	}
 }

@@ -48,10 +48,30 @@ func (e *ValidationError) Error() string {
 // jsonataOnly fields are refused in JSONPath states.
 var jsonataOnly = map[string]bool{"Arguments": true, "Output": true, "Items": true}
 
-// Parse parses and validates a definition. On any problem it returns a
-// *ValidationError listing all of them.
+// ParseOptions choose the checks that depend on how the state machine is
+// created.
+type ParseOptions struct {
+	// Type is the state machine type, "STANDARD" (the default) or
+	// "EXPRESS". EXPRESS refuses what AWS does not run in Express
+	// workflows: .sync and .waitForTaskToken integrations, activities and
+	// Distributed Map states.
+	Type string
+}
+
+// Parse parses and validates a definition for a STANDARD state machine.
+// On any problem it returns a *ValidationError listing all of them.
 func Parse(def []byte) (*StateMachine, error) {
-	p := &parser{names: map[string]string{}}
+	return ParseWith(def, ParseOptions{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(def []byte, opts ParseOptions) (*StateMachine, error) {
+	p := &parser{names: map[string]string{}, labels: map[string]string{}, express: opts.Type == "EXPRESS"}
+	switch opts.Type {
+	case "", "STANDARD", "EXPRESS":
+	default:
+		return nil, fmt.Errorf("asl: state machine type %q: want STANDARD or EXPRESS", opts.Type)
+	}
 	raw, err := decodeJSON(def)
 	if err != nil {
 		return nil, &ValidationError{Problems: []Problem{{Message: "definition is not valid JSON: " + err.Error()}}}
@@ -84,7 +104,7 @@ func (p *parser) machine(obj map[string]any, where string, top bool) *StateMachi
 	for _, name := range sortedKeys(states) {
 		w := where + "States." + name
 		if prev, dup := p.names[name]; dup {
-			p.add(w, "state name %q is already used at %s: state names must be unique in the whole state machine", name, prev)
+			p.add(w, "DUPLICATE_STATE_NAME: Duplicate State name: %s (already used at %s; state names must be unique in the whole state machine)", name, prev)
 		}
 		p.names[name] = w
 		if len(name) > 80 {
@@ -164,7 +184,7 @@ func (p *parser) checkTransitions(sm *StateMachine, where string) {
 	for _, n := range names {
 		for _, tg := range sm.States[n].targets(where + "States." + n) {
 			if _, ok := sm.States[tg.name]; tg.name != "" && !ok {
-				p.add(tg.where, "%s target %q is not a state in this scope", tg.field, tg.name)
+				p.add(tg.where+"."+tg.field, "MISSING_TRANSITION_TARGET: Missing '%s' target: %s (no state of that name in this scope)", tg.field, tg.name)
 			}
 		}
 	}
@@ -174,7 +194,7 @@ func (p *parser) checkTransitions(sm *StateMachine, where string) {
 	seen := reachable(sm)
 	for _, n := range names {
 		if !seen[n] {
-			p.add(where+"States."+n, "state is unreachable from StartAt %q", sm.StartAt)
+			p.add(where+"States."+n, "UNREACHABLE_STATE: State '%s' is not reachable from StartAt '%s'", n, sm.StartAt)
 		}
 	}
 }

@@ -3,8 +3,9 @@ package asl
 import (
 	"context"
 	"fmt"
-
-	"golang.org/x/sync/errgroup"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // mapState is a Map state. Inline iterations run as threads of this
@@ -46,7 +47,7 @@ func (s *mapState) parse(p *parser, _ *State, o map[string]any, w string) {
 	s.parseAssign(p, o, w)
 	s.errorHandling.parse(p, o, w)
 	s.parseProcessor(p, o, w)
-	s.ItemsPath = p.pathField(o, "ItemsPath", w, true)
+	s.ItemsPath = p.pathField(o, "ItemsPath", w, refPath)
 	if v, has := o["ItemSelector"]; has {
 		if s.HasParameters {
 			p.add(w, "ItemSelector and Parameters are mutually exclusive (Parameters is the legacy name of ItemSelector)")
@@ -66,6 +67,12 @@ func (s *mapState) parse(p *parser, _ *State, o map[string]any, w string) {
 	s.MaxConcurrencyPath = p.strPath(o, "MaxConcurrencyPath", w)
 	p.exclusive(o, w, "MaxConcurrency", "MaxConcurrencyPath")
 	s.Label = p.str(o, "Label", w)
+	if _, has := o["Label"]; has {
+		p.checkLabel(s.Label, w+".Label")
+	}
+	if s.Distributed && p.express {
+		p.add(w, "SCHEMA_VALIDATION_FAILED: Express state machine does not support Distributed Map")
+	}
 	for _, k := range distributedOnly {
 		if _, has := o[k]; has && !s.Distributed {
 			p.add(w+"."+k, "is only valid when ItemProcessor.ProcessorConfig.Mode is DISTRIBUTED")
@@ -124,6 +131,25 @@ func (s *mapState) parseProcessorConfig(p *parser, pc map[string]any, w string) 
 	}
 }
 
+// checkLabel applies AWS's rules for a Map Run label: at most 40
+// characters, unique in the state machine, and none of: white space,
+// ? *, < > { } [ ], " # % \ ^ | ~ ` $ & , ; : /, or control characters.
+func (p *parser) checkLabel(label, w string) {
+	if n := utf8.RuneCountInString(label); n > 40 {
+		p.add(w, "SCHEMA_VALIDATION_FAILED: Label %q has %d characters; a Map Run label may have at most 40", label, n)
+	}
+	for _, r := range label {
+		if unicode.IsSpace(r) || r <= 0x1f || (r >= 0x7f && r <= 0x9f) || strings.ContainsRune("?*<>{}[]\"#%\\^|~`$&,;:/", r) {
+			p.add(w, "SCHEMA_VALIDATION_FAILED: Label %q contains %q, which a Map Run label may not contain (white space, ? * < > { } [ ] \" # %% \\ ^ | ~ ` $ & , ; : / or control characters)", label, r)
+			break
+		}
+	}
+	if prev, dup := p.labels[label]; dup {
+		p.add(w, "SCHEMA_VALIDATION_FAILED: Label %q is already used at %s: Map labels must be unique in the state machine", label, prev)
+	}
+	p.labels[label] = w
+}
+
 func (s *mapState) parseTolerance(p *parser, o map[string]any, w string) {
 	if f, has := p.num(o, "ToleratedFailurePercentage", w); has {
 		if f < 0 || f > 100 {
@@ -157,7 +183,7 @@ func (s *mapState) items(t *thread, st *State, eff any, sr *stateRun) ([]any, er
 	v := eff
 	if s.ItemsPath.Set && !s.ItemsPath.Null && s.ItemsPath.Path != "$" {
 		var err error
-		if v, err = t.env(eff, sr).path(s.ItemsPath.Path, "ItemsPath"); err != nil {
+		if v, err = t.env(eff, sr).selectPath(s.ItemsPath.Path); err != nil {
 			return nil, err
 		}
 	}
@@ -175,8 +201,9 @@ func pathOr(p, d string) string {
 	return p
 }
 
-// maxConcurrency evaluates MaxConcurrency / MaxConcurrencyPath.
-func (s *mapState) maxConcurrency(t *thread, st *State, eff any, sr *stateRun) (int, error) {
+// maxConcurrency evaluates MaxConcurrency / MaxConcurrencyPath, which
+// must select a non-negative integer (AWS's causes).
+func (s *mapState) maxConcurrency(t *thread, _ *State, eff any, sr *stateRun) (int, error) {
 	if s.MaxConcurrencyPath == "" {
 		return s.MaxConcurrency, nil
 	}
@@ -184,11 +211,14 @@ func (s *mapState) maxConcurrency(t *thread, st *State, eff any, sr *stateRun) (
 	if err != nil {
 		return 0, err
 	}
-	f, ok := toFloat(v)
-	if !ok || f < 0 {
-		return 0, newErr(ErrRuntime, "MaxConcurrencyPath %q of state %q must select a non-negative integer, got %s", s.MaxConcurrencyPath, st.Name, mustJSON(v))
+	n, ok := v.(int64)
+	switch {
+	case !ok:
+		return 0, newErr(ErrRuntime, "The MaxConcurrencyPath field refers to value \"%s\" which is not a valid integer: %s", rawValue(v), s.MaxConcurrencyPath)
+	case n < 0:
+		return 0, newErr(ErrRuntime, "Expected non-negative integer for MaxConcurrency, got '%d' instead.", n)
 	}
-	return int(f), nil
+	return int(n), nil
 }
 
 // selectItem applies ItemSelector (or legacy Parameters) to one item.
@@ -201,7 +231,12 @@ func (s *mapState) selectItem(t *thread, eff any, sr *stateRun, index int, item 
 	return t.env(eff, &isr).template(s.ItemSelector, "ItemSelector")
 }
 
-// inline runs an INLINE Map: one thread per item.
+// inlineMaxConcurrency is how many iterations an INLINE Map runs at once
+// at most, as on AWS (MaxConcurrency 0 or above it means this many).
+const inlineMaxConcurrency = 40
+
+// inline runs an INLINE Map: one thread per item, at most
+// inlineMaxConcurrency at once.
 func (s *mapState) inline(ctx context.Context, t *thread, st *State, eff any, sr *stateRun) (any, error) {
 	items, err := s.items(t, st, eff, sr)
 	if err != nil {
@@ -215,20 +250,17 @@ func (s *mapState) inline(ctx context.Context, t *thread, st *State, eff any, sr
 	t.event("MapStateStarted", func(e *Event) { e.MapStateStartedEventDetails = &MapStateStartedDetails{Length: n} })
 	start := t.prev
 	results := make([]any, n)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(t.r.limit(mc))
-	for i, item := range items {
-		if gctx.Err() != nil {
-			break
-		}
-		child := t.fork(fmt.Sprintf("%s#%d", st.Name, i), start)
-		g.Go(func() error {
-			var err error
-			results[i], err = s.iteration(gctx, t, child, eff, sr, i, item)
-			return err
-		})
+	limit := t.r.limit(mc)
+	if limit < 0 || limit > inlineMaxConcurrency {
+		limit = inlineMaxConcurrency
 	}
-	if err := g.Wait(); err != nil {
+	err = forEach(ctx, n, limit, func(ctx context.Context, i int) error {
+		child := t.fork(fmt.Sprintf("%s#%d", st.Name, i), start)
+		var err error
+		results[i], err = s.iteration(ctx, t, child, eff, sr, i, items[i])
+		return err
+	})
+	if err != nil {
 		if ctx.Err() == nil {
 			t.event("MapStateFailed", nil)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -223,6 +224,8 @@ func (s *mapState) batch(st *State, env *evalEnv, inputs []any) ([]any, []int, e
 	return out, first, nil
 }
 
+// tolerance evaluates the tolerated failure percentage and count (their
+// Path forms accept numbers and numeric strings; AWS's causes).
 func (s *mapState) tolerance(env *evalEnv) (*float64, *int, error) {
 	pct, cnt := s.ToleratedFailurePercentage, s.ToleratedFailureCount
 	if p := s.ToleratedFailurePercentagePath; p != "" {
@@ -230,9 +233,12 @@ func (s *mapState) tolerance(env *evalEnv) (*float64, *int, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		f, ok := toFloat(v)
-		if !ok || f < 0 || f > 100 {
-			return nil, nil, newErr(ErrRuntime, "ToleratedFailurePercentagePath %q must select a number between 0 and 100, got %s", p, mustJSON(v))
+		f, ok := numberOrNumeric(v, false)
+		switch {
+		case !ok:
+			return nil, nil, newErr(ErrRuntime, "The ToleratedFailurePercentagePath field refers to value \"%s\" which is not a valid float: %s", rawValue(v), p)
+		case f < 0 || f > 100:
+			return nil, nil, newErr(ErrRuntime, "ToleratedFailurePercentage must be between 0 and 100.")
 		}
 		pct = &f
 	}
@@ -241,14 +247,31 @@ func (s *mapState) tolerance(env *evalEnv) (*float64, *int, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		f, ok := toFloat(v)
-		if !ok || f < 0 {
-			return nil, nil, newErr(ErrRuntime, "ToleratedFailureCountPath %q must select a non-negative integer, got %s", p, mustJSON(v))
+		f, ok := numberOrNumeric(v, true)
+		switch {
+		case !ok:
+			return nil, nil, newErr(ErrRuntime, "The ToleratedFailureCountPath field refers to value \"%s\" which is not a valid integer: %s", rawValue(v), p)
+		case f < 0:
+			return nil, nil, newErr(ErrRuntime, "ToleratedFailureCount cannot be negative.")
 		}
 		c := int(f)
 		cnt = &c
 	}
 	return pct, cnt, nil
+}
+
+// numberOrNumeric reads a number, or a string holding an integer; integer
+// refuses non-integers.
+func numberOrNumeric(v any, integer bool) (float64, bool) {
+	if s, ok := v.(string); ok {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return float64(n), err == nil
+	}
+	if n, ok := v.(int64); ok {
+		return float64(n), true
+	}
+	f, ok := v.(float64)
+	return f, ok && !integer
 }
 
 // executionRecord is one child execution in NONE transformation form.

@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +14,8 @@ import (
 type parser struct {
 	problems []Problem
 	names    map[string]string // state name -> where first defined
+	labels   map[string]string // Map Label -> where first used
+	express  bool              // the definition is for an EXPRESS state machine
 }
 
 func (p *parser) add(where, format string, args ...any) {
@@ -94,7 +97,16 @@ func (p *parser) posInt(obj map[string]any, k, where string) int {
 	return n
 }
 
-func (p *parser) pathField(obj map[string]any, k, where string, ref bool) optPath {
+// pathRule is what a path field accepts.
+type pathRule int
+
+const (
+	anyPath    pathRule = iota // a Path: input, context object or variable
+	refPath                    // a reference path (names and indexes) with any root
+	resultPath                 // a reference path into the state's input (ResultPath)
+)
+
+func (p *parser) pathField(obj map[string]any, k, where string, rule pathRule) optPath {
 	v, ok := obj[k]
 	if !ok {
 		return optPath{}
@@ -107,14 +119,14 @@ func (p *parser) pathField(obj map[string]any, k, where string, ref bool) optPat
 		p.add(where+"."+k, "must be a string path or null")
 		return optPath{}
 	}
-	p.checkPath(s, where+"."+k, ref)
+	p.checkPath(s, where+"."+k, rule)
 	return optPath{Set: true, Path: s}
 }
 
 func (p *parser) strPath(obj map[string]any, k, where string) string {
 	s := p.str(obj, k, where)
 	if s != "" {
-		p.checkPath(s, where+"."+k, false)
+		p.checkPath(s, where+"."+k, anyPath)
 	}
 	return s
 }
@@ -122,18 +134,36 @@ func (p *parser) strPath(obj map[string]any, k, where string) string {
 // dynPath reads a field that takes a path or an intrinsic function.
 func (p *parser) dynPath(obj map[string]any, k, where string) string {
 	s := p.str(obj, k, where)
-	if s != "" && !intrinsics.IsIntrinsic(s) {
-		p.checkPath(s, where+"."+k, false)
+	if s != "" {
+		p.checkDynamic(s, where+"."+k)
 	}
 	return s
 }
 
-func (p *parser) checkPath(s, where string, ref bool) {
+// checkDynamic validates a path or an intrinsic function call (its syntax,
+// string escapes, function names and argument counts, as AWS checks them
+// when the state machine is created).
+func (p *parser) checkDynamic(s, where string) {
+	if !intrinsics.IsIntrinsic(s) {
+		p.checkPath(s, where, anyPath)
+		return
+	}
+	if err := intrinsics.Check(s); err != nil {
+		var ie *intrinsics.Error
+		cause := err.Error()
+		if errors.As(err, &ie) {
+			cause = ie.Cause
+		}
+		p.add(where, "SCHEMA_VALIDATION_FAILED: The value for the field must be a valid JSONPath or a valid intrinsic function call: %s", cause)
+	}
+}
+
+func (p *parser) checkPath(s, where string, rule pathRule) {
 	var err error
-	if ref {
+	if rule != anyPath {
 		var cp *compiledPath
 		cp, err = compileRefPath(s)
-		if err == nil && cp.kind != '$' {
+		if err == nil && rule == resultPath && cp.kind != '$' {
 			err = fmt.Errorf("%q must refer to the state's input ($...), not the context object or a variable", s)
 		}
 	} else {
@@ -159,9 +189,7 @@ func (p *parser) template(v any, where string) {
 				p.add(w, "a field ending in \".$\" must have a string value (a path or an intrinsic function)")
 				continue
 			}
-			if !intrinsics.IsIntrinsic(s) {
-				p.checkPath(s, w, false)
-			}
+			p.checkDynamic(s, w)
 		}
 	case []any:
 		for i, e := range x {

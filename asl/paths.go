@@ -1,84 +1,16 @@
 package asl
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
 	"github.com/ohler55/ojg/jp"
-	"github.com/ohler55/ojg/oj"
 
 	"github.com/ferrydata/ferry/asl/intrinsics"
 )
-
-// decodeJSON parses JSON into generic values: map[string]any, []any,
-// string, int64, float64, bool and nil.
-func decodeJSON(b []byte) (any, error) {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return map[string]any{}, nil
-	}
-	v, err := oj.Parse(b)
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// encodeJSON marshals v compactly with sorted keys and no HTML escaping.
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-func mustJSON(v any) string {
-	b, err := encodeJSON(v)
-	if err != nil {
-		return fmt.Sprintf("%v", v)
-	}
-	return string(b)
-}
-
-// normalize converts values produced outside the engine (intrinsics, Go
-// maps) into the generic representation.
-func normalize(v any) (any, error) {
-	switch x := v.(type) {
-	case nil, string, bool, int64, float64:
-		return v, nil
-	case int:
-		return int64(x), nil
-	case map[string]any:
-		for k, e := range x {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			x[k] = n
-		}
-		return x, nil
-	case []any:
-		for i, e := range x {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			x[i] = n
-		}
-		return x, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return decodeJSON(b)
-}
 
 // compiledPath is a parsed JSONPath.
 type compiledPath struct {
@@ -88,6 +20,7 @@ type compiledPath struct {
 	expr     jp.Expr
 	definite bool // yields exactly one value (no wildcard, filter, slice, union, descent)
 	ref      bool // a reference path: only child names and indexes
+	steps    []pathStep
 }
 
 var pathCache sync.Map // string -> *compiledPath or error
@@ -132,28 +65,137 @@ func parsePath(s string) (*compiledPath, error) {
 		cp.varName = s[1:i]
 		rest = "$" + s[i:]
 	}
-	x, err := jp.ParseString(rest)
+	x, err := jp.ParseString(bracketNames(rest))
 	if err != nil {
 		return nil, fmt.Errorf("path %q: %v", s, err)
 	}
 	cp.expr = x
+	cp.classify()
+	return cp, nil
+}
+
+// classify sets definite, ref and, for a path of names and indexes only,
+// the steps that get walks without the general evaluator.
+func (cp *compiledPath) classify() {
 	cp.definite, cp.ref = true, true
-	for i, f := range x {
-		switch f.(type) {
+	var steps []pathStep
+	for i, f := range cp.expr {
+		switch f := f.(type) {
 		case jp.Root:
 			if i != 0 {
 				cp.ref = false
 			}
-		case jp.Child, jp.Bracket:
+		case jp.Bracket:
+		case jp.Child:
+			steps = append(steps, pathStep{key: string(f)})
 		case jp.Nth:
-			if int(f.(jp.Nth)) < 0 {
+			if int(f) < 0 {
 				cp.ref = false
 			}
+			steps = append(steps, pathStep{index: int(f), isIndex: true})
 		default:
 			cp.definite, cp.ref = false, false
 		}
 	}
-	return cp, nil
+	if cp.ref {
+		cp.steps = steps
+	}
+}
+
+// pathStep is one step of a reference path: an object member or an array
+// index.
+type pathStep struct {
+	key     string
+	index   int
+	isIndex bool
+}
+
+// walk follows a reference path's steps from data.
+func (cp *compiledPath) walk(data any) (any, bool) {
+	for i, st := range cp.steps {
+		if st.isIndex {
+			a, ok := data.([]any)
+			if !ok {
+				return nil, false
+			}
+			if st.index >= len(a) {
+				// As on AWS, an index past the end of an array is null
+				// when it is the path's last step.
+				return nil, i == len(cp.steps)-1
+			}
+			data = a[st.index]
+			continue
+		}
+		m, ok := data.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if data, ok = m[st.key]; !ok {
+			return nil, false
+		}
+	}
+	return data, true
+}
+
+// bracketNames rewrites the dot-notation member names of a JSONPath that
+// are not plain identifiers (such as "delivery-partner") into bracket
+// notation, as the Jayway JsonPath dialect that Step Functions uses reads
+// them: a dot-notation name runs to the next "." or "[". Brackets,
+// filters and quoted names are left as they are.
+func bracketNames(p string) string {
+	var b strings.Builder
+	depth := 0
+	var quote byte
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case quote != 0:
+			if c == '\\' && i+1 < len(p) {
+				b.WriteByte(c)
+				i++
+				c = p[i]
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			if depth > 0 {
+				quote = c
+			}
+		case c == '[' || c == '(':
+			depth++
+		case c == ']' || c == ')':
+			depth--
+		case c == '.' && depth == 0 && i+1 < len(p) && p[i+1] != '.' && p[i+1] != '*' && p[i+1] != '[':
+			j := i + 1
+			for j < len(p) && p[j] != '.' && p[j] != '[' {
+				j++
+			}
+			if name := p[i+1 : j]; !plainName(name) {
+				b.WriteString("['")
+				b.WriteString(strings.NewReplacer("\\", "\\\\", "'", "\\'").Replace(name))
+				b.WriteString("']")
+				i = j - 1
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// plainName reports whether a dot-notation name is one the general
+// JSONPath parser reads as is.
+func plainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // compileRefPath parses a reference path (ResultPath, ItemsPath): it must
@@ -218,8 +260,9 @@ func (e *evalEnv) get(cp *compiledPath) (v any, found bool, err error) {
 			return nil, false, newErr(ErrRuntime, "The variable reference '$%s' in %q could not be resolved: no such variable is assigned", cp.varName, cp.src)
 		}
 	}
-	if len(cp.expr) == 1 {
-		return data, true, nil
+	if cp.ref {
+		v, found := cp.walk(data)
+		return v, found, nil
 	}
 	res := cp.expr.Get(data)
 	if !cp.definite {
@@ -234,20 +277,58 @@ func (e *evalEnv) get(cp *compiledPath) (v any, found bool, err error) {
 	return res[0], true, nil
 }
 
-// path evaluates a path that must match, or fails with States.Runtime.
-func (e *evalEnv) path(s, field string) (any, error) {
-	cp, err := compilePath(s)
-	if err != nil {
-		return nil, newErr(ErrRuntime, "Invalid path %q in %s: %v", s, field, err)
+// lookup compiles and evaluates a path.
+func (e *evalEnv) lookup(s string) (v any, found bool, cp *compiledPath, err error) {
+	if cp, err = compilePath(s); err != nil {
+		return nil, false, nil, newErr(ErrRuntime, "Invalid path '%s': %v", s, err)
 	}
-	v, found, err := e.get(cp)
+	v, found, err = e.get(cp)
+	return v, found, cp, err
+}
+
+// path evaluates a path in a payload template or a *Path field that must
+// match, or fails with States.Runtime as AWS does: "The JSONPath '$.x'
+// specified for the field 'k.$' could not be found in the input '{...}'".
+func (e *evalEnv) path(s, field string) (any, error) {
+	v, found, cp, err := e.lookup(s)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, newErr(ErrRuntime, "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", s, field, truncate(mustJSON(e.pick(cp)), 1024))
+		return nil, newErr(ErrRuntime, "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", s, field, mustJSON(e.pick(cp)))
 	}
 	return v, nil
+}
+
+// selectPath evaluates InputPath, OutputPath or ItemsPath, failing as AWS
+// does when nothing matches: "Invalid path '$.x' : No results for path:
+// $['x']".
+func (e *evalEnv) selectPath(s string) (any, error) {
+	v, found, cp, err := e.lookup(s)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, newErr(ErrRuntime, "Invalid path '%s' : No results for path: %s", s, cp.normalized())
+	}
+	return v, nil
+}
+
+// normalized renders a path as Jayway JsonPath reports it: $['a']['b'][0].
+func (cp *compiledPath) normalized() string {
+	if !cp.ref {
+		return cp.src
+	}
+	var b strings.Builder
+	b.WriteString("$")
+	for _, st := range cp.steps {
+		if st.isIndex {
+			fmt.Fprintf(&b, "[%d]", st.index)
+		} else {
+			b.WriteString("['" + st.key + "']")
+		}
+	}
+	return b.String()
 }
 
 func (e *evalEnv) pick(cp *compiledPath) any {
@@ -281,7 +362,7 @@ func (e *evalEnv) template(t any, field string) (any, error) {
 		for k, v := range x {
 			if strings.HasSuffix(k, ".$") {
 				s, _ := v.(string)
-				val, err := e.dynamic(s, field+"."+k)
+				val, err := e.dynamic(s, k)
 				if err != nil {
 					return nil, err
 				}
@@ -309,24 +390,35 @@ func (e *evalEnv) template(t any, field string) (any, error) {
 	return t, nil
 }
 
-// dynamic evaluates the string value of a ".$" key.
+// dynamic evaluates the string value of a ".$" key (field is the key):
+// a path or an intrinsic function. A Path argument of an intrinsic that
+// matches nothing fails with States.Runtime, as on AWS.
 func (e *evalEnv) dynamic(s, field string) (any, error) {
-	if intrinsics.IsIntrinsic(s) {
-		v, err := intrinsics.Eval(s, func(p string) (any, error) { return e.path(p, field) })
-		if err != nil {
-			var ie *intrinsics.Error
-			if errors.As(err, &ie) {
-				return nil, &TaskError{Name: ie.Name, Cause: ie.Cause}
-			}
-			var te *TaskError
-			if errors.As(err, &te) {
-				return nil, te
-			}
-			return nil, newErr(ErrIntrinsicFailure, "%s: %v", field, err)
-		}
-		return normalize(v)
+	if !intrinsics.IsIntrinsic(s) {
+		return e.path(s, field)
 	}
-	return e.path(s, field)
+	var missing error
+	v, err := intrinsics.Eval(s, func(p string) (any, error) {
+		v, found, cp, err := e.lookup(p)
+		if err == nil && !found {
+			err = newErr(ErrRuntime, "The function '%s' had the following error: The JsonPath argument for the field '%s' could not be found in the input '%s'", s, p, mustJSON(e.pick(cp)))
+		}
+		if err != nil && missing == nil {
+			missing = err
+		}
+		return v, err
+	})
+	if err == nil {
+		return integralInts(normalize(v))
+	}
+	if missing != nil {
+		return nil, missing
+	}
+	var ie *intrinsics.Error
+	if errors.As(err, &ie) {
+		return nil, newErr(ie.Name, "The function '%s' had the following error: %s", s, ie.Cause)
+	}
+	return nil, newErr(ErrIntrinsicFailure, "The function '%s' had the following error: %v", s, err)
 }
 
 // setRef returns root with value placed at the reference path, copying
@@ -389,20 +481,26 @@ func setAt(cur any, frags []jp.Frag, value any, src string) (any, error) {
 	return nil, newErr(ErrResultPathMatchFailure, "Unable to apply ResultPath %q", src)
 }
 
-func kindOf(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case int64, float64:
-		return "number"
-	case nil:
-		return "null"
+// integralInts turns the integral float64 numbers an intrinsic returns
+// into int64, as AWS's intrinsics return integers (States.StringToJson('4')
+// is 4, not 4.0).
+func integralInts(v any, err error) (any, error) {
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("%T", v)
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), nil
+		}
+	case map[string]any:
+		for k, e := range x {
+			x[k], _ = integralInts(e, nil)
+		}
+	case []any:
+		for i, e := range x {
+			x[i], _ = integralInts(e, nil)
+		}
+	}
+	return v, nil
 }

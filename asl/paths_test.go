@@ -97,7 +97,7 @@ func TestInputOutputProcessing(t *testing.T) {
 		{
 			name:  "missing path in Parameters is States.Runtime",
 			def:   `{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"x.$":"$.missing"},"End":true}}}`,
-			input: `{"a":1}`, wantErr: ErrRuntime, wantCause: "The JSONPath '$.missing' specified for the field 'Parameters.x.$' could not be found",
+			input: `{"a":1}`, wantErr: ErrRuntime, wantCause: `An error occurred while executing the state 'P' (entered at the event id #2). The JSONPath '$.missing' specified for the field 'x.$' could not be found in the input '{"a":1}'`,
 		},
 		{
 			name:  "missing InputPath is States.Runtime",

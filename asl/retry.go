@@ -141,7 +141,7 @@ func (p *parser) catch(v any, where string) []*Catcher {
 		if c.Next == "" {
 			p.add(w, "a catcher must have Next")
 		}
-		c.ResultPath = p.pathField(o, "ResultPath", w, true)
+		c.ResultPath = p.pathField(o, "ResultPath", w, resultPath)
 		c.Assign = p.assign(o, w)
 		out = append(out, c)
 		return c.ErrorEquals
@@ -180,6 +180,7 @@ func (t *thread) withErrorHandling(ctx context.Context, eh *errorHandling, raw a
 		if err == nil {
 			return res, nil
 		}
+		err = stateError(err, sr)
 		if ctx.Err() != nil || errors.Is(err, errExecTimeout) {
 			return outcome{}, err
 		}

@@ -160,18 +160,21 @@ func (p *parser) flow(st *State, o map[string]any, w string) {
 // name ("" when the scope ends), or the error the state failed with.
 func (t *thread) runState(ctx context.Context, st *State, raw any) (any, string, error) {
 	sr := &stateRun{st: st, entered: t.r.clock.Now()}
-	inStr, err := encodeChecked(raw, fmt.Sprintf("input of state %q", st.Name))
+	inStr, err := encodeChecked(raw, func() string {
+		return fmt.Sprintf("The input to state '%s' has a size exceeding the maximum number of bytes service limit.", st.Name)
+	})
 	if err != nil {
 		return nil, "", err
 	}
 	t.event(string(st.Type)+"StateEntered", func(e *Event) {
 		e.StateEnteredEventDetails = &StateEnteredDetails{Name: st.Name, Input: inStr}
 	})
+	sr.enteredID = t.prev
 	res, err := st.kind.run(ctx, t, st, raw, sr)
 	if err != nil {
-		return nil, "", err
+		return nil, "", stateError(err, sr)
 	}
-	outStr, err := encodeChecked(res.out, fmt.Sprintf("output of state %q", st.Name))
+	outStr, err := encodeChecked(res.out, resultTooBig(st.Name))
 	if err != nil {
 		return nil, "", err
 	}

@@ -30,6 +30,8 @@ func (s *taskState) parse(p *parser, _ *State, o map[string]any, w string) {
 		p.add(w, "a Task state must have a Resource (an ARN)")
 	} else if !strings.HasPrefix(s.Resource, "arn:") {
 		p.add(w+".Resource", "Resource %q is not an ARN", s.Resource)
+	} else {
+		p.checkResource(s.Resource, w+".Resource")
 	}
 	s.parseTimeouts(p, o, w)
 }
@@ -88,14 +90,16 @@ func (s *taskState) invoke(ctx context.Context, t *thread, st *State, eff any, s
 	if err := t.route(c, s.Resource); err != nil {
 		return nil, err
 	}
-	if c.inStr, err = encodeChecked(c.payload, fmt.Sprintf("input of task %q", st.Name)); err != nil {
+	if c.inStr, err = encodeChecked(c.payload, func() string {
+		return fmt.Sprintf("The parameters of state/task '%s' have a size exceeding the maximum number of bytes service limit.", st.Name)
+	}); err != nil {
 		return nil, err
 	}
 	t.taskStarted(c)
 	out, err := t.call(ctx, c)
 	if err == nil {
 		var outStr string
-		if outStr, err = encodeChecked(out, fmt.Sprintf("result of task %q", st.Name)); err == nil {
+		if outStr, err = encodeChecked(out, resultTooBig(st.Name)); err == nil {
 			t.taskSucceeded(c, outStr)
 			return out, nil
 		}

@@ -3,6 +3,7 @@ package asl
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -24,17 +25,18 @@ func (s *waitState) parse(p *parser, _ *State, o map[string]any, w string) {
 	n := 0
 	if _, has := o["Seconds"]; has {
 		n++
-		if sec, ok := p.num(o, "Seconds", w); ok {
+		if sec, ok := p.intField(o, "Seconds", w); ok {
 			if sec < 0 {
 				p.add(w+".Seconds", "must not be negative")
 			}
-			s.Seconds = &sec
+			f := float64(sec)
+			s.Seconds = &f
 		}
 	}
 	if _, has := o["Timestamp"]; has {
 		n++
 		s.Timestamp = p.str(o, "Timestamp", w)
-		if _, err := parseTimestamp(s.Timestamp); err != nil {
+		if _, err := parseWaitTimestamp(s.Timestamp); err != nil {
 			p.add(w+".Timestamp", "%v", err)
 		}
 	}
@@ -51,6 +53,11 @@ func (s *waitState) parse(p *parser, _ *State, o map[string]any, w string) {
 	}
 }
 
+// timestampPattern is the form Step Functions accepts for Wait timestamps:
+// an RFC 3339 date-time with an uppercase T and Z (UTC), optionally with a
+// fraction of a second, which the wait truncates to seconds.
+var timestampPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$`)
+
 // parseTimestamp parses an RFC 3339 timestamp (uppercase T, as the spec
 // requires).
 func parseTimestamp(s string) (time.Time, error) {
@@ -59,6 +66,19 @@ func parseTimestamp(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("timestamp %q is not RFC 3339 (e.g. 2016-03-14T01:59:00Z)", s)
 	}
 	return ts, nil
+}
+
+// parseWaitTimestamp parses a Wait state's Timestamp or TimestampPath
+// value: the timestampPattern form, truncated to seconds.
+func parseWaitTimestamp(s string) (time.Time, error) {
+	if !timestampPattern.MatchString(s) {
+		return time.Time{}, fmt.Errorf("timestamp %q is not an ISO-8601 extended date-time in UTC such as 2016-03-14T01:59:00Z", s)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("timestamp %q is not a valid date-time: %v", s, err)
+	}
+	return ts.Truncate(time.Second), nil
 }
 
 func (s *waitState) run(ctx context.Context, t *thread, st *State, raw any, sr *stateRun) (outcome, error) {
@@ -84,36 +104,50 @@ func (s *waitState) run(ctx context.Context, t *thread, st *State, raw any, sr *
 	return t.passThrough(&s.dataFlow, eff, sr)
 }
 
-// duration is how long the state waits from now.
-func (s *waitState) duration(env *evalEnv, st *State, now time.Time) (time.Duration, error) {
+// duration is how long the state waits from now. SecondsPath must select
+// a non-negative integer and TimestampPath a timestamp in the form
+// timestampPattern describes; AWS's causes are kept.
+func (s *waitState) duration(env *evalEnv, _ *State, now time.Time) (time.Duration, error) {
 	switch {
 	case s.Seconds != nil:
 		return time.Duration(*s.Seconds * float64(time.Second)), nil
 	case s.Timestamp != "":
-		ts, _ := parseTimestamp(s.Timestamp)
+		ts, _ := parseWaitTimestamp(s.Timestamp)
 		return ts.Sub(now), nil
 	case s.SecondsPath != "":
 		v, err := env.path(s.SecondsPath, "SecondsPath")
 		if err != nil {
 			return 0, err
 		}
-		f, ok := toFloat(v)
-		if !ok || f < 0 {
-			return 0, newErr(ErrRuntime, "The SecondsPath %q of state %q must select a non-negative number, got %s", s.SecondsPath, st.Name, mustJSON(v))
+		n, ok := v.(int64)
+		switch {
+		case !ok:
+			return 0, newErr(ErrRuntime, "The SecondsPath parameter cannot be parsed as a long value: %s == %s", s.SecondsPath, rawValue(v))
+		case n < 0:
+			return 0, newErr(ErrRuntime, "The SecondsPath parameter references a negative value: %s == %d", s.SecondsPath, n)
 		}
-		return time.Duration(f * float64(time.Second)), nil
+		return time.Duration(n) * time.Second, nil
 	default:
 		v, err := env.path(s.TimestampPath, "TimestampPath")
 		if err != nil {
 			return 0, err
 		}
 		str, _ := v.(string)
-		ts, perr := parseTimestamp(str)
+		ts, perr := parseWaitTimestamp(str)
 		if perr != nil {
-			return 0, newErr(ErrRuntime, "The TimestampPath %q of state %q: %v", s.TimestampPath, st.Name, perr)
+			return 0, newErr(ErrRuntime, "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: %s == %s", s.TimestampPath, rawValue(v))
 		}
 		return ts.Sub(now), nil
 	}
+}
+
+// rawValue renders a value in an error cause: a string as is, anything
+// else as JSON.
+func rawValue(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return mustJSON(v)
 }
 
 func toFloat(v any) (float64, bool) {

@@ -92,3 +92,13 @@ func Eval(expr string, resolve func(path string) (any, error)) (any, error) {
 	}
 	return n.eval(resolve)
 }
+
+// Check parses expr without evaluating it, as a definition is validated:
+// syntax, escapes in string literals, function names and argument counts.
+// It returns the same *Error that Eval would for those problems.
+func Check(expr string) error {
+	if _, err := parse(expr); err != nil {
+		return err
+	}
+	return nil
+}

@@ -76,12 +76,12 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func statesParseDefinition(path string) (*asl.StateMachine, []byte, error) {
+func statesParseDefinition(path, typ string) (*asl.StateMachine, []byte, error) {
 	def, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read definition: %w", err)
 	}
-	sm, err := asl.Parse(def)
+	sm, err := asl.ParseWith(def, asl.ParseOptions{Type: strings.ToUpper(typ)})
 	return sm, def, err
 }
 
@@ -90,6 +90,7 @@ func runStatesValidate(args []string, stdout, stderr io.Writer) int {
 		"Parse and validate a States Language definition. Prints every problem, one per line,\n"+
 			"and exits 1 if there is any; prints \"valid\" and exits 0 otherwise.",
 		"ferry states validate statemachine/ferry.asl.json", stderr)
+	typ := fs.String("type", "STANDARD", "state machine type: STANDARD or EXPRESS (EXPRESS refuses .sync and .waitForTaskToken integrations, activities and Distributed Map)")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -102,7 +103,7 @@ func runStatesValidate(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	_, _, err = statesParseDefinition(pos[0])
+	_, _, err = statesParseDefinition(pos[0], *typ)
 	var ve *asl.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -145,6 +146,7 @@ func runStatesRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	account := fs.String("account", "123456789012", "AWS account id used in ARNs")
 	fast := fs.Bool("fast", false, "use a virtual clock: Wait states and retry back-offs do not really sleep (a task's TimeoutSeconds and HeartbeatSeconds still count its real running time)")
 	histPath := fs.String("history", "", "write the execution history ({\"events\":[...]}) to this file")
+	typ := fs.String("type", "STANDARD", "state machine type: STANDARD or EXPRESS")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -163,7 +165,7 @@ func runStatesRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if (*mockPath == "") != (*testCase == "") {
 		return usage("--mock-config and --test-case go together")
 	}
-	sm, _, err := statesParseDefinition(pos[0])
+	sm, _, err := statesParseDefinition(pos[0], *typ)
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry states run: %s: %v\n", pos[0], err)
 		return 1

@@ -106,7 +106,7 @@ func TestStatesValidateProblems(t *testing.T) {
 	if code := mainArgs([]string{"states", "validate", bad}, &out, &errOut); code != 1 {
 		t.Fatalf("exit %d", code)
 	}
-	want := "States.A: Next target \"B\" is not a state in this scope\nStates.C: state is unreachable from StartAt \"A\"\n"
+	want := "States.A.Next: MISSING_TRANSITION_TARGET: Missing 'Next' target: B (no state of that name in this scope)\nStates.C: UNREACHABLE_STATE: State 'C' is not reachable from StartAt 'A'\n"
 	if out.String() != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", out.String(), want)
 	}
