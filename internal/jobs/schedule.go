@@ -42,6 +42,19 @@ func (e *ScheduleError) Error() string {
 // schedule from its start date. One-time at(...) expressions are refused:
 // a one-off run is `ferry job run NAME`.
 func ParseSchedule(expr, tz string, anchor time.Time) (Schedule, error) {
+	s, err := parseSchedule(expr, tz, anchor)
+	if err != nil {
+		return nil, err
+	}
+	if s.Next(anchor).IsZero() {
+		return nil, schedErr(fmt.Sprintf("%s never fires after %s", s, anchor.UTC().Format("2006-01-02 15:04 UTC")), "check the day, month and year fields")
+	}
+	return s, nil
+}
+
+// parseSchedule is ParseSchedule without the check that the schedule
+// fires again.
+func parseSchedule(expr, tz string, anchor time.Time) (Schedule, error) {
 	loc, err := LoadZone(tz)
 	if err != nil {
 		return nil, err
@@ -54,14 +67,7 @@ func ParseSchedule(expr, tz string, anchor time.Time) (Schedule, error) {
 	inner := strings.TrimSpace(e[open+1 : len(e)-1])
 	switch strings.TrimSpace(e[:open]) {
 	case "cron":
-		c, err := parseCron(inner, loc)
-		if err != nil {
-			return nil, err
-		}
-		if c.Next(anchor).IsZero() {
-			return nil, schedErr(fmt.Sprintf("%s never fires after %s", c, anchor.In(loc).Format("2006-01-02 15:04 MST")), "check the day, month and year fields")
-		}
-		return c, nil
+		return parseCron(inner, loc)
 	case "rate":
 		return parseRate(inner, anchor)
 	case "at":
