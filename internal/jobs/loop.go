@@ -15,9 +15,10 @@ type BatchFunc func(ctx context.Context, n int) (int64, error)
 type LoopOptions struct {
 	// MaxRows is the largest batch (the job's BatchRows).
 	MaxRows int
-	// Target is the batch duration the size adapts to (default 1s): a
+	// Target is the batch duration the size adapts to (default 500ms): a
 	// batch that took longer shrinks the next one, so no batch holds its
-	// locks for long; a faster one grows it back, up to MaxRows.
+	// locks for long; a faster one grows it, up to MaxRows. The first batch
+	// is MaxRows/16 (slow start), so not even the first one is long.
 	Target time.Duration
 	// Pause is slept between batches.
 	Pause time.Duration
@@ -58,7 +59,7 @@ type LoopResult struct {
 
 func (o *LoopOptions) defaults() {
 	if o.Target <= 0 {
-		o.Target = time.Second
+		o.Target = 500 * time.Millisecond
 	}
 	if o.CheckEvery <= 0 {
 		o.CheckEvery = 10 * time.Second
@@ -83,7 +84,7 @@ func (o *LoopOptions) defaults() {
 // invocation (or a new run) continues with what is left.
 func Loop(ctx context.Context, batch BatchFunc, o LoopOptions) (LoopResult, error) {
 	o.defaults()
-	r := LoopResult{Size: o.MaxRows}
+	r := LoopResult{Size: max(1, o.MaxRows/16)}
 	lastCheck := time.Time{}
 	retries := 0
 	for {

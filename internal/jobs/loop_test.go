@@ -54,29 +54,32 @@ func TestLoopRunsToZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Done || r.Rows != 1000 || r.Batches != 10 || f.remaining != 0 || len(progress) != 10 || progress[9] != 1000 {
+	// Slow start: 6, 12, 24, 48, 96, then 100 per batch.
+	if !r.Done || r.Rows != 1000 || r.Batches != 14 || f.remaining != 0 || len(progress) != 14 || progress[13] != 1000 || f.sizes[0] != 6 {
 		t.Fatalf("result %+v, remaining %d, progress %v", r, f.remaining, progress)
 	}
 }
 
 func TestLoopAdaptsToTarget(t *testing.T) {
-	// 10,000 rows take 5s: the loop shrinks the batch until one takes about
-	// the target second, and never grows beyond MaxRows.
+	// 10,000 rows take 5s: from its slow start the loop grows the batch
+	// until one takes about the target second, and never beyond.
 	f := &fakeTable{now: time.Unix(0, 0), remaining: 200_000, perRow: 500 * time.Microsecond}
-	r, err := Loop(context.Background(), f.batch, f.opts(10_000))
+	o := f.opts(10_000)
+	o.Target = time.Second
+	r, err := Loop(context.Background(), f.batch, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !r.Done || r.Rows != 200_000 {
 		t.Fatalf("%+v", r)
 	}
-	want := []int{10_000, 5_000, 2_500, 1_998}
+	want := []int{625, 1_250, 1_996, 1_997}
 	for i, w := range want {
 		if f.sizes[i] != w {
 			t.Fatalf("sizes %v, want a start of %v", f.sizes[:6], want)
 		}
 	}
-	for _, n := range f.sizes[4 : len(f.sizes)-1] { // the last, empty batch is cheap whatever its size
+	for _, n := range f.sizes[:len(f.sizes)-1] { // the last, empty batch is cheap whatever its size
 		if d := time.Duration(n) * f.perRow; d > 1100*time.Millisecond {
 			t.Fatalf("batch of %d rows (%v) after settling; sizes %v", n, d, f.sizes)
 		}
@@ -141,7 +144,7 @@ func TestLoopStopAndRetries(t *testing.T) {
 	o = f.opts(40)
 	o.RolledBack = func(err error) bool { return errors.Is(err, errLockWait) }
 	r, err = Loop(context.Background(), f.batch, o)
-	if err != nil || !r.Done || r.Rows != 100 || f.sizes[0] != 40 || f.sizes[1] != 20 || f.sizes[2] != 10 {
+	if err != nil || !r.Done || r.Rows != 100 || f.sizes[0] != 2 || f.sizes[1] != 1 || f.sizes[2] != 1 {
 		t.Fatalf("retries: %+v %v sizes %v", r, err, f.sizes)
 	}
 
