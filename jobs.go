@@ -1,6 +1,11 @@
 package ferry
 
-import "time"
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
 
 // JobKind is what a job does.
 type JobKind string
@@ -134,4 +139,73 @@ type JobOutcome struct {
 	Rows      int64  `json:"rows,omitempty"`
 	Error     string `json:"error,omitempty"`
 	Cause     string `json:"cause,omitempty"`
+}
+
+// ErrOutcomeUnknown is wrapped by a JobDB error when the connection broke
+// after a statement or a COMMIT was sent: the server may or may not have
+// committed it. Only an idempotent job is retried after it.
+var ErrOutcomeUnknown = errors.New("the connection broke after the statement was sent: it may or may not have committed")
+
+// JobSQL is one statement of a job as a JobDB runs it.
+type JobSQL struct {
+	// SQL is one statement with named parameters; Params their values,
+	// bound by the driver.
+	SQL    string
+	Params map[string]Param
+	// Schema is the session's default schema (PostgreSQL search_path,
+	// MySQL database) for unqualified names; empty keeps the connection's.
+	Schema string
+	// Timeout is the statement's server-side limit (also bounded by the
+	// context's deadline).
+	Timeout time.Duration
+}
+
+// BatchParts are the parts of a single-table DELETE or UPDATE that a JobDB
+// reassembles into one batch of at most Rows rows.
+type BatchParts struct {
+	// Update is true for UPDATE, false for DELETE.
+	Update bool
+	// Table is the table reference as written, alias included
+	// ("bi.events", `"Events" AS e`); Name its unquoted name parts
+	// (["bi", "events"]) and Alias the alias, if any.
+	Table string
+	Name  []string
+	Alias string
+	// Set is an UPDATE's assignment list as written ("a = 1, b = :x").
+	Set string
+	// Where is the predicate as written, without WHERE; empty: every row.
+	Where string
+}
+
+// JobBatch is one batch of a batched job.
+type JobBatch struct {
+	JobSQL
+	Parts BatchParts
+	// Rows is the most rows the batch may affect.
+	Rows int
+	// LockTimeout bounds how long the batch waits for a row lock before it
+	// gives up (and is rolled back).
+	LockTimeout time.Duration
+}
+
+// JobDB is a database jobs run on (a source or target engine adapter).
+// Every method runs under ctx's deadline and classifies its errors:
+// transient ones as RetryableError (wrapping ErrOutcomeUnknown when the
+// statement may have committed), the SQL's or the account's faults as
+// ConfigError, bad data as DataError.
+type JobDB interface {
+	Engine() Engine
+	// CheckJob validates a statement without running it: parameters bound
+	// and, where the engine can, EXPLAIN (of the batch statement for
+	// batched jobs: parts non-nil). It changes nothing.
+	CheckJob(ctx context.Context, q JobSQL, parts *BatchParts) error
+	// ExecJob runs one statement, in a transaction unless it cannot run in
+	// one, and returns the rows it affected (0 when the engine does not say).
+	ExecJob(ctx context.Context, q JobSQL) (int64, error)
+	// BatchJob runs one batch in its own short transaction and returns the
+	// rows it affected: 0 only when no row matches any more.
+	BatchJob(ctx context.Context, b JobBatch) (int64, error)
+	// ExtractJob streams a SELECT's result as the csvcodec dialect (header
+	// first) into w, holding no more than one row in memory.
+	ExtractJob(ctx context.Context, q JobSQL, w io.Writer) (ExportStats, error)
 }

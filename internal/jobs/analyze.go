@@ -23,24 +23,7 @@ type Statement struct {
 	// ("DELETE", "UPDATE", "REFRESH MATERIALIZED VIEW", "CALL", "VACUUM").
 	Verb string
 	// Batch is the parts of a batched job's DELETE or UPDATE.
-	Batch *BatchParts
-}
-
-// BatchParts are the parts of a single-table DELETE or UPDATE that an
-// engine adapter reassembles into one batch of at most n rows.
-type BatchParts struct {
-	// Update is true for UPDATE, false for DELETE.
-	Update bool
-	// Table is the table reference as written, with its alias
-	// ("bi.events", `"Events" AS e`); Name its unquoted name parts
-	// (["bi", "events"]) and Alias the alias, if any.
-	Table string
-	Name  []string
-	Alias string
-	// Set is an UPDATE's assignment list as written ("a = 1, b = :x").
-	Set string
-	// Where is the predicate as written, without WHERE; empty: every row.
-	Where string
+	Batch *ferry.BatchParts
 }
 
 // Analyze parses job.SQL in dialect d and checks it against the job's

@@ -15,22 +15,22 @@ func TestAnalyzeBatched(t *testing.T) {
 		name string
 		d    sqlparams.Dialect
 		sql  string
-		want BatchParts
+		want ferry.BatchParts
 	}{
 		{"delete", sqlparams.MySQL, "DELETE FROM events WHERE created_at < :since",
-			BatchParts{Table: "events", Name: []string{"events"}, Where: "created_at < :since"}},
+			ferry.BatchParts{Table: "events", Name: []string{"events"}, Where: "created_at < :since"}},
 		{"delete qualified alias", sqlparams.Postgres, `delete from only bi."Events" as e where e.created_at < :since and e.kind in ('a', 'b');`,
-			BatchParts{Table: `bi."Events" as e`, Name: []string{"bi", "Events"}, Alias: "e", Where: "e.created_at < :since and e.kind in ('a', 'b')"}},
+			ferry.BatchParts{Table: `bi."Events" as e`, Name: []string{"bi", "Events"}, Alias: "e", Where: "e.created_at < :since and e.kind in ('a', 'b')"}},
 		{"delete everything", sqlparams.Postgres, "DELETE FROM scratch",
-			BatchParts{Table: "scratch", Name: []string{"scratch"}}},
+			ferry.BatchParts{Table: "scratch", Name: []string{"scratch"}}},
 		{"mysql modifiers backticks", sqlparams.MySQL, "DELETE LOW_PRIORITY QUICK FROM `app`.`log` l WHERE l.at < :since",
-			BatchParts{Table: "`app`.`log` l", Name: []string{"app", "log"}, Alias: "l", Where: "l.at < :since"}},
+			ferry.BatchParts{Table: "`app`.`log` l", Name: []string{"app", "log"}, Alias: "l", Where: "l.at < :since"}},
 		{"update", sqlparams.MySQL, "UPDATE orders SET archived = 1, note = 'where' WHERE archived = 0 AND placed_at < :since",
-			BatchParts{Update: true, Table: "orders", Name: []string{"orders"}, Set: "archived = 1, note = 'where'", Where: "archived = 0 AND placed_at < :since"}},
+			ferry.BatchParts{Update: true, Table: "orders", Name: []string{"orders"}, Set: "archived = 1, note = 'where'", Where: "archived = 0 AND placed_at < :since"}},
 		{"update qualified set column", sqlparams.Postgres, `UPDATE t AS x SET x."Done" = true WHERE NOT x."Done" AND x.at IS DISTINCT FROM NULL`,
-			BatchParts{Update: true, Table: "t AS x", Name: []string{"t"}, Alias: "x", Set: `x."Done" = true`, Where: `NOT x."Done" AND x.at IS DISTINCT FROM NULL`}},
+			ferry.BatchParts{Update: true, Table: "t AS x", Name: []string{"t"}, Alias: "x", Set: `x."Done" = true`, Where: `NOT x."Done" AND x.at IS DISTINCT FROM NULL`}},
 		{"where with subquery", sqlparams.Postgres, "DELETE FROM a WHERE id IN (SELECT a_id FROM b ORDER BY 1 LIMIT 5)",
-			BatchParts{Table: "a", Name: []string{"a"}, Where: "id IN (SELECT a_id FROM b ORDER BY 1 LIMIT 5)"}},
+			ferry.BatchParts{Table: "a", Name: []string{"a"}, Where: "id IN (SELECT a_id FROM b ORDER BY 1 LIMIT 5)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/sqlparams"
 )
 
@@ -16,7 +17,7 @@ var refusedInBatch = map[string]string{
 }
 
 // batchParts splits a single-table DELETE or UPDATE into its parts.
-func batchParts(st *sqlparams.Statement) (*BatchParts, error) {
+func batchParts(st *sqlparams.Statement) (*ferry.BatchParts, error) {
 	toks := st.Tokens
 	i := 0
 	kw := func() string {
@@ -25,7 +26,7 @@ func batchParts(st *sqlparams.Statement) (*BatchParts, error) {
 		}
 		return ""
 	}
-	b := &BatchParts{}
+	b := &ferry.BatchParts{}
 	switch kw() {
 	case "DELETE":
 		i++
@@ -164,7 +165,7 @@ func unquote(st *sqlparams.Statement, t sqlparams.Token) string {
 // sets: its next batch would find the same rows again (forever on
 // PostgreSQL; on MySQL, which counts changed rows, it would stop after one
 // batch and leave the rest).
-func checkConverges(st *sqlparams.Statement, b *BatchParts) error {
+func checkConverges(st *sqlparams.Statement, b *ferry.BatchParts) error {
 	if b.Where == "" {
 		return errors.New("an UPDATE without WHERE would find the same rows in every batch")
 	}

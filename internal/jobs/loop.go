@@ -22,6 +22,10 @@ type LoopOptions struct {
 	Target time.Duration
 	// Pause is slept between batches.
 	Pause time.Duration
+	// MaxBatches, when > 0, ends the invocation after that many batches
+	// (a pause too long to sleep inside an invocation runs one batch per
+	// invocation and lets the state machine wait).
+	MaxBatches int64
 	// Deadline is when this invocation must have returned; no batch starts
 	// unless twice the longest batch so far (and the pause) still fit.
 	// Zero: no deadline.
@@ -136,6 +140,9 @@ func Loop(ctx context.Context, batch BatchFunc, o LoopOptions) (LoopResult, erro
 			}
 		}
 		r.Size = nextSize(r.Size, o.MaxRows, took, o.Target)
+		if o.MaxBatches > 0 && r.Batches >= o.MaxBatches {
+			return r, nil
+		}
 		if o.Pause > 0 {
 			if err := o.Sleep(ctx, o.Pause); err != nil {
 				return r, err

@@ -164,3 +164,14 @@ func TestLoopStopAndRetries(t *testing.T) {
 		t.Fatalf("other error: %+v %v", r, err)
 	}
 }
+
+func TestLoopMaxBatches(t *testing.T) {
+	f := &fakeTable{now: time.Unix(0, 0), remaining: 100, perRow: time.Millisecond}
+	o := f.opts(10)
+	o.MaxBatches = 1
+	o.Pause = time.Hour
+	r, err := Loop(context.Background(), f.batch, o)
+	if err != nil || r.Batches != 1 || r.Done || f.now.Sub(time.Unix(0, 0)) > time.Minute {
+		t.Fatalf("%+v %v: one batch, no pause slept", r, err)
+	}
+}

@@ -136,3 +136,33 @@ func (e *Emitter) Table(company, table, runID string, s TableStats) error {
 		map[string]any{"run_id": runID},
 	)
 }
+
+// JobStats is what one job task measured.
+type JobStats struct {
+	Rows, Batches int64
+	Seconds       float64
+	Failed        bool
+}
+
+// Job records one job task's end: rows affected, batches, seconds and
+// JobFailed (1 or 0, for an alarm per job). Dimensions are the job, and
+// the company alias when the job runs per company (company "").
+func (e *Emitter) Job(job, company, runID string, s JobStats) error {
+	dims := map[string]string{"Job": job}
+	if company != "" {
+		dims["Company"] = company
+	}
+	failed := 0.0
+	if s.Failed {
+		failed = 1
+	}
+	return e.Emit(dims,
+		[]Metric{
+			{Name: "JobRows", Unit: Count, Value: float64(s.Rows)},
+			{Name: "JobBatches", Unit: Count, Value: float64(s.Batches)},
+			{Name: "JobSeconds", Unit: Seconds, Value: s.Seconds},
+			{Name: "JobFailed", Unit: Count, Value: failed},
+		},
+		map[string]any{"run_id": runID},
+	)
+}

@@ -21,6 +21,12 @@ func TestEmitGolden(t *testing.T) {
 		{"table", func(e *Emitter) error {
 			return e.Table("acme", "orders", "run-1", TableStats{Rows: 5000, Bytes: 8192, Chunks: 5, Seconds: 42.5})
 		}, "table.golden.json"},
+		{"job per company", func(e *Emitter) error {
+			return e.Job("refresh_sales", "acme", "run-1", JobStats{Rows: 0, Batches: 0, Seconds: 2.5})
+		}, "job_company.golden.json"},
+		{"job failed", func(e *Emitter) error {
+			return e.Job("purge_events", "", "jobs-1", JobStats{Rows: 120000, Batches: 12, Seconds: 30, Failed: true})
+		}, "job_failed.golden.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
