@@ -68,8 +68,10 @@ type Col struct {
 	Name string
 	// DDL is the column's type in the source table.
 	DDL string
-	// Type is the type Source.Columns reports (format_type).
+	// Type is the type Source.Columns reports (format_type), Kind its kind
+	// (an array's is its element's).
 	Type string
+	Kind ferry.ColumnKind
 	// PGType is the column type a derived PostgreSQL staging table gets;
 	// MyType the one a derived MySQL staging table gets.
 	PGType, MyType string
