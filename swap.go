@@ -92,3 +92,11 @@ func (r SwapRequest) CheckCounts(count func(staging string) (int64, error)) erro
 	}
 	return nil
 }
+
+// TableFreshness is one row of a company schema's FreshnessTable: the run
+// that last swapped the table live, its row count, and when (UTC).
+type TableFreshness struct {
+	RunID     string    `json:"run_id"`
+	Rows      int64     `json:"rows"`
+	SwappedAt time.Time `json:"swapped_at"`
+}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 
+	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/ops"
 )
 
@@ -17,13 +17,13 @@ func init() {
 
 // openAdminDB opens the admin database of c's --admin-dsn and, unless
 // migrating, requires its schema to be current.
-func (c *opsCmd) openAdminDB(ctx context.Context, requireSchema bool) (*sql.DB, error) {
+func (c *opsCmd) openAdminDB(ctx context.Context, requireSchema bool) (*admin.DB, error) {
 	db, _, err := ops.OpenAdmin(ctx, c.url(ops.AdminDB))
 	if err != nil {
 		return nil, err
 	}
 	if requireSchema {
-		if err := ops.RequireSchema(ctx, db); err != nil {
+		if err := db.RequireSchema(ctx); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -33,7 +33,7 @@ func (c *opsCmd) openAdminDB(ctx context.Context, requireSchema bool) (*sql.DB, 
 
 // openAdminAndSource opens the admin database (its schema current) and the
 // source, for the commands that validate queries; the caller closes both.
-func (c *opsCmd) openAdminAndSource(ctx context.Context) (*sql.DB, *ops.Source, error) {
+func (c *opsCmd) openAdminAndSource(ctx context.Context) (*admin.DB, *ops.Source, error) {
 	db, err := c.openAdminDB(ctx, true)
 	if err != nil {
 		return nil, nil, err
@@ -61,7 +61,7 @@ func runAdminMigrate(ctx context.Context, args []string, stdout, stderr io.Write
 		return c.fail(err)
 	}
 	defer db.Close()
-	st, err := ops.Migrate(ctx, db)
+	st, err := db.Migrate(ctx)
 	if err != nil {
 		return c.fail(fmt.Errorf("migrate: %w", err))
 	}

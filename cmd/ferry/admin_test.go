@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferrydata/ferry/internal/ops"
+	"github.com/ferrydata/ferry/internal/admin"
 )
 
 func TestAdminMigrate(t *testing.T) {
@@ -40,7 +40,7 @@ func TestAdminMigrate(t *testing.T) {
 	if strings.Contains(out, "applied now") || !strings.Contains(out, "already up to date") {
 		t.Errorf("second migrate:\n%s", out)
 	}
-	var st []ops.MigrationStatus
+	var st []admin.MigrationStatus
 	decode(t, mustFerry(t, "admin", "migrate", "--admin-dsn", e.adminURL, "--json"), &st)
 	if len(st) < 2 || !st[0].Applied || st[0].AppliedNow {
 		t.Errorf("--json: %+v", st)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"sort"
@@ -84,7 +83,7 @@ func runCompanyAdd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer tgt.Close()
 	company := in.Company()
-	tables, err := admin.ActiveTables(ctx, db)
+	tables, err := db.ActiveTables(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -180,7 +179,7 @@ func runCompanyList(ctx context.Context, args []string, stdout, stderr io.Writer
 		"ferry company list\nferry company list --json | jq '.[] | select(.status == \"active\") | .alias'", stdout, stderr).
 		dbs(ops.AdminDB).withJSON().noArgs()
 	return runList(ctx, c, args, listing[admin.CompanyRow]{
-		read:   admin.ListCompanies,
+		read:   (*admin.DB).ListCompanies,
 		empty:  "No companies yet. Add one with `ferry company add --company-id N --alias NAME`.",
 		header: []string{"ID", "ALIAS", "STATUS", "SCHEMA", "CONFIGURATION"},
 		row: func(r admin.CompanyRow) []string {
@@ -217,7 +216,7 @@ func runCompanyStatus(ctx context.Context, args []string, stdout, stderr io.Writ
 	if c.nArg() > 1 {
 		return c.usageErr("unexpected argument %q", c.arg(1))
 	}
-	return c.updateCompany(ctx, id, func(db *sql.DB) error { return admin.SetCompanyStatus(ctx, db, id, active) }, func(row admin.CompanyRow) string {
+	return c.updateCompany(ctx, id, func(db *admin.DB) error { return db.SetCompanyStatus(ctx, id, active) }, func(row admin.CompanyRow) string {
 		if active {
 			return fmt.Sprintf("Company %d (%s) enabled: the next run copies it.", id, row.Alias)
 		}
@@ -245,7 +244,7 @@ func runCompanyConfig(ctx context.Context, args []string, stdout, stderr io.Writ
 	if len(kv) == 0 {
 		return c.usageErr("give at least one name=value")
 	}
-	return c.updateCompany(ctx, id, func(db *sql.DB) error { return ops.SetCompanyConfig(ctx, db, id, kv) }, func(row admin.CompanyRow) string {
+	return c.updateCompany(ctx, id, func(db *admin.DB) error { return ops.SetCompanyConfig(ctx, db, id, kv) }, func(row admin.CompanyRow) string {
 		return fmt.Sprintf("Company %d (%s): configuration %s.", id, row.Alias, kvString(row.Config))
 	})
 }
@@ -253,7 +252,7 @@ func runCompanyConfig(ctx context.Context, args []string, stdout, stderr io.Writ
 // updateCompany applies change to company id in the admin database, then
 // prints the company as JSON, or describe's sentence. A missing company is
 // an error naming `ferry company list`.
-func (c *opsCmd) updateCompany(ctx context.Context, id int64, change func(*sql.DB) error, describe func(admin.CompanyRow) string) int {
+func (c *opsCmd) updateCompany(ctx context.Context, id int64, change func(*admin.DB) error, describe func(admin.CompanyRow) string) int {
 	db, err := c.openAdminDB(ctx, true)
 	if err != nil {
 		return c.fail(err)
@@ -262,7 +261,7 @@ func (c *opsCmd) updateCompany(ctx context.Context, id int64, change func(*sql.D
 	if err := change(db); err != nil {
 		return c.fail(notFoundFix(err, fmt.Sprintf("company %d", id), "ferry company list"))
 	}
-	row, err := admin.GetCompany(ctx, db, id)
+	row, err := db.GetCompany(ctx, id)
 	if err != nil {
 		return c.fail(err)
 	}

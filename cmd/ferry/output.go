@@ -416,7 +416,7 @@ func notFoundFix(err error, what, listCmd string) error {
 // listing is what a list command reads from the admin database and how
 // it prints one row.
 type listing[T any] struct {
-	read   func(context.Context, admin.Querier) ([]T, error)
+	read   func(*admin.DB, context.Context) ([]T, error)
 	empty  string // printed instead of an empty table
 	header []string
 	row    func(T) []string
@@ -433,7 +433,7 @@ func runList[T any](ctx context.Context, c *opsCmd, args []string, l listing[T])
 		return c.fail(err)
 	}
 	defer db.Close()
-	rows, err := l.read(ctx, db)
+	rows, err := l.read(db, ctx)
 	if err != nil {
 		return c.fail(err)
 	}

@@ -14,6 +14,8 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/testdb"
 )
 
@@ -31,6 +33,9 @@ type opsEnv struct {
 	// targetDB is the MySQL target's database (usable as a company schema).
 	targetDB string
 }
+
+// adm is the admin database as Ferry uses it.
+func (e *opsEnv) adm() *admin.DB { return mysql.NewAdmin(e.admin) }
 
 // mysqlURL turns a go-sql-driver DSN into a mysql:// URL.
 func mysqlURL(t *testing.T, dsn string) string {

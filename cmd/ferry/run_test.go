@@ -19,6 +19,7 @@ import (
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/local"
+	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/s3store/s3test"
 	"github.com/ferrydata/ferry/internal/testdb"
 )
@@ -58,17 +59,19 @@ func testRunFromEnv(t *testing.T, kind string) {
 	_, adminDSN := testdb.MySQL(t)
 	srcDB, _ := testdb.MySQLDB(t)
 	pgURL := testdb.Postgres(t)
-	adm, err := sql.Open("mysql", adminDSN)
+	adminDB, err := sql.Open("mysql", adminDSN)
 	testdb.Must(t, "open admin", err)
-	defer adm.Close()
-	testdb.Must(t, "migrate", admin.Migrate(ctx, adm))
-	testdb.Must(t, "add company", admin.AddCompany(ctx, adm, admin.NewCompany{ID: 7, Alias: "acme"}))
+	defer adminDB.Close()
+	adm := mysql.NewAdmin(adminDB)
+	_, err = adm.Migrate(ctx)
+	testdb.Must(t, "migrate", err)
+	testdb.Must(t, "add company", adm.AddCompany(ctx, admin.NewCompany{ID: 7, Alias: "acme"}))
 	query := "SELECT id, note, total FROM orders WHERE company = :company_id"
 	if kind == "failing" {
 		// A scalar subquery returning two rows: planning cannot see it, the export fails.
 		query = "SELECT id, note, total, (SELECT 1 UNION SELECT 2) AS two FROM orders WHERE company = :company_id"
 	}
-	testdb.Must(t, "add table", admin.AddTable(ctx, adm, ferry.TableSpec{
+	testdb.Must(t, "add table", adm.AddTable(ctx, ferry.TableSpec{
 		Name: "orders", Query: query, Params: []string{"company_id"},
 		ChunkColumn: "id", ChunkRows: 2,
 	}, true))

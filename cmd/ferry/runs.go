@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"strings"
@@ -60,7 +59,7 @@ func runRunsList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return c.fail(err)
 	}
 	defer db.Close()
-	runs, err := admin.ListRuns(ctx, db, *last)
+	runs, err := db.ListRuns(ctx, *last)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -68,7 +67,7 @@ func runRunsList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return c.fail(err)
 	}
-	lease, err := admin.GetLease(ctx, db)
+	lease, err := db.GetLease(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -157,14 +156,14 @@ func runRunsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return c.fail(err)
 	}
 	defer db.Close()
-	run, loads, err := admin.GetRun(ctx, db, id)
+	run, loads, err := db.GetRun(ctx, id)
 	if err != nil {
 		return c.fail(notFoundFix(err, "run "+id, "ferry runs"))
 	}
 	if c.json() {
 		return c.printJSON(runsShowResult{Run: run, Tables: nonNil(loads)})
 	}
-	companies, err := admin.ListCompanies(ctx, db)
+	companies, err := db.ListCompanies(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -224,7 +223,7 @@ func runRunsRelease(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer db.Close()
 	now := time.Now()
 	if !*yes {
-		l, err := admin.GetLease(ctx, db)
+		l, err := db.GetLease(ctx)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -262,13 +261,13 @@ func runRunsRelease(ctx context.Context, args []string, stdout, stderr io.Writer
 // readTargetFreshness fills fresh[i].Target from the target's
 // _ferry_freshness tables. It returns "" on success, else a note saying
 // why the target's view is missing.
-func readTargetFreshness(ctx context.Context, raw string, db *sql.DB, fresh []ops.Freshness) string {
+func readTargetFreshness(ctx context.Context, raw string, db *admin.DB, fresh []ops.Freshness) string {
 	tgt, err := ops.OpenTarget(ctx, raw)
 	if err != nil {
 		return "the target's _ferry_freshness tables were not read: " + err.Error()
 	}
 	defer tgt.Close()
-	companies, err := admin.ListCompanies(ctx, db)
+	companies, err := db.ListCompanies(ctx)
 	if err != nil {
 		return "the target's _ferry_freshness tables were not read: " + err.Error()
 	}

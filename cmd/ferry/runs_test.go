@@ -41,20 +41,20 @@ func TestRuns(t *testing.T) {
 		}
 	}
 	at := func(d time.Duration) *time.Time { x := t0.Add(d); return &x }
-	must(admin.StartRun(ctx, e.admin, "run-1", "2026-11-20", 2, t0))
-	must(admin.RecordTableLoad(ctx, e.admin, admin.TableLoad{RunID: "run-1", CompanyID: 42, Table: "orders", Chunks: 1, Rows: 4, Status: admin.LoadSwapped, SwappedAt: at(time.Minute)}))
-	must(admin.RecordTableLoad(ctx, e.admin, admin.TableLoad{RunID: "run-1", CompanyID: 43, Table: "orders", Chunks: 1, Rows: 3, Status: admin.LoadSwapped, SwappedAt: at(time.Minute)}))
-	must(admin.FinishRun(ctx, e.admin, admin.Run{RunID: "run-1", RunDate: "2026-11-20", StartedAt: t0, FinishedAt: at(90 * time.Second), Status: admin.RunSucceeded, Companies: 2, Rows: 7}))
+	must(e.adm().StartRun(ctx, "run-1", "2026-11-20", 2, t0))
+	must(e.adm().RecordTableLoad(ctx, admin.TableLoad{RunID: "run-1", CompanyID: 42, Table: "orders", Chunks: 1, Rows: 4, Status: admin.LoadSwapped, SwappedAt: at(time.Minute)}))
+	must(e.adm().RecordTableLoad(ctx, admin.TableLoad{RunID: "run-1", CompanyID: 43, Table: "orders", Chunks: 1, Rows: 3, Status: admin.LoadSwapped, SwappedAt: at(time.Minute)}))
+	must(e.adm().FinishRun(ctx, admin.Run{RunID: "run-1", RunDate: "2026-11-20", StartedAt: t0, FinishedAt: at(90 * time.Second), Status: admin.RunSucceeded, Companies: 2, Rows: 7}))
 	t1 := t0.Add(24 * time.Hour)
-	must(admin.StartRun(ctx, e.admin, "run-2", "2026-11-21", 2, t1))
-	must(admin.RecordTableLoad(ctx, e.admin, admin.TableLoad{RunID: "run-2", CompanyID: 42, Table: "orders", Chunks: 1, Rows: 5, Status: admin.LoadSwapped, SwappedAt: at(24*time.Hour + time.Minute)}))
-	must(admin.RecordTableLoad(ctx, e.admin, admin.TableLoad{RunID: "run-2", CompanyID: 43, Table: "orders", Chunks: 1, Status: admin.LoadFailed,
+	must(e.adm().StartRun(ctx, "run-2", "2026-11-21", 2, t1))
+	must(e.adm().RecordTableLoad(ctx, admin.TableLoad{RunID: "run-2", CompanyID: 42, Table: "orders", Chunks: 1, Rows: 5, Status: admin.LoadSwapped, SwappedAt: at(24*time.Hour + time.Minute)}))
+	must(e.adm().RecordTableLoad(ctx, admin.TableLoad{RunID: "run-2", CompanyID: 43, Table: "orders", Chunks: 1, Status: admin.LoadFailed,
 		Error: "company 43 (globex): table orders: staging has 2 rows, the exported chunks have 3; live left unchanged (fix: rerun the workflow)"}))
 	fin := t1.Add(2 * time.Minute)
-	must(admin.FinishRun(ctx, e.admin, admin.Run{RunID: "run-2", RunDate: "2026-11-21", StartedAt: t1, FinishedAt: &fin, Status: admin.RunFailed, Companies: 2, Failed: 1, Rows: 5}))
+	must(e.adm().FinishRun(ctx, admin.Run{RunID: "run-2", RunDate: "2026-11-21", StartedAt: t1, FinishedAt: &fin, Status: admin.RunFailed, Companies: 2, Failed: 1, Rows: 5}))
 	t2 := time.Now().UTC().Add(-time.Hour)
-	must(admin.StartRun(ctx, e.admin, "run-3", "2026-11-22", 2, t2))
-	must(admin.AcquireLease(ctx, e.admin, "run-3", 12*time.Hour, t2))
+	must(e.adm().StartRun(ctx, "run-3", "2026-11-22", 2, t2))
+	must(e.adm().AcquireLease(ctx, "run-3", 12*time.Hour, t2))
 
 	// What the target itself recorded at the swap.
 	pg, err := pgx.Connect(ctx, e.targetPG)
@@ -104,7 +104,7 @@ func TestRuns(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "run run-3 holds the lease") || !strings.Contains(errs, "--yes") {
 		t.Errorf("release without --yes: exit %d %q", code, errs)
 	}
-	if l, _ := admin.GetLease(ctx, e.admin); l.Holder != "run-3" {
+	if l, _ := e.adm().GetLease(ctx); l.Holder != "run-3" {
 		t.Fatalf("release without --yes changed the lease: %+v", l)
 	}
 	out = mustFerry(t, "runs", "release", "--yes", "--admin-dsn", e.adminURL)
@@ -112,15 +112,15 @@ func TestRuns(t *testing.T) {
 	if !strings.Contains(out, "Released the run lease of run-3") || !strings.Contains(out, "now marked failed") {
 		t.Errorf("release: %s", out)
 	}
-	if l, _ := admin.GetLease(ctx, e.admin); l.Holder != "" {
+	if l, _ := e.adm().GetLease(ctx); l.Holder != "" {
 		t.Errorf("lease still held: %+v", l)
 	}
-	if r, _, _ := admin.GetRun(ctx, e.admin, "run-3"); r.Status != admin.RunFailed || r.FinishedAt == nil {
+	if r, _, _ := e.adm().GetRun(ctx, "run-3"); r.Status != admin.RunFailed || r.FinishedAt == nil {
 		t.Errorf("run-3 after release: %+v", r)
 	}
 	// A new run can take the lease.
-	must(admin.AcquireLease(ctx, e.admin, "run-4", time.Hour, time.Now()))
-	must(admin.ReleaseLease(ctx, e.admin, "run-4"))
+	must(e.adm().AcquireLease(ctx, "run-4", time.Hour, time.Now()))
+	must(e.adm().ReleaseLease(ctx, "run-4"))
 	var rel ops.Released
 	decode(t, mustFerry(t, "runs", "release", "--yes", "--json", "--admin-dsn", e.adminURL), &rel)
 	if rel.WasHeld {
@@ -152,7 +152,7 @@ func TestDay2ConfigDrivesTheWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := steps.New(steps.Deps{Admin: e.admin, Source: src, Target: tgt, Store: store})
+	st := steps.New(steps.Deps{Config: e.adm(), Ledger: e.adm(), Source: src, Target: tgt, Store: store})
 	list, err := st.ListTables(ctx, ferry.ListTablesInput{RunID: "run-e2e", RunDate: "2026-11-02"})
 	if err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	spec := ferry.TableSpec{Name: *name, Query: *query, ChunkColumn: *col, ChunkRows: *rows, ZeroDates: ferry.ZeroDatePolicy(*zd), MaxShrinkPct: *shrink}
 	existed := false
 	if *replace {
-		all, err := admin.ListTables(ctx, db)
+		all, err := db.ListTables(ctx)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -88,7 +88,7 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "ferry table add: table %s was not written.\n", spec.Name)
 		return c.fail(err)
 	}
-	if err := admin.AddTable(ctx, db, tc.Spec, !*inactive); err != nil {
+	if err := db.AddTable(ctx, tc.Spec, !*inactive); err != nil {
 		return c.fail(err)
 	}
 	res := tableAddResult{Table: tc.Spec, Columns: tc.Columns, Companies: []int64{}, Sample: tc.Sample, Replaced: existed}
@@ -140,7 +140,7 @@ func runTableList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	c := newOpsCmd("table list", "[flags]", "List every configured table, active or not.",
 		"ferry table list\nferry table list --json | jq -r '.[].query'", stdout, stderr).dbs(ops.AdminDB).withJSON().noArgs()
 	return runList(ctx, c, args, listing[admin.TableRow]{
-		read:   admin.ListTables,
+		read:   (*admin.DB).ListTables,
 		empty:  "No tables yet. Add one with `ferry table add --name T --query 'SELECT ...'`.",
 		header: []string{"NAME", "STATUS", "CHUNK COLUMN", "CHUNK ROWS", "ZERO DATES", "PARAMETERS", "QUERY"},
 		row: func(r admin.TableRow) []string {
@@ -168,7 +168,7 @@ func runTableStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 		return c.fail(err)
 	}
 	defer db.Close()
-	if err := admin.SetTableStatus(ctx, db, name, active); err != nil {
+	if err := db.SetTableStatus(ctx, name, active); err != nil {
 		return c.fail(notFoundFix(err, "table "+name, "ferry table list"))
 	}
 	if c.json() {

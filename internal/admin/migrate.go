@@ -1,68 +1,41 @@
-// Package admin is Ferry's admin database (MySQL): the original tool's
-// configuration tables (companies, tables, configurations,
-// companies_configurations), Ferry's own columns beside them, the run
-// history (ferry_runs, ferry_table_loads) and the run lease (ferry_lease).
-//
-// Conventions:
-//   - status columns hold 'active' or 'inactive' (StatusActive,
-//     StatusInactive); only 'active' rows are read as active. Ferry writes
-//     exactly these two values.
-//   - tables.params_select is a comma-separated list of parameter names
-//     ("company_id, since"); a JSON array (["company_id","since"]) and a
-//     leading ':' on a name are accepted on read.
-//   - tables.chunk_column NULL means DefaultChunkColumn ("id");
-//     tables.chunk_rows NULL means DefaultChunkRows; tables.zero_dates NULL
-//     means ferry.ZeroDateError.
-//   - companies.target_schema NULL means ferry.DefaultSchema(alias).
-//   - query_insert and params_insert are kept for the original tool and
-//     ignored by Ferry.
-//
-// Every function takes a Querier, so it runs on a *sql.DB or inside a
-// *sql.Tx the caller owns. Transient database errors are returned wrapped
-// by ferry.Retryable.
 package admin
 
 import (
 	"context"
-	"database/sql"
-	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/ferrydata/ferry"
 )
 
-//go:embed migrations/*.sql
-var migrationFS embed.FS
-
-// Migration is one embedded schema migration.
+// Migration is one schema migration of an engine's admin database.
 type Migration struct {
 	Version int
 	Name    string
 	SQL     string
 }
 
-// Migrations returns the embedded migrations in version order. A file is
-// named NNNN_name.sql; its statements are separated by a ';' at the end of
-// a line.
-func Migrations() ([]Migration, error) {
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+// ParseMigrations reads the migrations in dir of fsys (an engine's
+// embedded files) in version order. A file is named NNNN_name.sql; its
+// statements are separated by a ';' at the end of a line (Statements).
+func ParseMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	files, err := fs.Glob(fsys, path.Join(dir, "*.sql"))
 	if err != nil {
 		return nil, err
 	}
 	var out []Migration
 	for _, f := range files {
-		base := strings.TrimPrefix(f, "migrations/")
+		base := path.Base(f)
 		num, _, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
 			return nil, fmt.Errorf("admin: migration %s: name must start with a number and '_'", base)
 		}
-		b, err := migrationFS.ReadFile(f)
+		b, err := fs.ReadFile(fsys, f)
 		if err != nil {
 			return nil, err
 		}
@@ -77,9 +50,9 @@ func Migrations() ([]Migration, error) {
 	return out, nil
 }
 
-// statements splits a migration into statements: a line ending in ';'
+// Statements splits a migration into statements: a line ending in ';'
 // ends a statement; lines starting with "--" are comments.
-func statements(src string) []string {
+func Statements(src string) []string {
 	var out []string
 	var cur strings.Builder
 	for _, line := range strings.Split(src, "\n") {
@@ -90,8 +63,7 @@ func statements(src string) []string {
 		cur.WriteString(line)
 		cur.WriteByte('\n')
 		if strings.HasSuffix(t, ";") {
-			s := strings.TrimSuffix(strings.TrimSpace(cur.String()), ";")
-			out = append(out, s)
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
 			cur.Reset()
 		}
 	}
@@ -101,77 +73,77 @@ func statements(src string) []string {
 	return out
 }
 
-// alreadyApplied reports the MySQL errors that mean a DDL statement's effect
-// is already there: table exists, duplicate column, duplicate key name.
-func alreadyApplied(err error) bool {
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		switch me.Number {
-		case 1050, 1060, 1061, 1068:
-			return true
-		}
-	}
-	return false
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Version int    `json:"version"`
+	Name    string `json:"name"`
+	// Applied is true when the migration is recorded as applied;
+	// AppliedNow when this call applied it.
+	Applied    bool `json:"applied"`
+	AppliedNow bool `json:"applied_now"`
 }
 
-// Migrate applies every embedded migration not yet recorded in
-// schema_migrations, in order, each once. It is idempotent and safe to run
-// concurrently (a named lock serializes runners); an existing admin
-// database of the original tool keeps its tables and rows. A migration
-// interrupted halfway is completed on the next call: statements whose
-// effect already exists are skipped.
-func Migrate(ctx context.Context, db *sql.DB) error {
-	migs, err := Migrations()
+// Migrations lists the engine's migrations and which are applied.
+func (db *DB) Migrations(ctx context.Context) ([]MigrationStatus, error) {
+	migs, err := db.b.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	done, err := db.b.AppliedMigrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MigrationStatus, len(migs))
+	for i, m := range migs {
+		out[i] = MigrationStatus{Version: m.Version, Name: m.Name, Applied: done[m.Version]}
+	}
+	return out, nil
+}
+
+// Migrate creates or upgrades the admin schema (idempotent; an existing
+// database of the original tool keeps its tables and rows) and returns
+// every migration, marking those this call applied.
+func (db *DB) Migrate(ctx context.Context) ([]MigrationStatus, error) {
+	before, err := db.Migrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.b.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	after, err := db.Migrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range after {
+		after[i].AppliedNow = after[i].Applied && !before[i].Applied
+	}
+	return after, nil
+}
+
+// RequireSchema returns a *ferry.ConfigError saying to run `ferry admin
+// migrate` when the admin schema lacks a migration this Ferry embeds.
+func (db *DB) RequireSchema(ctx context.Context) error {
+	st, err := db.Migrations(ctx)
 	if err != nil {
 		return err
 	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return dbErr("admin: migrate: connect", err)
-	}
-	defer conn.Close()
-	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('ferry_admin_migrate', 60)").Scan(&got); err != nil {
-		return dbErr("admin: migrate: lock", err)
-	}
-	if !got.Valid || got.Int64 != 1 {
-		return ferryRetryable("admin: migrate: lock", errors.New("another migration holds the lock ferry_admin_migrate"))
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK('ferry_admin_migrate')")
-
-	if _, err := conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS `schema_migrations` ("+
-		"`version` INT NOT NULL, `name` VARCHAR(200) NOT NULL, `applied_at` DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), "+
-		"PRIMARY KEY (`version`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"); err != nil {
-		return dbErr("admin: migrate: create schema_migrations", err)
-	}
-	applied := map[int]bool{}
-	rows, err := conn.QueryContext(ctx, "SELECT `version` FROM `schema_migrations`")
-	if err != nil {
-		return dbErr("admin: migrate: read schema_migrations", err)
-	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return dbErr("admin: migrate: read schema_migrations", err)
-		}
-		applied[v] = true
-	}
-	if err := rows.Close(); err != nil {
-		return dbErr("admin: migrate: read schema_migrations", err)
-	}
-	for _, m := range migs {
-		if applied[m.Version] {
-			continue
-		}
-		for i, stmt := range statements(m.SQL) {
-			if _, err := conn.ExecContext(ctx, stmt); err != nil && !alreadyApplied(err) {
-				return dbErr(fmt.Sprintf("admin: migrate: %s statement %d", m.Name, i+1), err)
-			}
-		}
-		if _, err := conn.ExecContext(ctx, "INSERT IGNORE INTO `schema_migrations` (`version`, `name`) VALUES (?, ?)", m.Version, m.Name); err != nil {
-			return dbErr("admin: migrate: record "+m.Name, err)
+	var missing []string
+	for _, m := range st {
+		if !m.Applied {
+			missing = append(missing, m.Name)
 		}
 	}
-	return nil
+	if len(missing) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("the admin schema is missing migration(s) %v", missing)
+	if len(missing) == len(st) {
+		msg = "the admin database has no Ferry schema yet"
+	}
+	return &ferry.ConfigError{Msg: msg, Fix: "run `ferry admin migrate` (idempotent)"}
 }
+
+// DeniedWrites describes the writes a run makes that the admin account may
+// not do (nothing is changed); nil when all are allowed.
+func (db *DB) DeniedWrites(ctx context.Context) []string { return db.b.DeniedWrites(ctx) }

@@ -57,7 +57,7 @@ type Wire struct {
 
 	cfgOnce lazy[aws.Config]
 	smOnce  lazy[*secrets.Cache]
-	admin   lazy[*sql.DB]
+	admin   lazy[*admin.DB]
 	source  lazy[*mysql.Source]
 	srcDB   *sql.DB
 	target  lazy[ferry.Target]
@@ -152,14 +152,16 @@ func (w *Wire) Deps(ctx context.Context, need Need) (steps.Deps, error) {
 	}
 	var err error
 	if need&NeedEvents != 0 && w.env.EventBus != "" {
-		if d.Events, err = w.Events(ctx); err != nil {
+		if d.Notifier, err = w.Events(ctx); err != nil {
 			return steps.Deps{}, err
 		}
 	}
 	if need&NeedAdmin != 0 {
-		if d.Admin, err = w.Admin(ctx); err != nil {
+		adm, err := w.Admin(ctx)
+		if err != nil {
 			return steps.Deps{}, err
 		}
+		d.Config, d.Ledger = adm, adm
 	}
 	if need&NeedSource != 0 {
 		if d.Source, err = w.Source(ctx); err != nil {
@@ -231,7 +233,7 @@ func (w *Wire) Reset() {
 			}
 		}
 	}
-	w.admin.reset(func(db *sql.DB) { db.Close() })
+	w.admin.reset(func(db *admin.DB) { db.Close() })
 	w.source.reset(func(*mysql.Source) {
 		w.mu.Lock()
 		if w.srcDB != nil {
@@ -255,14 +257,15 @@ func (w *Wire) Close() { w.Reset() }
 
 // Admin returns the admin database, migrated on first use unless
 // FERRY_ADMIN_MIGRATE=false.
-func (w *Wire) Admin(ctx context.Context) (*sql.DB, error) {
-	return w.admin.get(func() (*sql.DB, error) {
-		db, err := w.openMySQL(ctx, "admin", w.env.AdminDSN, w.env.AdminSecretARN, "FERRY_ADMIN")
+func (w *Wire) Admin(ctx context.Context) (*admin.DB, error) {
+	return w.admin.get(func() (*admin.DB, error) {
+		sqldb, err := w.openMySQL(ctx, "admin", w.env.AdminDSN, w.env.AdminSecretARN, "FERRY_ADMIN")
 		if err != nil {
 			return nil, err
 		}
+		db := mysql.NewAdmin(sqldb)
 		if w.env.MigrateAdmin {
-			if err := admin.Migrate(ctx, db); err != nil {
+			if _, err := db.Migrate(ctx); err != nil {
 				db.Close()
 				return nil, fmt.Errorf("awswire: migrate the admin database: %w", err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/localstore"
 	mysqladapter "github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/postgres"
@@ -89,16 +90,22 @@ func TestWireFromDSNs(t *testing.T) {
 		t.Fatalf("Store is %T", d.Store)
 	}
 	// The admin database was migrated on first use.
+	adminRaw, err := mysqladapter.Open(ctx, adminDSN)
+	testdb.Must(t, "open admin", err)
+	defer adminRaw.Close()
 	var n int
-	if err := d.Admin.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'companies'").Scan(&n); err != nil || n != 1 {
+	if err := adminRaw.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'companies'").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("admin not migrated: n=%d err=%v", n, err)
+	}
+	if adm, ok := d.Config.(*admin.DB); !ok || d.Ledger != steps.Ledger(adm) {
+		t.Fatalf("Config %T and Ledger %T: want the one admin database", d.Config, d.Ledger)
 	}
 	// A second invocation in the same container reuses everything.
 	d2, err := w.Deps(ctx, ForListTables)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d2.Admin != d.Admin || d2.Source != d.Source || d2.Target != d.Target || d2.Store != d.Store {
+	if d2.Ledger != d.Ledger || d2.Source != d.Source || d2.Target != d.Target || d2.Store != d.Store {
 		t.Fatal("second Deps opened new connections")
 	}
 	// A step that needs less opens less.
@@ -229,11 +236,11 @@ func TestWireFromSecretsRotation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Deps after rotation: %v", err)
 	}
-	if d2.Admin == d.Admin {
+	if d2.Ledger == d.Ledger {
 		t.Fatal("admin pool was not reopened")
 	}
-	if err := d2.Admin.PingContext(ctx); err != nil {
-		t.Fatalf("ping with the re-read secret: %v", err)
+	if _, err := d2.Config.ActiveTables(ctx); err != nil {
+		t.Fatalf("query with the re-read secret: %v", err)
 	}
 	if got := fake.Count(adminARN); got != 2 {
 		t.Fatalf("admin secret read %d times, want 2", got)
@@ -358,12 +365,12 @@ func TestWireEventsAndMetrics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (d.Events != nil) != tt.wantEvents || (d.Metrics != nil) != tt.wantMetrics {
-				t.Fatalf("events %v metrics %v, want %v %v", d.Events != nil, d.Metrics != nil, tt.wantEvents, tt.wantMetrics)
+			if (d.Notifier != nil) != tt.wantEvents || (d.Metrics != nil) != tt.wantMetrics {
+				t.Fatalf("events %v metrics %v, want %v %v", d.Notifier != nil, d.Metrics != nil, tt.wantEvents, tt.wantMetrics)
 			}
-			if d.Events != nil {
+			if d.Notifier != nil {
 				before := len(bus.Entries())
-				if err := d.Events.TablesSwapped(context.Background(), "bi_acme", ferry.SwapTablesOutput{RunID: "r", CompanyID: 1, Alias: "acme"}); err != nil {
+				if err := d.Notifier.TablesSwapped(context.Background(), "bi_acme", ferry.SwapTablesOutput{RunID: "r", CompanyID: 1, Alias: "acme"}); err != nil {
 					t.Fatal(err)
 				}
 				got := bus.Entries()

@@ -25,6 +25,7 @@ import (
 	"github.com/ferrydata/ferry/asl"
 	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/awswire"
+	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/s3store"
 	"github.com/ferrydata/ferry/internal/s3store/s3test"
 	"github.com/ferrydata/ferry/internal/steps"
@@ -145,11 +146,13 @@ func newEventsWorld(t *testing.T) *eventsWorld {
 
 	_, adminDSN := testdb.MySQL(t)
 	adminDB := openMySQL(t, adminDSN)
-	testdb.Must(t, "migrate admin", admin.Migrate(ctx, adminDB))
-	testdb.Must(t, "add company 42", admin.AddCompany(ctx, adminDB, admin.NewCompany{ID: eventsCompany, Alias: "acme",
+	adm := mysql.NewAdmin(adminDB)
+	_, err := adm.Migrate(ctx)
+	testdb.Must(t, "migrate admin", err)
+	testdb.Must(t, "add company 42", adm.AddCompany(ctx, admin.NewCompany{ID: eventsCompany, Alias: "acme",
 		Config: map[string]string{"days": "90", "region": "eu"}}))
 	for _, tb := range eventsTables {
-		testdb.Must(t, "add table "+tb.Name, admin.AddTable(ctx, adminDB, tb, true))
+		testdb.Must(t, "add table "+tb.Name, adm.AddTable(ctx, tb, true))
 	}
 	_, sourceDSN := testdb.MySQL(t)
 	srcDB := openMySQL(t, sourceDSN)
@@ -159,7 +162,6 @@ func newEventsWorld(t *testing.T) *eventsWorld {
 		}
 	}
 	pgURL := testdb.Postgres(t)
-	var err error
 	w.pg, err = pgx.Connect(ctx, pgURL)
 	testdb.Must(t, "connect postgres", err)
 	t.Cleanup(func() { w.pg.Close(context.Background()) })

@@ -279,7 +279,8 @@ func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := admin.Migrate(ctx, adminDB); err != nil {
+	adm := mysql.NewAdmin(adminDB)
+	if _, err := adm.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("demo: migrate the admin database: %w", err)
 	}
 	srcDB, err := open("source")
@@ -299,7 +300,7 @@ func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 	seedTook := time.Since(seedStart)
 	say("seeded %d rows in %s (2 companies × %d tables, awkward values included)", o.Rows, seedTook.Truncate(time.Millisecond), len(demoTables))
 	for _, c := range demoCompanies {
-		if err := admin.AddCompany(ctx, adminDB, c); err != nil {
+		if err := adm.AddCompany(ctx, c); err != nil {
 			return nil, fmt.Errorf("demo: add company %s: %w", c.Alias, err)
 		}
 	}
@@ -311,7 +312,7 @@ func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 			ChunkColumn: "id",
 			ChunkRows:   o.ChunkRows,
 		}
-		if err := admin.AddTable(ctx, adminDB, spec, true); err != nil {
+		if err := adm.AddTable(ctx, spec, true); err != nil {
 			return nil, fmt.Errorf("demo: add table %s: %w", t.name, err)
 		}
 	}
@@ -321,7 +322,8 @@ func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 		return nil, fmt.Errorf("demo: store: %w", err)
 	}
 	st := steps.New(steps.Deps{
-		Admin:  adminDB,
+		Config: adm,
+		Ledger: adm,
 		Source: mysql.NewSource(srcDB, mysql.WithLogger(o.Logger)),
 		// The embedded server has no usable LOAD DATA (docs/demo.md):
 		// the adapter's documented INSERT loader is used.

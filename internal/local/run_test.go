@@ -24,11 +24,12 @@ import (
 // e2e is one end-to-end setup: real MariaDB admin and source databases, a
 // real target, a store in a temp dir.
 type e2e struct {
-	src, adm *sql.DB
-	target   ferry.Target
-	store    ferry.Store
-	steps    *steps.Steps
-	schemas  map[string]string // alias → target schema
+	src     *sql.DB
+	adm     *admin.DB
+	target  ferry.Target
+	store   ferry.Store
+	steps   *steps.Steps
+	schemas map[string]string // alias → target schema
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -62,8 +63,10 @@ func newE2E(t *testing.T, engine ferry.Engine) *e2e {
 	e := &e2e{schemas: map[string]string{}}
 	var srcName string
 	e.src, srcName = testdb.MySQLDB(t)
-	e.adm, _ = testdb.MySQLDB(t)
-	testdb.Must(t, "migrate admin", admin.Migrate(ctx, e.adm))
+	adminDB, _ := testdb.MySQLDB(t)
+	e.adm = mysql.NewAdmin(adminDB)
+	_, err := e.adm.Migrate(ctx)
+	testdb.Must(t, "migrate admin", err)
 
 	switch engine {
 	case ferry.EngineMySQL:
@@ -89,7 +92,7 @@ func newE2E(t *testing.T, engine ferry.Engine) *e2e {
 	}
 	for _, c := range []admin.NewCompany{alpha, beta} {
 		c.Schema = e.schemas[c.Alias]
-		testdb.Must(t, "add company", admin.AddCompany(ctx, e.adm, c))
+		testdb.Must(t, "add company", e.adm.AddCompany(ctx, c))
 		if c.Schema == "" {
 			e.schemas[c.Alias] = ferry.DefaultSchema(c.Alias)
 		}
@@ -98,7 +101,7 @@ func newE2E(t *testing.T, engine ferry.Engine) *e2e {
 		{Name: "orders", Query: "SELECT id, note, amount, created FROM orders WHERE company_id = :company_id", Params: []string{"company_id"}, ChunkColumn: "id", ChunkRows: 10},
 		{Name: "customers", Query: "SELECT c.id, c.name, (SELECT t.tag FROM tags t WHERE t.k = c.k) AS tag FROM customers c WHERE c.company_id = :company_id", Params: []string{"company_id"}, ChunkColumn: "id", ChunkRows: 10},
 	} {
-		testdb.Must(t, "add table", admin.AddTable(ctx, e.adm, spec, true))
+		testdb.Must(t, "add table", e.adm.AddTable(ctx, spec, true))
 	}
 
 	mustExec(t, e.src, "CREATE TABLE orders (id BIGINT PRIMARY KEY, company_id BIGINT NOT NULL, note VARCHAR(100) NULL, amount DECIMAL(10,2) NOT NULL, created DATETIME(6) NOT NULL)")
@@ -118,7 +121,7 @@ func newE2E(t *testing.T, engine ferry.Engine) *e2e {
 	testdb.Must(t, "store", err)
 	e.store = store
 	e.steps = steps.New(steps.Deps{
-		Admin: e.adm, Source: mysql.NewSource(e.src, mysql.WithLogger(quiet)), Target: e.target, Store: store, Bucket: DefaultBucket,
+		Config: e.adm, Ledger: e.adm, Source: mysql.NewSource(e.src, mysql.WithLogger(quiet)), Target: e.target, Store: store, Bucket: DefaultBucket,
 		Logger: quiet,
 	})
 	return e

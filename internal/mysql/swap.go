@@ -238,15 +238,13 @@ func (t *Target) upsertFreshness(ctx context.Context, req ferry.SwapRequest, res
 	}
 	defer tx.Rollback()
 	if res.AlreadySwapped {
-		var at sql.NullString
+		var at scanTime
 		if err := tx.QueryRowContext(ctx, "SELECT MIN(swapped_at) FROM "+qualified(req.Schema, FreshnessTable)+" WHERE run_id = ?", req.RunID).Scan(&at); err != nil {
 			return fmt.Errorf("read %s: %w", FreshnessTable, err)
 		}
 		res.SwappedAt = t.opts.now().UTC()
 		if at.Valid {
-			if ts, err := time.Parse("2006-01-02 15:04:05.999999", at.String); err == nil {
-				res.SwappedAt = ts
-			}
+			res.SwappedAt = at.T
 		}
 	}
 	for _, st := range req.Tables {

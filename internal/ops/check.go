@@ -2,15 +2,13 @@ package ops
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/plan"
 )
 
@@ -116,7 +114,7 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 	} else {
 		defer db.Close()
 		r.add(Item{Status: StatusOK, Check: "connect", Database: string(AdminDB), Message: "connected to " + addr})
-		if err := RequireSchema(ctx, db); err != nil {
+		if err := db.RequireSchema(ctx); err != nil {
 			r.fail("schema", AdminDB, err)
 		} else {
 			r.add(Item{Status: StatusOK, Check: "schema", Database: string(AdminDB), Message: "admin schema is up to date"})
@@ -142,7 +140,7 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 	} else {
 		defer src.Close()
 		r.add(Item{Status: StatusOK, Check: "connect", Database: string(SourceDB), Message: "connected to " + src.Addr})
-		r.add(checkSourcePrivileges(ctx, src.DB))
+		r.add(checkSourcePrivileges(ctx, src))
 	}
 
 	tgt, err := OpenTarget(ctx, dsns.Target)
@@ -199,12 +197,6 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 
 func companyLabel(c ferry.Company) string { return fmt.Sprintf("%d (%s)", c.ID, c.Alias) }
 
-func scratchName() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return "_ferry_check_" + hex.EncodeToString(b)
-}
-
 // checkTargetSchema tries in the company's schema everything a run does.
 func checkTargetSchema(ctx context.Context, tgt *Target, c ferry.Company) Item {
 	it := Item{Check: "privileges", Database: string(TargetDB), Company: companyLabel(c)}
@@ -212,23 +204,14 @@ func checkTargetSchema(ctx context.Context, tgt *Target, c ferry.Company) Item {
 		it.Status, it.Message, it.Fix = StatusFail, "target schema: "+err.Error(), "set companies.target_schema to a valid name, or NULL for bi_<alias>"
 		return it
 	}
-	var err error
-	var created bool
-	if tgt.Engine() == ferry.EngineMySQL {
-		created, err = mysqlPrivileges(ctx, tgt.MySQL, c.Schema)
-	} else {
-		created, err = pgPrivileges(ctx, tgt, c.Schema)
-	}
+	created, err := tgt.CheckSchema(ctx, c.Schema, "the target account (as in FERRY_TARGET_DSN)")
 	if err != nil {
-		var pe *privError
-		if errors.As(err, &pe) {
-			it.Status = StatusFail
-			it.Message = fmt.Sprintf("schema %s: %s", c.Schema, pe.msg)
-			it.Fix = pe.fix
-			return it
-		}
+		var ce *ferry.ConfigError
 		it.Status, it.Message = StatusFail, fmt.Sprintf("schema %s: %v", c.Schema, err)
 		it.Fix = "check the target database is up and rerun `ferry check`"
+		if errors.As(err, &ce) {
+			it.Message, it.Fix = fmt.Sprintf("schema %s: %s", c.Schema, ce.Msg), ce.Fix
+		}
 		return it
 	}
 	it.Status = StatusOK
@@ -241,26 +224,10 @@ func checkTargetSchema(ctx context.Context, tgt *Target, c ferry.Company) Item {
 }
 
 // checkAdminPrivileges checks that the admin account may record runs as
-// the workflow does: read the configuration, insert and update
-// ferry_runs and ferry_table_loads, update ferry_lease. Each statement
-// matches no row (WHERE 1 = 0) yet needs the privilege, so nothing is
-// written.
-func checkAdminPrivileges(ctx context.Context, db *sql.DB) Item {
+// the workflow does (admin.DB's DeniedWrites: nothing is written).
+func checkAdminPrivileges(ctx context.Context, db *admin.DB) Item {
 	it := Item{Check: "privileges", Database: string(AdminDB)}
-	steps := []struct{ what, sql string }{
-		{"INSERT into ferry_runs", "INSERT INTO `ferry_runs` SELECT * FROM `ferry_runs` WHERE 1 = 0"},
-		{"UPDATE ferry_runs", "UPDATE `ferry_runs` SET `status` = `status` WHERE 1 = 0"},
-		{"INSERT into ferry_table_loads", "INSERT INTO `ferry_table_loads` SELECT * FROM `ferry_table_loads` WHERE 1 = 0"},
-		{"UPDATE ferry_table_loads", "UPDATE `ferry_table_loads` SET `status` = `status` WHERE 1 = 0"},
-		{"UPDATE ferry_lease", "UPDATE `ferry_lease` SET `holder` = `holder` WHERE 1 = 0"},
-	}
-	var denied []string
-	for _, s := range steps {
-		if _, err := db.ExecContext(ctx, s.sql); err != nil {
-			denied = append(denied, fmt.Sprintf("may not %s (%v)", s.what, err))
-		}
-	}
-	if len(denied) > 0 {
+	if denied := db.DeniedWrites(ctx); len(denied) > 0 {
 		it.Status = StatusFail
 		it.Message = "the admin account " + strings.Join(denied, "; ")
 		it.Fix = "GRANT SELECT, INSERT, UPDATE ON the admin database TO the admin account (the user of --admin-dsn / FERRY_ADMIN_DSN)"
@@ -272,136 +239,19 @@ func checkAdminPrivileges(ctx context.Context, db *sql.DB) Item {
 }
 
 // checkSourcePrivileges checks that the source account may SELECT in its
-// database: it must see a table there and read it (LIMIT 0, no row).
-// The configured queries are checked table by table afterwards.
-func checkSourcePrivileges(ctx context.Context, db *sql.DB) Item {
+// database (the adapter's CheckRead). The configured queries are checked
+// table by table afterwards.
+func checkSourcePrivileges(ctx context.Context, src *Source) Item {
 	it := Item{Check: "privileges", Database: string(SourceDB)}
-	var name sql.NullString
-	if err := db.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
-		it.Status, it.Message, it.Fix = StatusFail, "read the current database: "+err.Error(), "check the source database is up and rerun `ferry check`"
-		return it
+	name, err := src.CheckRead(ctx, "the source account (the user of --source-dsn / FERRY_SOURCE_DSN)")
+	var ce *ferry.ConfigError
+	switch {
+	case errors.As(err, &ce):
+		it.Status, it.Message, it.Fix = StatusFail, ce.Msg, ce.Fix
+	case err != nil:
+		it.Status, it.Message, it.Fix = StatusFail, err.Error(), "check the source database is up and rerun `ferry check`"
+	default:
+		it.Status, it.Message = StatusOK, fmt.Sprintf("the source account may SELECT in database %s", name)
 	}
-	if !name.Valid || name.String == "" {
-		it.Status, it.Message, it.Fix = StatusFail, "the source URL names no database", "add the database to --source-dsn / FERRY_SOURCE_DSN, e.g. mysql://ferry_ro:PASSWORD@prod-replica:3306/app"
-		return it
-	}
-	grant := fmt.Sprintf("GRANT SELECT ON %s.* TO the source account (the user of --source-dsn / FERRY_SOURCE_DSN); read-only is enough", quoteMy(name.String))
-	var table string
-	err := db.QueryRowContext(ctx, "SELECT `TABLE_NAME` FROM information_schema.TABLES WHERE `TABLE_SCHEMA` = ? ORDER BY `TABLE_NAME` LIMIT 1", name.String).Scan(&table)
-	if errors.Is(err, sql.ErrNoRows) {
-		it.Status = StatusFail
-		it.Message = fmt.Sprintf("the source account sees no table in database %s: it has no privilege there, or the database is empty", name.String)
-		it.Fix = grant + "; or point --source-dsn at the database the queries read"
-		return it
-	}
-	if err == nil {
-		var rows *sql.Rows
-		rows, err = db.QueryContext(ctx, "SELECT * FROM "+quoteMy(name.String)+"."+quoteMy(table)+" LIMIT 0")
-		if err == nil {
-			rows.Close()
-		}
-	}
-	if err != nil {
-		it.Status, it.Message, it.Fix = StatusFail, fmt.Sprintf("the source account may not read database %s: %v", name.String, err), grant
-		return it
-	}
-	it.Status = StatusOK
-	it.Message = fmt.Sprintf("the source account may SELECT in database %s", name.String)
 	return it
-}
-
-type privError struct{ msg, fix string }
-
-func (e *privError) Error() string { return e.msg + " (fix: " + e.fix + ")" }
-
-func quoteMy(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-func quotePG(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// mysqlPrivileges creates, fills, alters, renames and drops a scratch
-// table in schema; a schema that does not exist (or that the account
-// cannot see) is checked for the CREATE privilege in the grants instead.
-func mysqlPrivileges(ctx context.Context, db *sql.DB, schema string) (bool, error) {
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", schema).Scan(&n); err != nil {
-		return false, fmt.Errorf("read schemata: %w", err)
-	}
-	grant := fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER ON %s.* TO the target account (as in FERRY_TARGET_DSN)", quoteMy(schema))
-	if n == 0 {
-		// Global CREATE, or a database-level CREATE whose pattern matches.
-		const me = "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')"
-		var ok int
-		err := db.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = "+me+" AND PRIVILEGE_TYPE = 'CREATE') + "+
-			"(SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = "+me+" AND PRIVILEGE_TYPE = 'CREATE' AND ? LIKE TABLE_SCHEMA)", schema).Scan(&ok)
-		if err != nil {
-			return false, fmt.Errorf("read grants: %w", err)
-		}
-		if ok == 0 {
-			return false, &privError{msg: "the database does not exist (or the target account has no privilege on it) and the account may not create it",
-				fix: "create it (CREATE DATABASE " + quoteMy(schema) + "; `ferry company add` does it with an account that may) and " + grant}
-		}
-		return true, nil
-	}
-	name := scratchName()
-	full := quoteMy(schema) + "." + quoteMy(name)
-	renamed := quoteMy(schema) + "." + quoteMy(name+"_r")
-	steps := []struct{ what, priv, sql string }{
-		{"create a table", "CREATE", "CREATE TABLE " + full + " (`id` BIGINT NOT NULL PRIMARY KEY)"},
-		{"insert into it", "INSERT", "INSERT INTO " + full + " (`id`) VALUES (1)"},
-		// The swap upserts _ferry_freshness: INSERT ... ON DUPLICATE KEY UPDATE.
-		{"upsert into it", "UPDATE", "INSERT INTO " + full + " (`id`) VALUES (1) ON DUPLICATE KEY UPDATE `id` = VALUES(`id`)"},
-		{"read it", "SELECT", "SELECT COUNT(*) FROM " + full},
-		{"delete from it", "DELETE", "DELETE FROM " + full + " WHERE `id` >= 0"},
-		{"alter it", "ALTER", "ALTER TABLE " + full + " COMMENT = 'ferry check'"},
-		{"rename it", "ALTER, DROP and CREATE", "RENAME TABLE " + full + " TO " + renamed},
-		{"drop it", "DROP", "DROP TABLE " + renamed},
-	}
-	for _, s := range steps {
-		if _, err := db.ExecContext(ctx, s.sql); err != nil {
-			// Leave nothing behind (under either name).
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			db.ExecContext(cctx, "DROP TABLE IF EXISTS "+full+", "+renamed)
-			cancel()
-			return false, &privError{msg: fmt.Sprintf("the target account may not %s (needs %s): %v", s.what, s.priv, err), fix: grant}
-		}
-	}
-	return false, nil
-}
-
-// pgPrivileges does the same in one transaction that is rolled back, so
-// nothing is left whatever happens; CREATE SCHEMA is tried the same way
-// when the schema does not exist.
-func pgPrivileges(ctx context.Context, tgt *Target, schema string) (bool, error) {
-	tx, err := tgt.PG.Pool().Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	var exists bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
-		return false, fmt.Errorf("read schemas: %w", err)
-	}
-	grant := fmt.Sprintf("GRANT USAGE, CREATE ON SCHEMA %s TO the target role (and make it the owner of the tables Ferry swaps)", quotePG(schema))
-	name := scratchName()
-	full := quotePG(schema) + "." + quotePG(name)
-	type step struct{ what, priv, sql string }
-	var steps []step
-	if !exists {
-		grant = "GRANT CREATE ON DATABASE the target database TO the target role, or create the schema first: CREATE SCHEMA " + quotePG(schema)
-		steps = append(steps, step{"create the schema", "CREATE on the database", "CREATE SCHEMA " + quotePG(schema)})
-	}
-	steps = append(steps,
-		step{"create a table", "USAGE and CREATE on the schema", "CREATE TABLE " + full + " (id bigint PRIMARY KEY)"},
-		step{"insert into it", "INSERT", "INSERT INTO " + full + " (id) VALUES (1)"},
-		step{"upsert into it", "UPDATE", "INSERT INTO " + full + " (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id"},
-		step{"read it", "SELECT", "SELECT count(*) FROM " + full},
-		step{"delete from it", "DELETE", "DELETE FROM " + full + " WHERE id >= 0"},
-		step{"rename it", "ownership of the table", "ALTER TABLE " + full + " RENAME TO " + quotePG(name+"_r")},
-		step{"drop it", "ownership of the table", "DROP TABLE " + quotePG(schema) + "." + quotePG(name+"_r")},
-	)
-	for _, s := range steps {
-		if _, err := tx.Exec(ctx, s.sql); err != nil {
-			return false, &privError{msg: fmt.Sprintf("the target account may not %s (needs %s): %v", s.what, s.priv, err), fix: grant}
-		}
-	}
-	return !exists, nil
 }

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -137,7 +136,7 @@ func (in CompanyInput) Company() ferry.Company {
 // database: id, alias, schema and configuration names and values, and that
 // no company already has its id, alias or target schema. It returns every
 // problem at once (errors.Join of *ferry.ConfigError).
-func CheckCompany(ctx context.Context, db *sql.DB, in CompanyInput, runDate time.Time) error {
+func CheckCompany(ctx context.Context, db *admin.DB, in CompanyInput, runDate time.Time) error {
 	where := ferry.Where{Company: strconv.FormatInt(in.ID, 10)}
 	var probs []error
 	add := func(msg, fix string) { probs = append(probs, &ferry.ConfigError{Where: where, Msg: msg, Fix: fix}) }
@@ -175,7 +174,7 @@ func CheckCompany(ctx context.Context, db *sql.DB, in CompanyInput, runDate time
 		}
 	}
 	if db != nil && in.ID > 0 {
-		rows, err := admin.ListCompanies(ctx, db)
+		rows, err := db.ListCompanies(ctx)
 		if err != nil {
 			return err
 		}
@@ -198,64 +197,34 @@ func CheckCompany(ctx context.Context, db *sql.DB, in CompanyInput, runDate time
 // AddCompany writes the company and its configuration values in ONE
 // transaction (companies, configurations rows created as needed,
 // companies_configurations). Nothing is written on error.
-func AddCompany(ctx context.Context, db *sql.DB, in CompanyInput) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("ops: add company %d: %w", in.ID, err)
-	}
-	defer tx.Rollback()
-	if err := admin.AddCompany(ctx, tx, admin.NewCompany{ID: in.ID, Alias: in.Alias, Schema: in.Schema, Config: in.Config}); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("ops: add company %d: commit: %w", in.ID, err)
-	}
-	return nil
+func AddCompany(ctx context.Context, db *admin.DB, in CompanyInput) error {
+	return db.InTx(ctx, func(tx *admin.DB) error {
+		return tx.AddCompany(ctx, admin.NewCompany{ID: in.ID, Alias: in.Alias, Schema: in.Schema, Config: in.Config})
+	})
 }
 
 // SetCompanyConfig sets configuration values of an existing company in one
 // transaction. A missing company wraps ferry.ErrNotFound.
-func SetCompanyConfig(ctx context.Context, db *sql.DB, id int64, cfg map[string]string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("ops: set configuration of company %d: %w", id, err)
-	}
-	defer tx.Rollback()
-	if _, err := admin.GetCompany(ctx, tx, id); err != nil {
-		return err
-	}
+func SetCompanyConfig(ctx context.Context, db *admin.DB, id int64, cfg map[string]string) error {
 	names := make([]string, 0, len(cfg))
 	for k := range cfg {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	for _, k := range names {
-		if !paramNameRe.MatchString(k) || len(k) > 64 {
-			return &ferry.ConfigError{Where: ferry.Where{Company: strconv.FormatInt(id, 10)}, Msg: fmt.Sprintf("configuration name %q is not usable as a query parameter", k), Fix: "use letters, digits and _ (at most 64)"}
-		}
-		if err := admin.SetConfig(ctx, tx, id, k, cfg[k]); err != nil {
+	return db.InTx(ctx, func(tx *admin.DB) error {
+		if _, err := tx.GetCompany(ctx, id); err != nil {
 			return err
 		}
-	}
-	return tx.Commit()
-}
-
-// ConfigurationNames lists the rows of `configurations`.
-func ConfigurationNames(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT `name` FROM `configurations` ORDER BY `name`")
-	if err != nil {
-		return nil, fmt.Errorf("ops: read configurations: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("ops: read configurations: %w", err)
+		for _, k := range names {
+			if !paramNameRe.MatchString(k) || len(k) > 64 {
+				return &ferry.ConfigError{Where: ferry.Where{Company: strconv.FormatInt(id, 10)}, Msg: fmt.Sprintf("configuration name %q is not usable as a query parameter", k), Fix: "use letters, digits and _ (at most 64)"}
+			}
+			if err := tx.SetConfig(ctx, id, k, cfg[k]); err != nil {
+				return err
+			}
 		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // TableCheck is what CheckTable learned.
@@ -282,7 +251,7 @@ const sampleAlias = "sample_company"
 // column is in the result and integer-typed. replace allows a table of the
 // same name to exist. It returns every problem at once (errors.Join);
 // only a database being down is returned alone.
-func CheckTable(ctx context.Context, db *sql.DB, src ferry.Source, spec ferry.TableSpec, replace bool, runDate time.Time) (TableCheck, error) {
+func CheckTable(ctx context.Context, db *admin.DB, src ferry.Source, spec ferry.TableSpec, replace bool, runDate time.Time) (TableCheck, error) {
 	if spec.ChunkColumn == "" {
 		spec.ChunkColumn = admin.DefaultChunkColumn
 	}
@@ -308,7 +277,7 @@ func CheckTable(ctx context.Context, db *sql.DB, src ferry.Source, spec ferry.Ta
 	default:
 		add(fmt.Sprintf("zero-dates policy %q is not one of error, null", spec.ZeroDates), "pass --zero-dates error or --zero-dates null")
 	}
-	tables, err := admin.ListTables(ctx, db)
+	tables, err := db.ListTables(ctx)
 	if err != nil {
 		return TableCheck{}, err
 	}
@@ -329,7 +298,7 @@ func CheckTable(ctx context.Context, db *sql.DB, src ferry.Source, spec ferry.Ta
 		add("query refused: "+err.Error(), "make --query one read-only SELECT with named parameters such as :company_id")
 	}
 	spec.Params = used
-	configs, cerr := ConfigurationNames(ctx, db)
+	configs, cerr := db.ConfigurationNames(ctx)
 	if cerr != nil {
 		return TableCheck{}, cerr
 	}
@@ -354,7 +323,7 @@ func CheckTable(ctx context.Context, db *sql.DB, src ferry.Source, spec ferry.Ta
 		return TableCheck{Spec: spec}, errors.Join(probs...)
 	}
 
-	companies, err := admin.ActiveCompanies(ctx, db, nil)
+	companies, err := db.ActiveCompanies(ctx, nil)
 	if err != nil {
 		return TableCheck{}, err
 	}

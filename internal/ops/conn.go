@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/awswire"
 	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/postgres"
@@ -115,21 +116,24 @@ func openMySQL(ctx context.Context, d Database, raw string) (*sql.DB, awswire.DS
 }
 
 // OpenAdmin opens the admin database at raw (a mysql:// URL). It does not
-// migrate; see RequireSchema and Migrate.
-func OpenAdmin(ctx context.Context, raw string) (*sql.DB, string, error) {
+// migrate; see admin.DB's RequireSchema and Migrate.
+func OpenAdmin(ctx context.Context, raw string) (*admin.DB, string, error) {
 	db, dsn, err := openMySQL(ctx, AdminDB, raw)
-	return db, dsn.Safe, err
+	if err != nil {
+		return nil, dsn.Safe, err
+	}
+	return mysql.NewAdmin(db), dsn.Safe, nil
 }
 
 // Source is the production database: the ferry.Source and its pool.
 type Source struct {
 	*mysql.Source
-	DB   *sql.DB
+	db   *sql.DB
 	Addr string
 }
 
 // Close closes the pool.
-func (s *Source) Close() { s.DB.Close() }
+func (s *Source) Close() { s.db.Close() }
 
 // OpenSource opens the source database at raw (a mysql:// URL).
 func OpenSource(ctx context.Context, raw string) (*Source, error) {
@@ -137,28 +141,33 @@ func OpenSource(ctx context.Context, raw string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Source: mysql.NewSource(db), DB: db, Addr: dsn.Safe}, nil
+	return &Source{Source: mysql.NewSource(db), db: db, Addr: dsn.Safe}, nil
 }
 
-// Target is the reporting database: the ferry.Target and, for the checks
-// that run their own statements, its MySQL pool or PostgreSQL target.
+// Target is the reporting database: the ferry.Target with the preflight
+// and freshness reads every target adapter offers.
 type Target struct {
+	TargetChecks
+	Addr  string
+	close func()
+}
+
+// TargetChecks is what the day-2 commands ask of a target beyond
+// ferry.Target; internal/mysql's and internal/postgres's Target implement
+// it.
+type TargetChecks interface {
 	ferry.Target
-	Addr string
-	// MySQL is set for a MySQL target, PG for a PostgreSQL one.
-	MySQL *sql.DB
-	PG    *postgres.Target
+	// CheckSchema tries in schema everything a run does, leaving nothing
+	// behind; willCreate when the schema does not exist yet (and may be
+	// created). A missing privilege is a *ferry.ConfigError whose Fix is
+	// the GRANT for grantee.
+	CheckSchema(ctx context.Context, schema, grantee string) (willCreate bool, err error)
+	// Freshness reads schema's ferry.FreshnessTable (empty when missing).
+	Freshness(ctx context.Context, schema string) (map[string]ferry.TableFreshness, error)
 }
 
 // Close closes the pool.
-func (t *Target) Close() {
-	if t.MySQL != nil {
-		t.MySQL.Close()
-	}
-	if t.PG != nil {
-		t.PG.Close()
-	}
-}
+func (t *Target) Close() { t.close() }
 
 // TargetEngine returns the engine of the target URL raw without
 // connecting; an empty or malformed URL is a *ConnectError.
@@ -178,7 +187,7 @@ func OpenTarget(ctx context.Context, raw string) (*Target, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Target{Target: mysql.NewTarget(db), Addr: dsn.Safe, MySQL: db}, nil
+		return &Target{TargetChecks: mysql.NewTarget(db), Addr: dsn.Safe, close: func() { db.Close() }}, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
@@ -186,7 +195,7 @@ func OpenTarget(ctx context.Context, raw string) (*Target, error) {
 	if err != nil {
 		return nil, unreachable(TargetDB, dsn, err)
 	}
-	return &Target{Target: pg, Addr: dsn.Safe, PG: pg}, nil
+	return &Target{TargetChecks: pg, Addr: dsn.Safe, close: pg.Close}, nil
 }
 
 // IsConnect reports whether err is a *ConnectError.

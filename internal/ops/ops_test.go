@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/testdb"
 )
 
@@ -171,7 +172,8 @@ func TestImproveFixes(t *testing.T) {
 func TestAddCompanyIsOneTransaction(t *testing.T) {
 	db, _ := testdb.MySQLDB(t)
 	ctx := context.Background()
-	if _, err := Migrate(ctx, db); err != nil {
+	adm := mysql.NewAdmin(db)
+	if _, err := adm.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	count := func(q string) int {
@@ -185,13 +187,13 @@ func TestAddCompanyIsOneTransaction(t *testing.T) {
 	// The too-long name sorts after "days": the company row and days are
 	// written before it is refused.
 	bad := CompanyInput{ID: 42, Alias: "acme", Config: map[string]string{"days": "30", strings.Repeat("z", 65): "x"}}
-	if err := AddCompany(ctx, db, bad); err == nil {
+	if err := AddCompany(ctx, adm, bad); err == nil {
 		t.Fatal("AddCompany accepted a 65-byte configuration name")
 	}
 	if n := count("SELECT (SELECT COUNT(*) FROM companies) + (SELECT COUNT(*) FROM companies_configurations) + (SELECT COUNT(*) FROM configurations)"); n != 0 {
 		t.Errorf("a failed AddCompany left %d rows behind", n)
 	}
-	if err := AddCompany(ctx, db, CompanyInput{ID: 42, Alias: "acme", Config: map[string]string{"days": "30", "region": "eu"}}); err != nil {
+	if err := AddCompany(ctx, adm, CompanyInput{ID: 42, Alias: "acme", Config: map[string]string{"days": "30", "region": "eu"}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count("SELECT COUNT(*) FROM companies_configurations WHERE company = 42"); n != 2 {

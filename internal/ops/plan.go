@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -18,8 +17,8 @@ const DryRunID = "dry-run"
 // LoadConfig reads the active companies (only ids, when given) and the
 // active tables. An id that is missing or inactive is a
 // *ferry.ConfigError naming it.
-func LoadConfig(ctx context.Context, db *sql.DB, ids []int64) ([]ferry.Company, []ferry.TableSpec, error) {
-	companies, err := admin.ActiveCompanies(ctx, db, ids)
+func LoadConfig(ctx context.Context, db *admin.DB, ids []int64) ([]ferry.Company, []ferry.TableSpec, error) {
+	companies, err := db.ActiveCompanies(ctx, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -39,7 +38,7 @@ func LoadConfig(ctx context.Context, db *sql.DB, ids []int64) ([]ferry.Company, 
 				Msg: "no active company with this id", Fix: "see `ferry company list`; enable one with `ferry company enable ID`"}
 		}
 	}
-	tables, err := admin.ActiveTables(ctx, db)
+	tables, err := db.ActiveTables(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -48,7 +47,7 @@ func LoadConfig(ctx context.Context, db *sql.DB, ids []int64) ([]ferry.Company, 
 
 // BuildPlan plans a run like list-tables does, without writing anything:
 // no lease, no run row, no staging table, no object.
-func BuildPlan(ctx context.Context, db *sql.DB, src ferry.Source, engine ferry.Engine, ids []int64, runDate time.Time) (plan.Plan, error) {
+func BuildPlan(ctx context.Context, db *admin.DB, src ferry.Source, engine ferry.Engine, ids []int64, runDate time.Time) (plan.Plan, error) {
 	companies, tables, err := LoadConfig(ctx, db, ids)
 	if err != nil {
 		return plan.Plan{}, err

@@ -55,7 +55,7 @@ func (s *Steps) ExportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.Ex
 }
 
 func (s *Steps) exportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.ExportChunkOutput, error) {
-	if err := s.need("export-chunk", map[string]bool{"Source": s.d.Source != nil, "Store": s.d.Store != nil}); err != nil {
+	if err := s.check("export-chunk", NeedsExportChunk); err != nil {
 		return ferry.ExportChunkOutput{}, err
 	}
 	if err := checkTask(task); err != nil {
@@ -152,7 +152,7 @@ func (s *Steps) LoadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferr
 }
 
 func (s *Steps) loadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferry.LoadChunkOutput, error) {
-	if err := s.need("load-chunk", map[string]bool{"Target": s.d.Target != nil, "Store": s.d.Store != nil}); err != nil {
+	if err := s.check("load-chunk", NeedsLoadChunk); err != nil {
 		return ferry.LoadChunkOutput{}, err
 	}
 	if err := checkTask(in.ChunkTask); err != nil {

@@ -80,7 +80,7 @@ func (s *Steps) FinishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 }
 
 func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.FinishRunOutput, error) {
-	if err := s.need("finish-run", map[string]bool{"Admin": s.d.Admin != nil}); err != nil {
+	if err := s.check("finish-run", NeedsFinishRun); err != nil {
 		return ferry.FinishRunOutput{}, err
 	}
 	if err := ferry.ValidRunID(in.RunID); err != nil {
@@ -107,7 +107,7 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 			failures = append(failures, s.unloadedTables(ctx, in.RunID, o)...)
 		}
 	}
-	loads, err := admin.TableLoads(ctx, s.d.Admin, in.RunID)
+	loads, err := s.d.Ledger.TableLoads(ctx, in.RunID)
 	if err != nil {
 		return out, err
 	}
@@ -142,11 +142,11 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 		out.Summary += "\n" + strings.Join(failures, "\n")
 	}
 	fin := s.now()
-	if err := admin.FinishRun(ctx, s.d.Admin, admin.Run{RunID: in.RunID, FinishedAt: &fin, Status: out.Status,
+	if err := s.d.Ledger.FinishRun(ctx, admin.Run{RunID: in.RunID, FinishedAt: &fin, Status: out.Status,
 		Companies: out.Companies, Failed: out.Failed, Rows: out.Rows, Summary: clip(out.Summary, 60000)}); err != nil {
 		return out, err
 	}
-	if err := admin.ReleaseLease(ctx, s.d.Admin, in.RunID); err != nil {
+	if err := s.d.Ledger.ReleaseLease(ctx, in.RunID); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -231,7 +231,7 @@ func (s *Steps) EndRun(ctx context.Context, runID, status string) (EndRunOutput,
 }
 
 func (s *Steps) endRun(ctx context.Context, runID, status string) (EndRunOutput, error) {
-	if err := s.need("end-run", map[string]bool{"Admin": s.d.Admin != nil}); err != nil {
+	if err := s.check("end-run", NeedsFinishRun); err != nil {
 		return EndRunOutput{}, err
 	}
 	if err := ferry.ValidRunID(runID); err != nil {
@@ -243,10 +243,10 @@ func (s *Steps) endRun(ctx context.Context, runID, status string) (EndRunOutput,
 		return EndRunOutput{}, &ferry.ConfigError{Msg: fmt.Sprintf("execution_status %q is not FAILED, TIMED_OUT or ABORTED", status), Fix: "send the status of an execution that ended unsuccessfully"}
 	}
 	out := EndRunOutput{RunID: runID}
-	if err := admin.ReleaseLease(ctx, s.d.Admin, runID); err != nil {
+	if err := s.d.Ledger.ReleaseLease(ctx, runID); err != nil {
 		return out, err
 	}
-	run, _, err := admin.GetRun(ctx, s.d.Admin, runID)
+	run, _, err := s.d.Ledger.GetRun(ctx, runID)
 	if errors.Is(err, ferry.ErrNotFound) {
 		return out, nil
 	}
@@ -260,7 +260,7 @@ func (s *Steps) endRun(ctx context.Context, runID, status string) (EndRunOutput,
 	fin := s.now()
 	run.FinishedAt, run.Status = &fin, admin.RunFailed
 	run.Summary = fmt.Sprintf("run %s failed: the execution ended %s before its Report state; some companies may not have been refreshed (their live tables are unchanged unless their swap happened). See the execution's history in Step Functions, and `ferry runs show %s`.", runID, status, runID)
-	if err := admin.FinishRun(ctx, s.d.Admin, run); err != nil {
+	if err := s.d.Ledger.FinishRun(ctx, run); err != nil {
 		return out, err
 	}
 	out.Recorded, out.Status = true, run.Status

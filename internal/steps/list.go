@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
-	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/plan"
 	"golang.org/x/sync/errgroup"
 )
@@ -52,7 +51,7 @@ func (s *Steps) ListTables(ctx context.Context, in ferry.ListTablesInput) (ferry
 }
 
 func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *slog.Logger) (out ferry.ListTablesOutput, err error) {
-	if err := s.need("list-tables", map[string]bool{"Admin": s.d.Admin != nil, "Source": s.d.Source != nil, "Target": s.d.Target != nil, "Store": s.d.Store != nil}); err != nil {
+	if err := s.check("list-tables", NeedsListTables); err != nil {
 		return out, err
 	}
 	if err := ferry.ValidRunID(in.RunID); err != nil {
@@ -67,26 +66,26 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 	// it. Reusing a finished run's id would make every swap look done
 	// already and publish nothing, so it is refused before anything is
 	// touched. (A retried list-tables of an unfinished run is fine.)
-	if prev, _, err := admin.GetRun(ctx, s.d.Admin, in.RunID); err == nil && prev.FinishedAt != nil {
+	if prev, _, err := s.d.Ledger.GetRun(ctx, in.RunID); err == nil && prev.FinishedAt != nil {
 		return out, &ferry.ConfigError{Msg: fmt.Sprintf("run id %s was already used by a run that finished %s (%s)", in.RunID, prev.FinishedAt.UTC().Format(time.RFC3339), prev.Status),
 			Fix: "start the run under a new id (a Step Functions execution name, or `ferry run --run-id`)"}
 	} else if err != nil && !errors.Is(err, ferry.ErrNotFound) {
 		return out, err
 	}
-	if err := admin.AcquireLease(ctx, s.d.Admin, in.RunID, s.d.LeaseTTL, now); err != nil {
+	if err := s.d.Ledger.AcquireLease(ctx, in.RunID, s.d.LeaseTTL, now); err != nil {
 		return out, err
 	}
 	defer func() {
 		if err != nil {
 			// A failed list-tables ends the execution (it has no Catch):
 			// do not leave the lease blocking the next runs.
-			if rerr := admin.ReleaseLease(context.WithoutCancel(ctx), s.d.Admin, in.RunID); rerr != nil {
+			if rerr := s.d.Ledger.ReleaseLease(context.WithoutCancel(ctx), in.RunID); rerr != nil {
 				log.WarnContext(ctx, "release lease after failure", "error", rerr.Error())
 			}
 		}
 	}()
 
-	companies, err := admin.ActiveCompanies(ctx, s.d.Admin, in.Companies)
+	companies, err := s.d.Config.ActiveCompanies(ctx, in.Companies)
 	if err != nil {
 		return out, err
 	}
@@ -98,7 +97,7 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 				Fix: "check the id with `ferry company list`, activate it, or leave it out of companies"})
 		}
 	}
-	tables, err := admin.ActiveTables(ctx, s.d.Admin)
+	tables, err := s.d.Config.ActiveTables(ctx)
 	if err != nil {
 		return out, err
 	}
@@ -115,7 +114,7 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 		return out, errors.Join(problems...)
 	}
 
-	if err := admin.StartRun(ctx, s.d.Admin, in.RunID, p.RunDate, len(p.Companies), now); err != nil {
+	if err := s.d.Ledger.StartRun(ctx, in.RunID, p.RunDate, len(p.Companies), now); err != nil {
 		return out, err
 	}
 	out = ferry.ListTablesOutput{RunID: in.RunID, RunDate: p.RunDate, Bucket: s.d.Bucket, Companies: make([]ferry.CompanyRun, len(p.Companies)),

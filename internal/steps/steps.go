@@ -20,7 +20,6 @@ package steps
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,75 +28,7 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
-	"github.com/ferrydata/ferry/internal/events"
-	"github.com/ferrydata/ferry/internal/metrics"
-	"github.com/klauspost/compress/gzip"
 )
-
-// Deps are the steps' dependencies. A step only needs some of them:
-// ListTables: Admin, Source, Target, Store; ExportChunk: Source, Store;
-// LoadChunk: Target, Store; SwapTables: Admin, Target, Store;
-// FinishRun: Admin, Store.
-type Deps struct {
-	// Admin is the admin database (migrated with admin.Migrate).
-	Admin  *sql.DB
-	Source ferry.Source
-	Target ferry.Target
-	Store  ferry.Store
-	// Bucket is reported in ListTablesOutput (informational).
-	Bucket string
-	// Clock returns the current time; nil is time.Now.
-	Clock func() time.Time
-	// Logger gets structured logs; nil is slog.Default().
-	Logger *slog.Logger
-	// LeaseTTL is how long a run holds the run lease unless FinishRun
-	// releases it earlier (default 24h, the state machine's
-	// TimeoutSeconds: no execution outlives it, so an expired lease is a
-	// dead run's and may be taken over).
-	LeaseTTL time.Duration
-	// DeadlineMargin is kept between the statements' deadline and the
-	// invocation's (default 10s, at most a quarter of the time left).
-	DeadlineMargin time.Duration
-	// Parallel bounds concurrent store reads and source planning queries
-	// (default 16 for store reads; planning uses min(Parallel, 4)).
-	Parallel int
-	// GzipLevel is the chunk objects' gzip level (default gzip.BestSpeed).
-	GzipLevel int
-	// Metrics receives CloudWatch EMF records per chunk and per swapped
-	// table; nil emits nothing.
-	Metrics *metrics.Emitter
-	// Events publishes "Ferry Tables Swapped" after each company's swap;
-	// nil publishes nothing.
-	Events *events.Publisher
-}
-
-// Steps runs the steps with its Deps. It is safe for concurrent use.
-type Steps struct {
-	d Deps
-}
-
-// New returns Steps over d, with defaults for the zero fields.
-func New(d Deps) *Steps {
-	if d.Clock == nil {
-		d.Clock = time.Now
-	}
-	if d.Logger == nil {
-		d.Logger = slog.Default()
-	}
-	if d.LeaseTTL <= 0 {
-		d.LeaseTTL = 24 * time.Hour
-	}
-	if d.DeadlineMargin <= 0 {
-		d.DeadlineMargin = 10 * time.Second
-	}
-	if d.Parallel <= 0 {
-		d.Parallel = 16
-	}
-	if d.GzipLevel == 0 {
-		d.GzipLevel = gzip.BestSpeed
-	}
-	return &Steps{d: d}
-}
 
 func (s *Steps) now() time.Time { return s.d.Clock().UTC() }
 
@@ -114,15 +45,6 @@ func (s *Steps) withDeadline(ctx context.Context) (context.Context, context.Canc
 		margin = rem / 4
 	}
 	return context.WithDeadline(ctx, dl.Add(-margin))
-}
-
-func (s *Steps) need(step string, deps map[string]bool) error {
-	for name, ok := range deps {
-		if !ok {
-			return fmt.Errorf("steps: %s: dependency %s is not configured", step, name)
-		}
-	}
-	return nil
 }
 
 // edge turns a step's error into the error the Lambda returns: a step

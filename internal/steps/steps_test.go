@@ -47,7 +47,8 @@ var runDay = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 type env struct {
 	t      *testing.T
 	ctx    context.Context
-	admin  *sql.DB
+	admin  *sql.DB   // the admin database, for raw SQL
+	adm    *admin.DB // the same, as the steps use it
 	src    *sql.DB
 	store  ferry.Store
 	engine ferry.Engine
@@ -83,7 +84,9 @@ func newEnv(t *testing.T, engine ferry.Engine) *env {
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, engine: engine}
 	e.admin, _ = testdb.MySQLDB(t)
-	testdb.Must(t, "migrate admin", admin.Migrate(ctx, e.admin))
+	e.adm = mysql.NewAdmin(e.admin)
+	_, err := e.adm.Migrate(ctx)
+	testdb.Must(t, "migrate admin", err)
 	_, srcDSN := testdb.MySQL(t)
 	src, err := mysql.Open(ctx, srcDSN)
 	testdb.Must(t, "open source", err)
@@ -115,9 +118,9 @@ func newEnv(t *testing.T, engine ferry.Engine) *env {
 		e.prefix = "t_steps_" + hex.EncodeToString(b) + "_"
 	}
 	e.emf, e.bus = &syncBuffer{}, &eventstest.Bus{}
-	e.steps = steps.New(steps.Deps{Admin: e.admin, Source: mysql.NewSource(src), Target: target, Store: e.store, Bucket: fake.Bucket,
+	e.steps = steps.New(steps.Deps{Config: e.adm, Ledger: e.adm, Source: mysql.NewSource(src), Target: target, Store: e.store, Bucket: fake.Bucket,
 		Clock: func() time.Time { return runDay }, DeadlineMargin: 5 * time.Second,
-		Metrics: metrics.New(e.emf), Events: events.New(eventstest.Start(t, e.bus), "ferry-test")})
+		Metrics: metrics.New(e.emf), Notifier: events.New(eventstest.Start(t, e.bus), "ferry-test")})
 	return e
 }
 
@@ -156,13 +159,13 @@ func (e *env) seed() {
 		"INSERT INTO orders VALUES (1000000000000, 1, 'sparse', 1.00, NULL)",
 		"INSERT INTO items SELECT seq, 1, CONCAT('SKU-', seq), seq % 4, IF(seq % 3 = 0, NULL, 'a\\\\b\tc') FROM seq_1_to_12",
 	)
-	tx, err := e.admin.BeginTx(e.ctx, nil)
-	testdb.Must(e.t, "begin", err)
-	testdb.Must(e.t, "add acme", admin.AddCompany(e.ctx, tx, admin.NewCompany{ID: 1, Alias: "acme", Schema: e.schemaOf("acme"), Config: map[string]string{"days": "30"}}))
-	testdb.Must(e.t, "add globex", admin.AddCompany(e.ctx, tx, admin.NewCompany{ID: 2, Alias: "globex", Schema: e.schemaOf("globex"), Config: map[string]string{"days": "30", "region": "eu"}}))
-	testdb.Must(e.t, "add orders", admin.AddTable(e.ctx, tx, ferry.TableSpec{Name: "orders", Query: ordersQuery, Params: []string{"company_id", "since"}, ChunkColumn: "id", ChunkRows: 7}, true))
-	testdb.Must(e.t, "add items", admin.AddTable(e.ctx, tx, ferry.TableSpec{Name: "items", Query: itemsQuery, ChunkColumn: "id", ChunkRows: 5}, true))
-	testdb.Must(e.t, "commit", tx.Commit())
+	testdb.Must(e.t, "configure", e.adm.InTx(e.ctx, func(tx *admin.DB) error {
+		return errors.Join(
+			tx.AddCompany(e.ctx, admin.NewCompany{ID: 1, Alias: "acme", Schema: e.schemaOf("acme"), Config: map[string]string{"days": "30"}}),
+			tx.AddCompany(e.ctx, admin.NewCompany{ID: 2, Alias: "globex", Schema: e.schemaOf("globex"), Config: map[string]string{"days": "30", "region": "eu"}}),
+			tx.AddTable(e.ctx, ferry.TableSpec{Name: "orders", Query: ordersQuery, Params: []string{"company_id", "since"}, ChunkColumn: "id", ChunkRows: 7}, true),
+			tx.AddTable(e.ctx, ferry.TableSpec{Name: "items", Query: itemsQuery, ChunkColumn: "id", ChunkRows: 5}, true))
+	}))
 }
 
 // invoke runs fn as the Lambda runtime does: JSON in, JSON out.
@@ -397,7 +400,7 @@ func (e *env) targetRows(schema, table string, cols []string) [][]string {
 // checkTargetEqualsSource compares every company's tables with the source.
 func (e *env) checkTargetEqualsSource() {
 	e.t.Helper()
-	companies, err := admin.ActiveCompanies(e.ctx, e.admin, nil)
+	companies, err := e.adm.ActiveCompanies(e.ctx, nil)
 	testdb.Must(e.t, "companies", err)
 	for _, c := range companies {
 		want := e.sourceRows("SELECT CAST(id AS CHAR), CAST(company_id AS CHAR), customer, CAST(amount AS CHAR), CAST(created_at AS CHAR) FROM orders WHERE company_id = ? AND (created_at IS NULL OR created_at >= ?) ORDER BY id",
@@ -426,10 +429,10 @@ func TestEndToEnd(t *testing.T) {
 			}
 			e.checkTargetEqualsSource()
 			e.checkMetricsAndEvents(out)
-			if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
+			if l, _ := e.adm.GetLease(e.ctx); l.Holder != "" {
 				t.Fatalf("lease still held by %s", l.Holder)
 			}
-			run, loads, err := admin.GetRun(e.ctx, e.admin, "run-1")
+			run, loads, err := e.adm.GetRun(e.ctx, "run-1")
 			testdb.Must(t, "get run", err)
 			if run.Status != admin.RunSucceeded || run.Rows != out.Rows || len(loads) != 4 {
 				t.Fatalf("run = %+v, loads = %+v", run, loads)
@@ -485,10 +488,10 @@ func (e *env) nothingWritten(runID string) {
 	if n > 0 {
 		e.t.Errorf("%d target schemas/tables were created", n)
 	}
-	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder == runID {
+	if l, _ := e.adm.GetLease(e.ctx); l.Holder == runID {
 		e.t.Errorf("lease left held by %s", l.Holder)
 	}
-	if _, _, err := admin.GetRun(e.ctx, e.admin, runID); err == nil {
+	if _, _, err := e.adm.GetRun(e.ctx, runID); err == nil {
 		e.t.Errorf("run %s was recorded", runID)
 	}
 }
@@ -496,13 +499,13 @@ func (e *env) nothingWritten(runID string) {
 func TestListTablesRefusesBadConfiguration(t *testing.T) {
 	e := newEnv(t, ferry.EnginePostgres)
 	e.seed()
-	base, err := admin.ListTables(e.ctx, e.admin)
+	base, err := e.adm.ListTables(e.ctx)
 	testdb.Must(t, "tables", err)
 	reset := func() {
 		e.exec(e.admin, "DELETE FROM `tables`", "DELETE FROM companies WHERE company_id > 2", "UPDATE companies SET alias = 'acme' WHERE company_id = 1",
 			"DELETE FROM companies_configurations WHERE configuration NOT IN ('days', 'region')", "UPDATE companies_configurations SET value = '30' WHERE configuration = 'days'")
 		for _, tb := range base {
-			testdb.Must(t, "restore table", admin.AddTable(e.ctx, e.admin, tb.TableSpec, true))
+			testdb.Must(t, "restore table", e.adm.AddTable(e.ctx, tb.TableSpec, true))
 		}
 	}
 	table := func(name, query, params, col string) string {
@@ -563,7 +566,7 @@ func TestOverlappingRuns(t *testing.T) {
 	if keys, _ := e.store.List(e.ctx, "second/"); len(keys) > 0 {
 		t.Fatalf("second run wrote %v", keys)
 	}
-	if _, _, err := admin.GetRun(e.ctx, e.admin, "second"); err == nil {
+	if _, _, err := e.adm.GetRun(e.ctx, "second"); err == nil {
 		t.Fatal("second run was recorded")
 	}
 
@@ -662,10 +665,10 @@ func TestFailuresAreNamed(t *testing.T) {
 		b, _ := json.MarshalIndent(fin, "", "  ")
 		testdb.Must(t, "write golden", os.WriteFile("testdata/finish-run-failed.out.json", append(b, '\n'), 0o644))
 	}
-	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
+	if l, _ := e.adm.GetLease(e.ctx); l.Holder != "" {
 		t.Fatalf("lease still held by %s", l.Holder)
 	}
-	run, _, err := admin.GetRun(e.ctx, e.admin, "run-f")
+	run, _, err := e.adm.GetRun(e.ctx, "run-f")
 	testdb.Must(t, "get run", err)
 	if run.Status != admin.RunFailed || run.Failed != 2 {
 		t.Fatalf("run = %+v", run)
@@ -897,7 +900,7 @@ func TestEndRun(t *testing.T) {
 	// A run that took the lease and died (e.g. States.DataLimitExceeded).
 	_, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-died", RunDate: "2026-03-01"})
 	testdb.Must(t, "list tables", err)
-	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "run-died" {
+	if l, _ := e.adm.GetLease(e.ctx); l.Holder != "run-died" {
 		t.Fatalf("lease holder = %q, want run-died", l.Holder)
 	}
 	out, err := end("run-died", "TIMED_OUT")
@@ -905,10 +908,10 @@ func TestEndRun(t *testing.T) {
 	if !out.Recorded || out.Status != admin.RunFailed {
 		t.Fatalf("end = %+v, want recorded as failed", out)
 	}
-	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
+	if l, _ := e.adm.GetLease(e.ctx); l.Holder != "" {
 		t.Fatalf("lease still held by %q", l.Holder)
 	}
-	run, _, err := admin.GetRun(e.ctx, e.admin, "run-died")
+	run, _, err := e.adm.GetRun(e.ctx, "run-died")
 	testdb.Must(t, "get run", err)
 	if run.Status != admin.RunFailed || run.FinishedAt == nil || !strings.Contains(run.Summary, "TIMED_OUT") {
 		t.Fatalf("run = %+v", run)
@@ -922,7 +925,7 @@ func TestEndRun(t *testing.T) {
 	if out, err := end("run-reported", "FAILED"); err != nil || out.Recorded {
 		t.Fatalf("end after report = %+v, %v; want a no-op", out, err)
 	}
-	run, _, err = admin.GetRun(e.ctx, e.admin, "run-reported")
+	run, _, err = e.adm.GetRun(e.ctx, "run-reported")
 	testdb.Must(t, "get run", err)
 	if run.Status != fin.Status || run.Summary != fin.Summary {
 		t.Fatalf("end overwrote the report: %+v", run)
@@ -932,7 +935,7 @@ func TestEndRun(t *testing.T) {
 	if out, err := end("not-a-run", "FAILED"); err != nil || out.Recorded {
 		t.Fatalf("end of an unknown run = %+v, %v", out, err)
 	}
-	if _, _, err := admin.GetRun(e.ctx, e.admin, "not-a-run"); !errors.Is(err, ferry.ErrNotFound) {
+	if _, _, err := e.adm.GetRun(e.ctx, "not-a-run"); !errors.Is(err, ferry.ErrNotFound) {
 		t.Fatalf("an unknown run got a row: %v", err)
 	}
 	if _, err := end("run-died", "SUCCEEDED"); err == nil || errorType(err) != "ConfigError" {
@@ -950,10 +953,10 @@ func TestRunIDReuseRefused(t *testing.T) {
 	if err == nil || errorType(err) != "ConfigError" || !strings.Contains(err.Error(), "already used") {
 		t.Fatalf("reused run id: %v, want ConfigError", err)
 	}
-	if l, _ := admin.GetLease(e.ctx, e.admin); l.Holder != "" {
+	if l, _ := e.adm.GetLease(e.ctx); l.Holder != "" {
 		t.Fatalf("a refused run holds the lease: %q", l.Holder)
 	}
-	run, _, err := admin.GetRun(e.ctx, e.admin, "run-once")
+	run, _, err := e.adm.GetRun(e.ctx, "run-once")
 	testdb.Must(t, "get run", err)
 	if run.Status != admin.RunSucceeded {
 		t.Fatalf("the refused reuse changed the finished run: %+v", run)

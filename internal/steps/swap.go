@@ -92,7 +92,7 @@ func (s *Steps) SwapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 }
 
 func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.SwapTablesOutput, error) {
-	if err := s.need("swap-tables", map[string]bool{"Admin": s.d.Admin != nil, "Target": s.d.Target != nil, "Store": s.d.Store != nil}); err != nil {
+	if err := s.check("swap-tables", NeedsSwapTables); err != nil {
 		return ferry.SwapTablesOutput{}, err
 	}
 	name := companyName(in.CompanyID, in.Alias)
@@ -163,7 +163,7 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 		a := per[t.Table]
 		out.Tables = append(out.Tables, ferry.TableResult{Table: t.Table, Rows: a.rows, Chunks: a.chunks, Bytes: a.bytes})
 		out.Rows += a.rows
-		if err := admin.RecordTableLoad(ctx, s.d.Admin, admin.TableLoad{RunID: in.RunID, CompanyID: in.CompanyID, Table: t.Table,
+		if err := s.d.Ledger.RecordTableLoad(ctx, admin.TableLoad{RunID: in.RunID, CompanyID: in.CompanyID, Table: t.Table,
 			Chunks: a.chunks, Rows: a.rows, Bytes: a.bytes, Seconds: secs, Status: admin.LoadSwapped, SwappedAt: &swappedAt}); err != nil {
 			return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but recording it failed: %w", name, err)
 		}
@@ -171,8 +171,10 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 	}
 	// The swap has committed: a failure to publish is retryable, and the
 	// retry finds the swap done (AlreadySwapped) and publishes again.
-	if err := s.d.Events.TablesSwapped(ctx, schema, out); err != nil {
-		return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but publishing the event failed: %w", name, err)
+	if s.d.Notifier != nil {
+		if err := s.d.Notifier.TablesSwapped(ctx, schema, out); err != nil {
+			return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but publishing the event failed: %w", name, err)
+		}
 	}
 	return out, nil
 }
@@ -194,7 +196,7 @@ func (s *Steps) recordFailure(ctx context.Context, in ferry.CompanyRun, st *comp
 	}
 	sort.Strings(tables)
 	for _, t := range tables {
-		if err := admin.RecordTableLoad(context.WithoutCancel(ctx), s.d.Admin, admin.TableLoad{RunID: in.RunID, CompanyID: in.CompanyID, Table: t,
+		if err := s.d.Ledger.RecordTableLoad(context.WithoutCancel(ctx), admin.TableLoad{RunID: in.RunID, CompanyID: in.CompanyID, Table: t,
 			Chunks: chunks[t], Status: admin.LoadFailed, Error: msg}); err != nil {
 			s.d.Logger.WarnContext(ctx, "record failed table load", "run_id", in.RunID, "company", companyName(in.CompanyID, in.Alias), "table", t, "error", err.Error())
 		}
