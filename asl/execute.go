@@ -245,19 +245,20 @@ func (t *thread) checkAlive(ctx context.Context) error {
 // runMachine runs the states of one scope from StartAt to a terminal state.
 func (t *thread) runMachine(ctx context.Context, sm *StateMachine, input any) (any, error) {
 	name := sm.StartAt
+	inStr := "" // the input's JSON when the previous state already encoded it
 	for {
 		if err := t.checkAlive(ctx); err != nil {
 			return nil, err
 		}
 		st := sm.States[name]
-		out, next, err := t.runState(ctx, st, input)
+		out, outStr, next, err := t.runState(ctx, st, input, inStr)
 		if err != nil {
 			return nil, err
 		}
 		if next == "" {
 			return out, nil
 		}
-		name, input = next, out
+		name, input, inStr = next, out, outStr
 	}
 }
 

@@ -156,15 +156,19 @@ func (p *parser) flow(st *State, o map[string]any, w string) {
 	}
 }
 
-// runState runs one state: it returns the state output and the next state
-// name ("" when the scope ends), or the error the state failed with.
-func (t *thread) runState(ctx context.Context, st *State, raw any) (any, string, error) {
+// runState runs one state: it returns the state output (and its JSON) and
+// the next state name ("" when the scope ends), or the error the state
+// failed with. inStr is raw's JSON when the previous state encoded it
+// already ("" otherwise).
+func (t *thread) runState(ctx context.Context, st *State, raw any, inStr string) (any, string, string, error) {
 	sr := &stateRun{st: st, entered: t.r.clock.Now()}
-	inStr, err := encodeChecked(raw, func() string {
-		return fmt.Sprintf("The input to state '%s' has a size exceeding the maximum number of bytes service limit.", st.Name)
-	})
-	if err != nil {
-		return nil, "", err
+	if inStr == "" {
+		var err error
+		if inStr, err = encodeChecked(raw, func() string {
+			return fmt.Sprintf("The input to state '%s' has a size exceeding the maximum number of bytes service limit.", st.Name)
+		}); err != nil {
+			return nil, "", "", err
+		}
 	}
 	t.event(string(st.Type)+"StateEntered", func(e *Event) {
 		e.StateEnteredEventDetails = &StateEnteredDetails{Name: st.Name, Input: inStr}
@@ -172,11 +176,11 @@ func (t *thread) runState(ctx context.Context, st *State, raw any) (any, string,
 	sr.enteredID = t.prev
 	res, err := st.kind.run(ctx, t, st, raw, sr)
 	if err != nil {
-		return nil, "", stateError(err, sr)
+		return nil, "", "", stateError(err, sr)
 	}
 	outStr, err := encodeChecked(res.out, resultTooBig(st.Name))
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	for k, v := range res.assign {
 		t.vars.set(k, v)
@@ -184,5 +188,5 @@ func (t *thread) runState(ctx context.Context, st *State, raw any) (any, string,
 	t.event(string(st.Type)+"StateExited", func(e *Event) {
 		e.StateExitedEventDetails = &StateExitedDetails{Name: st.Name, Output: outStr}
 	})
-	return res.out, res.next, nil
+	return res.out, outStr, res.next, nil
 }
