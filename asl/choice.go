@@ -23,6 +23,11 @@ type ChoiceRule struct {
 	Not      *ChoiceRule
 	Next     string
 	Assign   map[string]any
+
+	// JSONata rules: Condition, and the Output used when the rule matches.
+	Condition any
+	Output    any
+	HasOutput bool
 }
 
 // comparison operators: name -> the Go kind of their literal value.
@@ -52,8 +57,8 @@ func (*choiceState) fields() []string {
 	return []string{"InputPath", "OutputPath", "Choices", "Default", "Assign", "Output"}
 }
 
-func (s *choiceState) parse(p *parser, _ *State, o map[string]any, w string) {
-	s.dataFlow.parse(p, o, w)
+func (s *choiceState) parse(p *parser, st *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, st, o, w)
 	s.parseAssign(p, o, w)
 	s.Default = p.str(o, "Default", w)
 	arr, ok := o["Choices"].([]any)
@@ -82,8 +87,30 @@ func (s *choiceState) targets(w string) []target {
 	return out
 }
 
+// jsonataRule parses a JSONata choice rule: Condition, Next, Output, Assign.
+func (p *parser) jsonataRule(o map[string]any, w string) *ChoiceRule {
+	p.onlyFields(o, w, "in a JSONata choice rule", "Condition", "Next", "Output", "Assign", "Comment")
+	r := &ChoiceRule{Next: p.str(o, "Next", w)}
+	if r.Next == "" {
+		p.add(w, "a top-level choice rule must have Next")
+	}
+	if v, has := o["Condition"]; has {
+		r.Condition = p.jsonataTemplate(v, w+".Condition")
+	} else {
+		p.add(w, "a JSONata choice rule must have a Condition")
+	}
+	if v, has := o["Output"]; has {
+		r.Output, r.HasOutput = p.jsonataTemplate(v, w+".Output"), true
+	}
+	r.Assign = p.jsonataAssign(o, w)
+	return r
+}
+
 // rule parses a choice rule (top: a rule of Choices, with Next and Assign).
 func (p *parser) rule(o map[string]any, w string, top bool) *ChoiceRule {
+	if p.ql == QueryJSONata {
+		return p.jsonataRule(o, w)
+	}
 	r := &ChoiceRule{}
 	ops := p.ruleKeys(o, w, top)
 	if top {
@@ -130,7 +157,7 @@ func (p *parser) ruleKeys(o map[string]any, w string, top bool) []string {
 		case k == "And" || k == "Or" || k == "Not":
 			ops = append(ops, k)
 		case k == "Condition":
-			p.add(w, "field \"Condition\" is only valid with QueryLanguage JSONata, which is not supported yet")
+			p.add(w, "field \"Condition\" is only valid with QueryLanguage JSONata")
 		case choiceOps[k] != "":
 			ops = append(ops, k)
 		default:
@@ -204,6 +231,9 @@ func (p *parser) comparison(r *ChoiceRule, o map[string]any, w string) {
 }
 
 func (s *choiceState) run(_ context.Context, t *thread, st *State, raw any, sr *stateRun) (outcome, error) {
+	if s.jsonata {
+		return s.runJSONata(t, st, raw, sr)
+	}
 	eff, err := t.effectiveInput(&s.dataFlow, raw, sr)
 	if err != nil {
 		return outcome{}, err
@@ -235,6 +265,55 @@ func (s *choiceState) run(_ context.Context, t *thread, st *State, raw any, sr *
 		}
 	}
 	return res, nil
+}
+
+// runJSONata runs a JSONata Choice state: the first rule whose Condition
+// is true gives Next (and its Output and Assign, besides the state's).
+func (s *choiceState) runJSONata(t *thread, st *State, raw any, sr *stateRun) (outcome, error) {
+	env := t.jenv(raw, sr, nil)
+	var match *ChoiceRule
+	for i, r := range s.Choices {
+		v, err := env.eval(r.Condition, fmt.Sprintf("Choices[%d].Condition", i))
+		if err != nil {
+			return outcome{}, err
+		}
+		b, ok := v.(bool)
+		if !ok {
+			return outcome{}, newErr(ErrQueryEvaluationError, "The Condition of choice rule %d must evaluate to a boolean, got %s", i, kindOf(v))
+		}
+		if b {
+			match = r
+			break
+		}
+	}
+	if match == nil && s.Default == "" {
+		return outcome{}, newErr(ErrNoChoiceMatched, "No Choice Rule in state %q matched the input and there is no Default", st.Name)
+	}
+	d := s.dataFlow
+	next := s.Default
+	if match != nil {
+		next = match.Next
+		if match.HasOutput {
+			d.Output, d.HasOutput = match.Output, true
+		}
+		d.Assign = mergeTemplates(d.Assign, match.Assign)
+	}
+	return t.jsonataOutput(&d, env, raw, next)
+}
+
+// mergeTemplates is a state's Assign with a rule's on top.
+func mergeTemplates(state, rule map[string]any) map[string]any {
+	if len(rule) == 0 {
+		return state
+	}
+	m := make(map[string]any, len(state)+len(rule))
+	for k, v := range state {
+		m[k] = v
+	}
+	for k, v := range rule {
+		m[k] = v
+	}
+	return m
 }
 
 // mergeAssign adds a matched rule's Assign to the state's.

@@ -11,6 +11,12 @@ type dataFlow struct {
 	Parameters, ResultSelector        any
 	HasParameters, HasResultSelector  bool
 	Assign                            map[string]any
+
+	// JSONata states: Arguments and Output (templates with *jexpr
+	// leaves); Assign then holds a template per variable.
+	jsonata                 bool
+	Arguments, Output       any
+	HasArguments, HasOutput bool
 }
 
 // optPath is an optional path field: absent (default "$"), null, or a path.
@@ -19,7 +25,11 @@ type optPath struct {
 	Path      string
 }
 
-func (d *dataFlow) parse(p *parser, o map[string]any, w string) {
+func (d *dataFlow) parse(p *parser, st *State, o map[string]any, w string) {
+	if d.jsonata = st.QueryLanguage == QueryJSONata; d.jsonata {
+		d.parseJSONata(p, o, w)
+		return
+	}
 	d.InputPath = p.pathField(o, "InputPath", w, anyPath)
 	d.OutputPath = p.pathField(o, "OutputPath", w, anyPath)
 	d.ResultPath = p.pathField(o, "ResultPath", w, resultPath)
@@ -36,17 +46,29 @@ func (d *dataFlow) parse(p *parser, o map[string]any, w string) {
 // parseAssign reads Assign; it comes after the type's Result (Pass) so
 // that problems keep the definition's field order.
 func (d *dataFlow) parseAssign(p *parser, o map[string]any, w string) {
+	if d.jsonata {
+		d.Assign = p.jsonataAssign(o, w)
+		return
+	}
 	d.Assign = p.assign(o, w)
 }
 
-// effectiveInput applies InputPath to the raw input.
+// effectiveInput applies InputPath to the raw input (JSONata: the raw
+// input).
 func (t *thread) effectiveInput(d *dataFlow, raw any, sr *stateRun) (any, error) {
+	if d.jsonata {
+		return raw, nil
+	}
 	return t.applyPath(d.InputPath, "InputPath", raw, sr)
 }
 
-// parameters applies Parameters (when set) to the effective input.
+// parameters applies Parameters (JSONata: Arguments), when set, to the
+// effective input.
 func (t *thread) parameters(d *dataFlow, eff any, sr *stateRun) (any, error) {
-	if !d.HasParameters {
+	switch {
+	case d.jsonata && d.HasArguments:
+		return t.jenv(eff, sr, nil).eval(d.Arguments, "Arguments")
+	case d.jsonata || !d.HasParameters:
 		return eff, nil
 	}
 	return t.env(eff, sr).template(d.Parameters, "Parameters")
@@ -54,7 +76,7 @@ func (t *thread) parameters(d *dataFlow, eff any, sr *stateRun) (any, error) {
 
 // selectResult applies ResultSelector (when set) to a raw result.
 func (t *thread) selectResult(d *dataFlow, result any, sr *stateRun) (any, error) {
-	if !d.HasResultSelector {
+	if d.jsonata || !d.HasResultSelector {
 		return result, nil
 	}
 	return t.env(result, sr).template(d.ResultSelector, "ResultSelector")
@@ -64,6 +86,9 @@ func (t *thread) selectResult(d *dataFlow, result any, sr *stateRun) (any, error
 // Assign (evaluated against the result), ResultPath (merging the result into
 // the raw input), then OutputPath.
 func (t *thread) output(d *dataFlow, raw, result any, sr *stateRun) (outcome, error) {
+	if d.jsonata {
+		return t.jsonataOutput(d, t.jenv(raw, sr, map[string]any{"result": result}), result, sr.st.Next)
+	}
 	assign, err := t.evalAssign(d.Assign, result, sr)
 	if err != nil {
 		return outcome{}, err
@@ -79,6 +104,9 @@ func (t *thread) output(d *dataFlow, raw, result any, sr *stateRun) (outcome, er
 // passThrough is the pipeline of states without a result (Choice, Wait,
 // Succeed): Assign against the effective input, then OutputPath.
 func (t *thread) passThrough(d *dataFlow, eff any, sr *stateRun) (outcome, error) {
+	if d.jsonata {
+		return t.jsonataOutput(d, t.jenv(eff, sr, nil), eff, sr.st.Next)
+	}
 	assign, err := t.evalAssign(d.Assign, eff, sr)
 	if err != nil {
 		return outcome{}, err

@@ -8,14 +8,24 @@
 // ResultWriter interfaces; time comes from an injectable Clock, so tests can
 // run Wait states and Retry back-offs on a VirtualClock without sleeping.
 //
-// Supported: JSONPath query language (InputPath, Parameters, ResultSelector,
-// ResultPath, OutputPath, the context object, workflow variables with
-// Assign, intrinsic functions), the state types Task, Pass, Choice, Wait,
-// Succeed, Fail, Parallel and Map (inline and DISTRIBUTED with ItemReader,
-// ItemBatcher, ResultWriter and tolerated failures), Retry and Catch, task
-// and execution timeouts, the Step Functions Local mock configuration
-// format, and an execution history shaped like GetExecutionHistory.
-// The JSONata query language is recognised and refused.
+// Supported: both query languages. JSONPath: InputPath, Parameters,
+// ResultSelector, ResultPath, OutputPath, the context object, intrinsic
+// functions. JSONata (QueryLanguage at the top or per state): Arguments,
+// Output, Assign, Items, ItemSelector, Choice Condition, Catch Output,
+// "{% %}" expressions in every field AWS allows them (Wait Seconds and
+// Timestamp, TimeoutSeconds, HeartbeatSeconds, MaxConcurrency, tolerated
+// failures, ItemBatcher limits, ItemReader and ResultWriter Arguments, Fail
+// Error and Cause), $states (input, context, result, errorOutput) and the
+// functions Step Functions adds ($partition, $range, $hash, $random,
+// $uuid, $parse). Workflow variables (Assign) are shared by states of both
+// languages. The state types Task, Pass, Choice, Wait, Succeed, Fail,
+// Parallel and Map (inline and DISTRIBUTED with ItemReader, ItemBatcher,
+// ResultWriter and tolerated failures), Retry and Catch, task and
+// execution timeouts, the Step Functions Local mock configuration format,
+// and an execution history shaped like GetExecutionHistory. Validation
+// (Parse, ParseWith) reports every problem CreateStateMachine would, with
+// AWS's message text where known. Failures carry AWS's error names and
+// causes (see testdata/conformance for the rules checked, one per file).
 //
 // A typical use:
 //
@@ -64,8 +74,11 @@
 //
 // # Not supported
 //
-// JSONata; ItemReader over s3:listObjectsV2, manifests and Parquet;
-// redrive; Express-workflow semantics.
+// ItemReader over s3:listObjectsV2, manifests and Parquet; redrive;
+// Express-workflow semantics (at-least-once, no history) beyond the
+// validation rules; the JSONata functions $formatInteger and
+// $parseInteger, and $single with one argument (the JSONata library
+// implements JSONata 1.5 plus later functions; see docs/engine.md).
 //
 // # Timeouts and heartbeats
 //

@@ -66,7 +66,7 @@ func Parse(def []byte) (*StateMachine, error) {
 
 // ParseWith is Parse with options.
 func ParseWith(def []byte, opts ParseOptions) (*StateMachine, error) {
-	p := &parser{names: map[string]string{}, labels: map[string]string{}, express: opts.Type == "EXPRESS"}
+	p := &parser{names: map[string]string{}, labels: map[string]string{}, express: opts.Type == "EXPRESS", ql: QueryJSONPath}
 	switch opts.Type {
 	case "", "STANDARD", "EXPRESS":
 	default:
@@ -93,6 +93,14 @@ func ParseWith(def []byte, opts ParseOptions) (*StateMachine, error) {
 func (p *parser) machine(obj map[string]any, where string, top bool) *StateMachine {
 	sm := &StateMachine{States: map[string]*State{}}
 	p.machineFields(sm, obj, where, top)
+	inherited := p.ql
+	defer func() { p.ql = inherited }()
+	if sm.QueryLanguage == QueryJSONata || sm.QueryLanguage == QueryJSONPath {
+		p.ql = sm.QueryLanguage
+	}
+	if top {
+		p.topQL = p.ql
+	}
 	states, ok := obj["States"].(map[string]any)
 	if !ok {
 		p.add(where, "States is required and must be an object")
@@ -167,7 +175,6 @@ func (p *parser) queryLanguage(v any, where string) {
 	switch v {
 	case "JSONPath":
 	case "JSONata":
-		p.add(where+"QueryLanguage", "QueryLanguage \"JSONata\" is not supported yet by this engine: use JSONPath")
 	default:
 		p.add(where+"QueryLanguage", "QueryLanguage must be \"JSONPath\" or \"JSONata\", got %s", mustJSON(v))
 	}

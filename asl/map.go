@@ -31,6 +31,11 @@ type mapState struct {
 	ToleratedFailureCount          *int
 	ToleratedFailureCountPath      string
 	Label                          string
+
+	// JSONata: Items, and expressions for the numeric fields.
+	itemsTpl                         any
+	hasItems                         bool
+	mcExpr, tolPctExpr, tolCountExpr any
 }
 
 func (*mapState) fields() []string {
@@ -42,8 +47,8 @@ func (*mapState) fields() []string {
 // distributedOnly are the fields valid only in a DISTRIBUTED Map.
 var distributedOnly = []string{"ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", "ToleratedFailureCount", "ToleratedFailureCountPath", "Label"}
 
-func (s *mapState) parse(p *parser, _ *State, o map[string]any, w string) {
-	s.dataFlow.parse(p, o, w)
+func (s *mapState) parse(p *parser, st *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, st, o, w)
 	s.parseAssign(p, o, w)
 	s.errorHandling.parse(p, o, w)
 	s.parseProcessor(p, o, w)
@@ -53,11 +58,20 @@ func (s *mapState) parse(p *parser, _ *State, o map[string]any, w string) {
 			p.add(w, "ItemSelector and Parameters are mutually exclusive (Parameters is the legacy name of ItemSelector)")
 		}
 		s.ItemSelector, s.HasItemSelector = v, true
-		p.template(v, w+".ItemSelector")
+		if s.jsonata {
+			s.ItemSelector = p.jsonataTemplate(v, w+".ItemSelector")
+		} else {
+			p.template(v, w+".ItemSelector")
+		}
 	} else if s.HasParameters {
 		s.ItemSelector, s.HasItemSelector = s.Parameters, true
 	}
-	if _, has := o["MaxConcurrency"]; has {
+	if v, has := o["Items"]; has && s.jsonata {
+		s.itemsTpl, s.hasItems = p.jsonataTemplate(v, w+".Items"), true
+	}
+	if e, ok := p.exprField(o, "MaxConcurrency", w); ok {
+		s.mcExpr = e
+	} else if _, has := o["MaxConcurrency"]; has {
 		n, _ := p.intField(o, "MaxConcurrency", w)
 		if n < 0 {
 			p.add(w+".MaxConcurrency", "must not be negative")
@@ -151,18 +165,24 @@ func (p *parser) checkLabel(label, w string) {
 }
 
 func (s *mapState) parseTolerance(p *parser, o map[string]any, w string) {
-	if f, has := p.num(o, "ToleratedFailurePercentage", w); has {
-		if f < 0 || f > 100 {
-			p.add(w+".ToleratedFailurePercentage", "must be between 0 and 100")
+	s.tolPctExpr, _ = p.exprField(o, "ToleratedFailurePercentage", w)
+	s.tolCountExpr, _ = p.exprField(o, "ToleratedFailureCount", w)
+	if s.tolPctExpr == nil {
+		if f, has := p.num(o, "ToleratedFailurePercentage", w); has {
+			if f < 0 || f > 100 {
+				p.add(w+".ToleratedFailurePercentage", "must be between 0 and 100")
+			}
+			s.ToleratedFailurePercentage = &f
 		}
-		s.ToleratedFailurePercentage = &f
 	}
 	s.ToleratedFailurePercentagePath = p.strPath(o, "ToleratedFailurePercentagePath", w)
-	if n, has := p.intField(o, "ToleratedFailureCount", w); has {
-		if n < 0 {
-			p.add(w+".ToleratedFailureCount", "must not be negative")
+	if s.tolCountExpr == nil {
+		if n, has := p.intField(o, "ToleratedFailureCount", w); has {
+			if n < 0 {
+				p.add(w+".ToleratedFailureCount", "must not be negative")
+			}
+			s.ToleratedFailureCount = &n
 		}
-		s.ToleratedFailureCount = &n
 	}
 	s.ToleratedFailureCountPath = p.strPath(o, "ToleratedFailureCountPath", w)
 }
@@ -181,6 +201,16 @@ func (s *mapState) run(ctx context.Context, t *thread, st *State, raw any, sr *s
 // items returns the array a Map iterates over (ItemsPath, default $).
 func (s *mapState) items(t *thread, st *State, eff any, sr *stateRun) ([]any, error) {
 	v := eff
+	if s.hasItems {
+		var err error
+		if v, err = t.jenv(eff, sr, nil).eval(s.itemsTpl, "Items"); err != nil {
+			return nil, err
+		}
+		if arr, ok := v.([]any); ok {
+			return arr, nil
+		}
+		return nil, newErr(ErrQueryEvaluationError, "The Items field of Map state %q must evaluate to an array, got %s", st.Name, kindOf(v))
+	}
 	if s.ItemsPath.Set && !s.ItemsPath.Null && s.ItemsPath.Path != "$" {
 		var err error
 		if v, err = t.env(eff, sr).selectPath(s.ItemsPath.Path); err != nil {
@@ -204,6 +234,9 @@ func pathOr(p, d string) string {
 // maxConcurrency evaluates MaxConcurrency / MaxConcurrencyPath, which
 // must select a non-negative integer (AWS's causes).
 func (s *mapState) maxConcurrency(t *thread, _ *State, eff any, sr *stateRun) (int, error) {
+	if s.mcExpr != nil {
+		return t.jenv(eff, sr, nil).integer(s.mcExpr, "MaxConcurrency", 0)
+	}
 	if s.MaxConcurrencyPath == "" {
 		return s.MaxConcurrency, nil
 	}
@@ -228,6 +261,9 @@ func (s *mapState) selectItem(t *thread, eff any, sr *stateRun, index int, item 
 	}
 	isr := *sr
 	isr.item = map[string]any{"Index": int64(index), "Value": item}
+	if s.jsonata {
+		return t.jenv(eff, &isr, nil).eval(s.ItemSelector, "ItemSelector")
+	}
 	return t.env(eff, &isr).template(s.ItemSelector, "ItemSelector")
 }
 

@@ -34,7 +34,10 @@ type mapRun struct {
 // batch, each with its own history. The parent history only records
 // MapStateStarted, MapRunStarted and the Map Run's end.
 func (s *mapState) distributed(ctx context.Context, t *thread, st *State, eff any, sr *stateRun) (any, error) {
-	env := t.env(eff, sr)
+	env := &fieldEnv{evalEnv: t.env(eff, sr)}
+	if s.jsonata {
+		env.ata = t.jenv(eff, sr, nil)
+	}
 	mr, mc, err := s.prepareRun(ctx, t, st, eff, sr, env)
 	if err != nil {
 		return nil, err
@@ -68,7 +71,7 @@ func (s *mapState) distributed(ctx context.Context, t *thread, st *State, eff an
 
 // prepareRun reads the items, applies ItemSelector and ItemBatcher, and
 // evaluates the concurrency and tolerated failures.
-func (s *mapState) prepareRun(ctx context.Context, t *thread, st *State, eff any, sr *stateRun, env *evalEnv) (*mapRun, int, error) {
+func (s *mapState) prepareRun(ctx context.Context, t *thread, st *State, eff any, sr *stateRun, env *fieldEnv) (*mapRun, int, error) {
 	var items []any
 	var err error
 	if s.ItemReader != nil {
@@ -177,13 +180,13 @@ func (c *run) runChild(ctx context.Context, sm *StateMachine, input any) any {
 
 // batch groups item inputs per ItemBatcher into {"Items": [...],
 // "BatchInput": ...} inputs; it also returns each batch's first index.
-func (s *mapState) batch(st *State, env *evalEnv, inputs []any) ([]any, []int, error) {
+func (s *mapState) batch(st *State, env *fieldEnv, inputs []any) ([]any, []int, error) {
 	b := s.ItemBatcher
-	maxItems, err := positiveInt(env, st, b.MaxItemsPerBatch, b.MaxItemsPerBatchPath, "MaxItemsPerBatchPath")
+	maxItems, err := env.positiveInt(st, b.MaxItemsPerBatch, b.MaxItemsPerBatchPath, b.maxItemsExpr, "MaxItemsPerBatch")
 	if err != nil {
 		return nil, nil, err
 	}
-	maxBytes, err := positiveInt(env, st, b.MaxInputBytesPerBatch, b.MaxInputBytesPerBatchPath, "MaxInputBytesPerBatchPath")
+	maxBytes, err := env.positiveInt(st, b.MaxInputBytesPerBatch, b.MaxInputBytesPerBatchPath, b.maxBytesExpr, "MaxInputBytesPerBatch")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,8 +229,11 @@ func (s *mapState) batch(st *State, env *evalEnv, inputs []any) ([]any, []int, e
 
 // tolerance evaluates the tolerated failure percentage and count (their
 // Path forms accept numbers and numeric strings; AWS's causes).
-func (s *mapState) tolerance(env *evalEnv) (*float64, *int, error) {
+func (s *mapState) tolerance(env *fieldEnv) (*float64, *int, error) {
 	pct, cnt := s.ToleratedFailurePercentage, s.ToleratedFailureCount
+	if s.tolPctExpr != nil || s.tolCountExpr != nil {
+		return s.jsonataTolerance(env.ata, pct, cnt)
+	}
 	if p := s.ToleratedFailurePercentagePath; p != "" {
 		v, err := env.path(p, "ToleratedFailurePercentagePath")
 		if err != nil {
@@ -258,6 +264,54 @@ func (s *mapState) tolerance(env *evalEnv) (*float64, *int, error) {
 		cnt = &c
 	}
 	return pct, cnt, nil
+}
+
+// jsonataTolerance evaluates JSONata ToleratedFailurePercentage and
+// ToleratedFailureCount expressions.
+func (s *mapState) jsonataTolerance(env *jsonataEnv, pct *float64, cnt *int) (*float64, *int, error) {
+	if s.tolPctExpr != nil {
+		v, err := env.eval(s.tolPctExpr, "ToleratedFailurePercentage")
+		if err != nil {
+			return nil, nil, err
+		}
+		f, ok := numberOrNumeric(v, false)
+		if !ok || f < 0 || f > 100 {
+			return nil, nil, newErr(ErrQueryEvaluationError, "ToleratedFailurePercentage must be between 0 and 100, got %s", mustJSON(v))
+		}
+		pct = &f
+	}
+	if s.tolCountExpr != nil {
+		n, err := env.integer(s.tolCountExpr, "ToleratedFailureCount", 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		cnt = &n
+	}
+	return pct, cnt, nil
+}
+
+// fieldEnv evaluates a Map state's fields in its query language: JSONPath
+// templates and paths, or JSONata (ata set).
+type fieldEnv struct {
+	*evalEnv
+	ata *jsonataEnv
+}
+
+// template evaluates a payload template (Parameters, or JSONata Arguments).
+func (f *fieldEnv) template(tpl any, field string) (any, error) {
+	if f.ata != nil {
+		return f.ata.eval(tpl, strings.ReplaceAll(field, ".Parameters", ".Arguments"))
+	}
+	return f.evalEnv.template(tpl, field)
+}
+
+// positiveInt evaluates a positive integer field: fixed, its Path form or
+// a JSONata expression.
+func (f *fieldEnv) positiveInt(st *State, fixed int, path string, expr any, field string) (int, error) {
+	if expr != nil {
+		return f.ata.integer(expr, field, 1)
+	}
+	return positiveInt(f.evalEnv, st, fixed, path, field+"Path")
 }
 
 // numberOrNumeric reads a number, or a string holding an integer; integer
@@ -309,7 +363,7 @@ func shape(c childResult, transformation string) []any {
 
 // mapRunOutput builds the Map state's result, exporting it through the
 // ResultWriter when one is configured.
-func (s *mapState) mapRunOutput(ctx context.Context, t *thread, st *State, env *evalEnv, mr *mapRun, results []childResult) (any, error) {
+func (s *mapState) mapRunOutput(ctx context.Context, t *thread, st *State, env *fieldEnv, mr *mapRun, results []childResult) (any, error) {
 	rw := s.ResultWriter
 	if rw == nil || rw.Resource == "" {
 		transformation := "COMPACT"

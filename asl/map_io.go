@@ -19,15 +19,17 @@ type ItemReaderConfig struct {
 	CSVDelimiter      string
 	MaxItems          int
 	MaxItemsPath      string
+	maxItemsExpr      any // JSONata
 }
 
 // ItemBatcherConfig is a Map's ItemBatcher.
 type ItemBatcherConfig struct {
-	MaxItemsPerBatch          int
-	MaxItemsPerBatchPath      string
-	MaxInputBytesPerBatch     int
-	MaxInputBytesPerBatchPath string
-	BatchInput                any
+	MaxItemsPerBatch           int
+	MaxItemsPerBatchPath       string
+	MaxInputBytesPerBatch      int
+	MaxInputBytesPerBatchPath  string
+	BatchInput                 any
+	maxItemsExpr, maxBytesExpr any // JSONata
 }
 
 // ResultWriterConfig is a Distributed Map's ResultWriter.
@@ -89,13 +91,11 @@ func (p *parser) itemReader(v any, w string) *ItemReaderConfig {
 		return nil
 	}
 	r := &ItemReaderConfig{InputType: "JSON"}
-	p.onlyFields(o, w, "in an ItemReader", "Resource", "Parameters", "ReaderConfig")
 	r.Resource = p.str(o, "Resource", w)
 	if r.Resource == "" {
 		p.add(w, "Resource is required")
 	}
-	r.Parameters = o["Parameters"]
-	p.template(r.Parameters, w+".Parameters")
+	r.Parameters = p.arguments(o, w, "in an ItemReader", "Resource", "ReaderConfig")
 	if rc, ok := o["ReaderConfig"].(map[string]any); ok {
 		p.readerConfig(r, rc, w+".ReaderConfig")
 	}
@@ -137,6 +137,10 @@ func (p *parser) readerConfig(r *ItemReaderConfig, rc map[string]any, rw string)
 				p.add(rw+".CSVDelimiter", "must be COMMA, PIPE, SEMICOLON, SPACE or TAB")
 			}
 		case "MaxItems":
+			if e, ok := p.exprField(rc, k, rw); ok {
+				r.maxItemsExpr = e
+				continue
+			}
 			r.MaxItems = p.posInt(rc, k, rw)
 		case "MaxItemsPath":
 			r.MaxItemsPath = p.strPath(rc, k, rw)
@@ -157,21 +161,28 @@ func (p *parser) itemBatcher(v any, w string) *ItemBatcherConfig {
 	for _, k := range sortedKeys(o) {
 		switch k {
 		case "MaxItemsPerBatch":
+			if e, ok := p.exprField(o, k, w); ok {
+				b.maxItemsExpr = e
+				continue
+			}
 			b.MaxItemsPerBatch = p.posInt(o, k, w)
 		case "MaxItemsPerBatchPath":
 			b.MaxItemsPerBatchPath = p.strPath(o, k, w)
 		case "MaxInputBytesPerBatch":
+			if e, ok := p.exprField(o, k, w); ok {
+				b.maxBytesExpr = e
+				continue
+			}
 			b.MaxInputBytesPerBatch = p.posInt(o, k, w)
 		case "MaxInputBytesPerBatchPath":
 			b.MaxInputBytesPerBatchPath = p.strPath(o, k, w)
 		case "BatchInput":
-			b.BatchInput = o[k]
-			p.template(b.BatchInput, w+".BatchInput")
+			b.BatchInput = p.payload(o[k], w+".BatchInput")
 		default:
 			p.add(w, "field %q is not valid in an ItemBatcher", k)
 		}
 	}
-	if b.MaxItemsPerBatch == 0 && b.MaxItemsPerBatchPath == "" && b.MaxInputBytesPerBatch == 0 && b.MaxInputBytesPerBatchPath == "" {
+	if b.MaxItemsPerBatch == 0 && b.MaxItemsPerBatchPath == "" && b.MaxInputBytesPerBatch == 0 && b.MaxInputBytesPerBatchPath == "" && b.maxItemsExpr == nil && b.maxBytesExpr == nil {
 		p.add(w, "an ItemBatcher needs MaxItemsPerBatch, MaxInputBytesPerBatch or one of their Path forms")
 	}
 	return b
@@ -183,12 +194,10 @@ func (p *parser) resultWriter(v any, w string) *ResultWriterConfig {
 		return nil
 	}
 	r := &ResultWriterConfig{OutputType: "JSON"}
-	p.onlyFields(o, w, "in a ResultWriter", "Resource", "Parameters", "WriterConfig")
 	r.Resource = p.str(o, "Resource", w)
-	r.Parameters = o["Parameters"]
-	p.template(r.Parameters, w+".Parameters")
+	r.Parameters = p.arguments(o, w, "in a ResultWriter", "Resource", "WriterConfig")
 	if (r.Resource == "") != (r.Parameters == nil) {
-		p.add(w, "Resource and Parameters must be given together")
+		p.add(w, "Resource and Parameters (JSONata: Arguments) must be given together")
 	}
 	if wc, ok := o["WriterConfig"].(map[string]any); ok {
 		ww := w + ".WriterConfig"
@@ -214,6 +223,27 @@ func (p *parser) resultWriter(v any, w string) *ResultWriterConfig {
 	return r
 }
 
+// arguments reads an ItemReader's or ResultWriter's Parameters (JSONPath)
+// or Arguments (JSONata) and checks its fields (others besides that one).
+func (p *parser) arguments(o map[string]any, w, what string, others ...string) any {
+	key := "Parameters"
+	if p.ql == QueryJSONata {
+		key = "Arguments"
+	}
+	p.onlyFields(o, w, what, append(others, key)...)
+	return p.payload(o[key], w+"."+key)
+}
+
+// payload reads a payload template in the query language in force:
+// JSONPath ".$" keys are checked, JSONata expressions compiled.
+func (p *parser) payload(v any, w string) any {
+	if p.ql == QueryJSONata {
+		return p.jsonataTemplate(v, w)
+	}
+	p.template(v, w)
+	return v
+}
+
 // bucketKey extracts Bucket and Key (or Prefix) from evaluated Parameters.
 func bucketKey(v any, keyField string) (string, string) {
 	m, _ := v.(map[string]any)
@@ -223,7 +253,7 @@ func bucketKey(v any, keyField string) (string, string) {
 }
 
 // readItems fetches and parses the ItemReader's object.
-func (s *mapState) readItems(ctx context.Context, t *thread, st *State, env *evalEnv) ([]any, error) {
+func (s *mapState) readItems(ctx context.Context, t *thread, st *State, env *fieldEnv) ([]any, error) {
 	rc := s.ItemReader
 	fail := func(format string, args ...any) error {
 		return newErr(ErrItemReaderFailed, "Map state %q: "+format, append([]any{st.Name}, args...)...)
@@ -250,7 +280,11 @@ func (s *mapState) readItems(ctx context.Context, t *thread, st *State, env *eva
 		return nil, fail("read s3://%s/%s: %v", bucket, key, err)
 	}
 	maxItems := rc.MaxItems
-	if rc.MaxItemsPath != "" {
+	if rc.maxItemsExpr != nil {
+		if maxItems, err = env.ata.integer(rc.maxItemsExpr, "ItemReader/ReaderConfig/MaxItems", 0); err != nil {
+			return nil, err
+		}
+	} else if rc.MaxItemsPath != "" {
 		v, err := env.path(rc.MaxItemsPath, "ItemReader.ReaderConfig.MaxItemsPath")
 		if err != nil {
 			return nil, err

@@ -66,9 +66,15 @@ func TestWriterConfigFlatten(t *testing.T) {
 	}
 }
 
-func TestJSONataRefused(t *testing.T) {
-	_, err := Parse([]byte(`{"StartAt":"A","States":{"A":{"Type":"Pass","QueryLanguage":"JSONata","End":true}}}`))
-	if err == nil || !strings.Contains(err.Error(), "not supported yet") {
+// JSONata (a state's QueryLanguage) runs; a JSONPath field in a JSONata
+// state is refused.
+func TestJSONataState(t *testing.T) {
+	ex := runDef(t, `{"StartAt":"A","States":{"A":{"Type":"Pass","QueryLanguage":"JSONata","Output":"{% $states.input.n + 1 %}","End":true}}}`, `{"n":41}`, Options{})
+	if ex.Status != StatusSucceeded || string(ex.Output) != "42" {
+		t.Fatalf("%s %s %s %s", ex.Status, ex.Output, ex.Error, ex.Cause)
+	}
+	_, err := Parse([]byte(`{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"$.x","End":true}}}`))
+	if err == nil || !strings.Contains(err.Error(), `field "InputPath" is not valid with QueryLanguage JSONata`) {
 		t.Fatalf("%v", err)
 	}
 }

@@ -21,8 +21,8 @@ func (*parallelState) fields() []string {
 	return []string{"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Assign", "Branches", "Arguments", "Output"}
 }
 
-func (s *parallelState) parse(p *parser, _ *State, o map[string]any, w string) {
-	s.dataFlow.parse(p, o, w)
+func (s *parallelState) parse(p *parser, st *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, st, o, w)
 	s.parseAssign(p, o, w)
 	s.errorHandling.parse(p, o, w)
 	bs, ok := o["Branches"].([]any)

@@ -16,6 +16,8 @@ type parser struct {
 	names    map[string]string // state name -> where first defined
 	labels   map[string]string // Map Label -> where first used
 	express  bool              // the definition is for an EXPRESS state machine
+	ql       string            // the query language states inherit here
+	topQL    string            // the state machine's query language
 }
 
 func (p *parser) add(where, format string, args ...any) {
@@ -199,13 +201,12 @@ func (p *parser) template(v any, where string) {
 }
 
 func (p *parser) assign(obj map[string]any, where string) map[string]any {
-	v, ok := obj["Assign"]
-	if !ok {
+	v, has := obj["Assign"]
+	if !has {
 		return nil
 	}
-	m, ok := v.(map[string]any)
+	m, ok := p.object(v, where+".Assign")
 	if !ok {
-		p.add(where+".Assign", "must be an object")
 		return nil
 	}
 	for k := range m {
@@ -255,4 +256,18 @@ func positiveInt(env *evalEnv, st *State, fixed int, path, field string) (int, e
 		return 0, newErr(ErrRuntime, "%s %q of state %q must select a positive integer, got %s", field, path, st.Name, mustJSON(v))
 	}
 	return int(f), nil
+}
+
+// exprField returns field k of a JSONata state compiled, when it is a
+// "{% expression %}" string (JSONata lets numeric and timestamp fields be
+// expressions).
+func (p *parser) exprField(o map[string]any, k, w string) (any, bool) {
+	if p.ql != QueryJSONata {
+		return nil, false
+	}
+	s, ok := o[k].(string)
+	if _, isExpr := jsonataSource(s); !ok || !isExpr {
+		return nil, false
+	}
+	return p.jsonataTemplate(s, w+"."+k), true
 }

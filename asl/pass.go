@@ -14,8 +14,8 @@ func (*passState) fields() []string {
 	return []string{"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", "Assign", "Output"}
 }
 
-func (s *passState) parse(p *parser, _ *State, o map[string]any, w string) {
-	s.dataFlow.parse(p, o, w)
+func (s *passState) parse(p *parser, st *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, st, o, w)
 	if v, has := o["Result"]; has {
 		s.Result, s.HasResult = v, true
 	}

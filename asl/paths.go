@@ -377,17 +377,22 @@ func (e *evalEnv) template(t any, field string) (any, error) {
 		}
 		return out, nil
 	case []any:
-		out := make([]any, len(x))
-		for i, v := range x {
-			val, err := e.template(v, fmt.Sprintf("%s[%d]", field, i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = val
-		}
-		return out, nil
+		return mapArray(x, field, e.template)
 	}
 	return t, nil
+}
+
+// mapArray evaluates each element of a template array (field[i]).
+func mapArray(x []any, field string, eval func(v any, field string) (any, error)) ([]any, error) {
+	out := make([]any, len(x))
+	for i, v := range x {
+		val, err := eval(v, fmt.Sprintf("%s[%d]", field, i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = val
+	}
+	return out, nil
 }
 
 // dynamic evaluates the string value of a ".$" key (field is the key):

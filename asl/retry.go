@@ -30,6 +30,10 @@ type Catcher struct {
 	Next        string
 	ResultPath  optPath
 	Assign      map[string]any
+
+	jsonata   bool
+	Output    any // JSONata: the state's output (default $states.errorOutput)
+	HasOutput bool
 }
 
 func (e *errorHandling) parse(p *parser, o map[string]any, w string) {
@@ -127,26 +131,32 @@ func (p *parser) retrier(o map[string]any, w string) *Retrier {
 func (p *parser) catch(v any, where string) []*Catcher {
 	var out []*Catcher
 	p.rules(v, where, func(w string, o map[string]any) []string {
-		for _, k := range sortedKeys(o) {
-			switch k {
-			case "ErrorEquals", "Next", "ResultPath", "Assign", "Comment":
-			case "Output":
-				p.add(w, "field \"Output\" is only valid with QueryLanguage JSONata, which is not supported yet")
-			default:
-				p.add(w, "field %q is not valid in a catcher", k)
-			}
-		}
-		c := &Catcher{ErrorEquals: p.errorEquals(o["ErrorEquals"], w)}
+		c := &Catcher{ErrorEquals: p.errorEquals(o["ErrorEquals"], w), jsonata: p.ql == QueryJSONata}
+		p.catcherFields(c, o, w)
 		c.Next = p.str(o, "Next", w)
 		if c.Next == "" {
 			p.add(w, "a catcher must have Next")
 		}
-		c.ResultPath = p.pathField(o, "ResultPath", w, resultPath)
-		c.Assign = p.assign(o, w)
 		out = append(out, c)
 		return c.ErrorEquals
 	})
 	return out
+}
+
+// catcherFields checks a catcher's fields and reads ResultPath (JSONPath)
+// or Output (JSONata), and Assign.
+func (p *parser) catcherFields(c *Catcher, o map[string]any, w string) {
+	langField := map[bool]string{false: "ResultPath", true: "Output"}[c.jsonata]
+	p.onlyFields(o, w, "in a catcher", "ErrorEquals", "Next", "Assign", "Comment", langField)
+	if c.jsonata {
+		if v, has := o["Output"]; has {
+			c.Output, c.HasOutput = p.jsonataTemplate(v, w+".Output"), true
+		}
+		c.Assign = p.jsonataAssign(o, w)
+		return
+	}
+	c.ResultPath = p.pathField(o, "ResultPath", w, resultPath)
+	c.Assign = p.assign(o, w)
 }
 
 // rules walks a Retry or Catch array: each element must be an object,
@@ -217,6 +227,10 @@ func (t *thread) backOff(ctx context.Context, rt *Retrier, n int, te *TaskError,
 // ResultPath and Assign, and the state continues at its Next.
 func (t *thread) caught(c *Catcher, te *TaskError, raw any, sr *stateRun) (outcome, error) {
 	errOut := map[string]any{"Error": te.Name, "Cause": te.Cause}
+	if c.jsonata {
+		d := &dataFlow{jsonata: true, Output: c.Output, HasOutput: c.HasOutput, Assign: c.Assign}
+		return t.jsonataOutput(d, t.jenv(raw, sr, map[string]any{"errorOutput": errOut}), errOut, c.Next)
+	}
 	out, err := applyResultPath(c.ResultPath, raw, errOut)
 	if err != nil {
 		return outcome{}, err

@@ -25,11 +25,12 @@ const (
 // task.go, pass.go, choice.go, wait.go, succeed.go, fail.go, parallel.go,
 // map.go).
 type State struct {
-	Name    string
-	Type    StateType
-	Comment string
-	Next    string // "" for a terminal state
-	End     bool
+	Name          string
+	Type          StateType
+	Comment       string
+	QueryLanguage string // effective: the state's own, else inherited (JSONPath by default)
+	Next          string // "" for a terminal state
+	End           bool
 
 	kind kind
 }
@@ -109,11 +110,33 @@ func (p *parser) state(name string, o map[string]any, w string) *State {
 		return nil
 	}
 	st := &State{Name: name, Type: StateType(t), kind: newKind()}
+	st.QueryLanguage = p.stateQueryLanguage(o, w)
 	p.stateFields(st, o, w)
 	st.Comment = p.str(o, "Comment", w)
 	p.flow(st, o, w)
+	inherited := p.ql
+	p.ql = st.QueryLanguage // nested branches and item processors inherit it
 	st.kind.parse(p, st, o, w)
+	p.ql = inherited
 	return st
+}
+
+// stateQueryLanguage is a state's QueryLanguage, else the inherited one.
+// A JSONata state machine cannot have JSONPath states.
+func (p *parser) stateQueryLanguage(o map[string]any, w string) string {
+	v, has := o["QueryLanguage"]
+	if !has {
+		return p.ql
+	}
+	p.queryLanguage(v, w+".")
+	ql, _ := v.(string)
+	if ql != QueryJSONata && ql != QueryJSONPath {
+		return p.ql
+	}
+	if ql == QueryJSONPath && p.topQL == QueryJSONata {
+		p.add(w+".QueryLanguage", "SCHEMA_VALIDATION_FAILED: a state cannot use QueryLanguage JSONPath when the state machine's QueryLanguage is JSONata")
+	}
+	return ql
 }
 
 // stateFields reports the fields not valid for the state's type.
@@ -122,15 +145,16 @@ func (p *parser) stateFields(st *State, o map[string]any, w string) {
 	for _, f := range st.kind.fields() {
 		ok[f] = true
 	}
+	jsonata := st.QueryLanguage == QueryJSONata
 	for _, k := range sortedKeys(o) {
-		if !ok[k] {
+		switch {
+		case !ok[k]:
 			p.add(w, "field %q is not valid for a %s state", k, st.Type)
-		} else if jsonataOnly[k] {
-			p.add(w, "field %q is only valid with QueryLanguage JSONata, which is not supported yet", k)
+		case !jsonata && jsonataOnly[k]:
+			p.add(w, "field %q is only valid with QueryLanguage JSONata", k)
+		case jsonata && jsonpathOnly[k]:
+			p.add(w, "field %q is not valid with QueryLanguage JSONata (JSONata states use Arguments, Output and {%% expressions %%})", k)
 		}
-	}
-	if ql, has := o["QueryLanguage"]; has {
-		p.queryLanguage(ql, w+".")
 	}
 }
 

@@ -10,8 +10,8 @@ type succeedState struct {
 
 func (*succeedState) fields() []string { return []string{"InputPath", "OutputPath", "Output"} }
 
-func (s *succeedState) parse(p *parser, _ *State, o map[string]any, w string) {
-	s.dataFlow.parse(p, o, w)
+func (s *succeedState) parse(p *parser, st *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, st, o, w)
 }
 
 func (s *succeedState) run(_ context.Context, t *thread, _ *State, raw any, sr *stateRun) (outcome, error) {

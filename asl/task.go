@@ -15,14 +15,15 @@ type taskState struct {
 	Resource                                 string
 	TimeoutSeconds, HeartbeatSeconds         int
 	TimeoutSecondsPath, HeartbeatSecondsPath string
+	timeoutExpr, heartbeatExpr               any // JSONata expressions
 }
 
 func (*taskState) fields() []string {
 	return []string{"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Assign", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials", "Arguments", "Output"}
 }
 
-func (s *taskState) parse(p *parser, _ *State, o map[string]any, w string) {
-	s.dataFlow.parse(p, o, w)
+func (s *taskState) parse(p *parser, st *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, st, o, w)
 	s.parseAssign(p, o, w)
 	s.errorHandling.parse(p, o, w)
 	s.Resource = p.str(o, "Resource", w)
@@ -38,11 +39,15 @@ func (s *taskState) parse(p *parser, _ *State, o map[string]any, w string) {
 
 func (s *taskState) parseTimeouts(p *parser, o map[string]any, w string) {
 	s.TimeoutSeconds = defaultTaskTimeoutSeconds
-	if _, has := o["TimeoutSeconds"]; has {
+	if e, ok := p.exprField(o, "TimeoutSeconds", w); ok {
+		s.timeoutExpr = e
+	} else if _, has := o["TimeoutSeconds"]; has {
 		s.TimeoutSeconds = p.posInt(o, "TimeoutSeconds", w)
 	}
 	s.TimeoutSecondsPath = p.strPath(o, "TimeoutSecondsPath", w)
-	if _, has := o["HeartbeatSeconds"]; has {
+	if e, ok := p.exprField(o, "HeartbeatSeconds", w); ok {
+		s.heartbeatExpr = e
+	} else if _, has := o["HeartbeatSeconds"]; has {
 		s.HeartbeatSeconds = p.posInt(o, "HeartbeatSeconds", w)
 	}
 	s.HeartbeatSecondsPath = p.strPath(o, "HeartbeatSecondsPath", w)
@@ -81,10 +86,7 @@ func (s *taskState) invoke(ctx context.Context, t *thread, st *State, eff any, s
 		return nil, err
 	}
 	c := &taskCall{st: st, res: parseResource(s.Resource), input: input}
-	if c.timeout, err = positiveInt(env, st, s.TimeoutSeconds, s.TimeoutSecondsPath, "TimeoutSecondsPath"); err != nil {
-		return nil, err
-	}
-	if c.heartbeat, err = positiveInt(env, st, s.HeartbeatSeconds, s.HeartbeatSecondsPath, "HeartbeatSecondsPath"); err != nil {
+	if c.timeout, c.heartbeat, err = s.timeouts(t, env, eff, sr); err != nil {
 		return nil, err
 	}
 	if err := t.route(c, s.Resource); err != nil {
@@ -110,6 +112,33 @@ func (s *taskState) invoke(ctx context.Context, t *thread, st *State, eff any, s
 	te := asTaskError(err)
 	t.taskFailed(c, te)
 	return nil, te
+}
+
+// timeouts evaluates TimeoutSeconds and HeartbeatSeconds (their Path
+// forms, or JSONata expressions).
+func (s *taskState) timeouts(t *thread, env *evalEnv, eff any, sr *stateRun) (timeout, heartbeat int, err error) {
+	st := sr.st
+	if timeout, err = positiveInt(env, st, s.TimeoutSeconds, s.TimeoutSecondsPath, "TimeoutSecondsPath"); err != nil {
+		return 0, 0, err
+	}
+	if heartbeat, err = positiveInt(env, st, s.HeartbeatSeconds, s.HeartbeatSecondsPath, "HeartbeatSecondsPath"); err != nil {
+		return 0, 0, err
+	}
+	if s.timeoutExpr == nil && s.heartbeatExpr == nil {
+		return timeout, heartbeat, nil
+	}
+	jenv := t.jenv(eff, sr, nil)
+	if s.timeoutExpr != nil {
+		if timeout, err = jenv.integer(s.timeoutExpr, "TimeoutSeconds", 1); err != nil {
+			return 0, 0, err
+		}
+	}
+	if s.heartbeatExpr != nil {
+		if heartbeat, err = jenv.integer(s.heartbeatExpr, "HeartbeatSeconds", 1); err != nil {
+			return 0, 0, err
+		}
+	}
+	return timeout, heartbeat, nil
 }
 
 // call answers the task from the mock test case or its handler.

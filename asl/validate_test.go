@@ -58,7 +58,7 @@ func TestValidation(t *testing.T) {
 		{"ItemReader on an inline Map", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true,"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b","Key":"k"}},"ItemProcessor":{"StartAt":"P","States":{"P":` + pass + `}}}}}`, "only valid when ItemProcessor.ProcessorConfig.Mode is DISTRIBUTED"},
 		{"Next leaving the Map scope", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true,"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"A"}}}}}}`, `MISSING_TRANSITION_TARGET: Missing 'Next' target: A`},
 		{"duplicate state names across scopes", `{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"A","States":{"A":` + pass + `}}]}}}`, "DUPLICATE_STATE_NAME: Duplicate State name: A"},
-		{"JSONata refused", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":` + pass + `}}`, "JSONata\" is not supported yet"},
+		{"JSONPath state in a JSONata machine", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","QueryLanguage":"JSONPath","End":true}}}`, "cannot use QueryLanguage JSONPath"},
 		{"JSONata field refused", `{"StartAt":"A","States":{"A":{"Type":"Pass","Output":{},"End":true}}}`, "only valid with QueryLanguage JSONata"},
 		{"bad Assign name", `{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"a-b":1},"End":true}}}`, "invalid variable name"},
 		{"ItemBatcher empty", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true,"ItemBatcher":{},"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"P","States":{"P":` + pass + `}}}}}`, "needs MaxItemsPerBatch"},

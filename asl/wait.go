@@ -13,17 +13,21 @@ type waitState struct {
 	dataFlow
 	Seconds                               *float64
 	Timestamp, SecondsPath, TimestampPath string
+	secondsExpr, timestampExpr            any // JSONata expressions
 }
 
 func (*waitState) fields() []string {
 	return []string{"Next", "End", "InputPath", "OutputPath", "Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign", "Output"}
 }
 
-func (s *waitState) parse(p *parser, _ *State, o map[string]any, w string) {
-	s.dataFlow.parse(p, o, w)
+func (s *waitState) parse(p *parser, st *State, o map[string]any, w string) {
+	s.dataFlow.parse(p, st, o, w)
 	s.parseAssign(p, o, w)
 	n := 0
-	if _, has := o["Seconds"]; has {
+	if e, ok := p.exprField(o, "Seconds", w); ok {
+		n++
+		s.secondsExpr = e
+	} else if _, has := o["Seconds"]; has {
 		n++
 		if sec, ok := p.intField(o, "Seconds", w); ok {
 			if sec < 0 {
@@ -33,7 +37,10 @@ func (s *waitState) parse(p *parser, _ *State, o map[string]any, w string) {
 			s.Seconds = &f
 		}
 	}
-	if _, has := o["Timestamp"]; has {
+	if e, ok := p.exprField(o, "Timestamp", w); ok {
+		n++
+		s.timestampExpr = e
+	} else if _, has := o["Timestamp"]; has {
 		n++
 		s.Timestamp = p.str(o, "Timestamp", w)
 		if _, err := parseWaitTimestamp(s.Timestamp); err != nil {
@@ -87,7 +94,12 @@ func (s *waitState) run(ctx context.Context, t *thread, st *State, raw any, sr *
 		return outcome{}, err
 	}
 	now := t.r.clock.Now()
-	d, err := s.duration(t.env(eff, sr), st, now)
+	var d time.Duration
+	if s.jsonata {
+		d, err = s.jsonataDuration(t.jenv(eff, sr, nil), now)
+	} else {
+		d, err = s.duration(t.env(eff, sr), st, now)
+	}
 	if err != nil {
 		return outcome{}, err
 	}
@@ -139,6 +151,27 @@ func (s *waitState) duration(env *evalEnv, _ *State, now time.Time) (time.Durati
 		}
 		return ts.Sub(now), nil
 	}
+}
+
+// jsonataDuration evaluates a JSONata Wait state's Seconds or Timestamp.
+func (s *waitState) jsonataDuration(env *jsonataEnv, now time.Time) (time.Duration, error) {
+	switch {
+	case s.secondsExpr != nil:
+		n, err := env.integer(s.secondsExpr, "Seconds", 0)
+		return time.Duration(n) * time.Second, err
+	case s.timestampExpr != nil:
+		v, err := env.eval(s.timestampExpr, "Timestamp")
+		if err != nil {
+			return 0, err
+		}
+		str, _ := v.(string)
+		ts, perr := parseWaitTimestamp(str)
+		if perr != nil {
+			return 0, newErr(ErrQueryEvaluationError, "The Timestamp field does not evaluate to a valid ISO-8601 extended offset date-time format string: %s", rawValue(v))
+		}
+		return ts.Sub(now), nil
+	}
+	return s.duration(nil, nil, now)
 }
 
 // rawValue renders a value in an error cause: a string as is, anything

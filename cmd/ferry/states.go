@@ -128,6 +128,27 @@ type statesResult struct {
 	Cause  *string         `json:"cause"`
 }
 
+// statesRunFlags are the flags of ferry states run.
+type statesRunFlags struct {
+	input, mockPath, testCase, name, smName, region, account, histPath, typ *string
+	fast                                                                    *bool
+}
+
+func newStatesRunFlags(fs *flag.FlagSet) *statesRunFlags {
+	return &statesRunFlags{
+		input:    fs.String("input", "{}", "execution input: inline JSON, or @FILE to read it from a file"),
+		mockPath: fs.String("mock-config", "", "Step Functions Local mock configuration file (needs --test-case)"),
+		testCase: fs.String("test-case", "", "test case of the mock configuration to run"),
+		name:     fs.String("name", "", "execution name (default: generated)"),
+		smName:   fs.String("state-machine-name", "", "state machine name (default: the mock config's only state machine, else the file name)"),
+		region:   fs.String("region", "us-east-1", "AWS region used in ARNs"),
+		account:  fs.String("account", "123456789012", "AWS account id used in ARNs"),
+		fast:     fs.Bool("fast", false, "use a virtual clock: Wait states and retry back-offs do not really sleep (a task's TimeoutSeconds and HeartbeatSeconds still count its real running time)"),
+		histPath: fs.String("history", "", "write the execution history ({\"events\":[...]}) to this file"),
+		typ:      fs.String("type", "STANDARD", "state machine type: STANDARD or EXPRESS"),
+	}
+}
+
 func runStatesRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := statesFlagSet("run", "DEFINITION.json [flags]",
 		"Execute a definition with the in-process engine and print exactly one JSON object:\n"+
@@ -135,18 +156,9 @@ func runStatesRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			"execution ran, whatever its status; it is non-zero only for usage or definition errors.\n"+
 			"Task states are answered by the mock configuration's test case (the Step Functions Local\n"+
 			"MockConfigFile.json format); a Lambda task with neither a mock nor a handler fails with\n"+
-			"Lambda.ResourceNotFoundException.",
+			"Lambda.ResourceNotFoundException. JSONPath and JSONata definitions both run.",
 		"ferry states run statemachine/ferry.asl.json --input @input.json --mock-config MockConfigFile.json --test-case HappyPath --fast --history history.json", stderr)
-	input := fs.String("input", "{}", "execution input: inline JSON, or @FILE to read it from a file")
-	mockPath := fs.String("mock-config", "", "Step Functions Local mock configuration file (needs --test-case)")
-	testCase := fs.String("test-case", "", "test case of the mock configuration to run")
-	name := fs.String("name", "", "execution name (default: generated)")
-	smName := fs.String("state-machine-name", "", "state machine name (default: the mock config's only state machine, else the file name)")
-	region := fs.String("region", "us-east-1", "AWS region used in ARNs")
-	account := fs.String("account", "123456789012", "AWS account id used in ARNs")
-	fast := fs.Bool("fast", false, "use a virtual clock: Wait states and retry back-offs do not really sleep (a task's TimeoutSeconds and HeartbeatSeconds still count its real running time)")
-	histPath := fs.String("history", "", "write the execution history ({\"events\":[...]}) to this file")
-	typ := fs.String("type", "STANDARD", "state machine type: STANDARD or EXPRESS")
+	f := newStatesRunFlags(fs)
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -162,69 +174,83 @@ func runStatesRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(pos) != 1 {
 		return usage("exactly one DEFINITION.json argument is required")
 	}
-	if (*mockPath == "") != (*testCase == "") {
+	if (*f.mockPath == "") != (*f.testCase == "") {
 		return usage("--mock-config and --test-case go together")
 	}
-	sm, _, err := statesParseDefinition(pos[0], *typ)
+	sm, _, err := statesParseDefinition(pos[0], *f.typ)
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry states run: %s: %v\n", pos[0], err)
 		return 1
 	}
-	in := []byte(*input)
-	if strings.HasPrefix(*input, "@") {
-		if in, err = os.ReadFile(strings.TrimPrefix(*input, "@")); err != nil {
-			fmt.Fprintf(stderr, "ferry states run: read --input: %v\n", err)
-			return 1
-		}
-	}
-	if !json.Valid(in) {
-		fmt.Fprintln(stderr, "ferry states run: --input is not valid JSON")
+	in, opts, err := f.options(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry states run: %v\n", err)
 		return 1
-	}
-	opts := asl.Options{Name: *name, StateMachineName: *smName, Region: *region, Account: *account}
-	if *mockPath != "" {
-		b, err := os.ReadFile(*mockPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "ferry states run: read --mock-config: %v\n", err)
-			return 1
-		}
-		cfg, err := asl.ParseMockConfig(b)
-		if err != nil {
-			fmt.Fprintf(stderr, "ferry states run: %v\n", err)
-			return 1
-		}
-		if opts.StateMachineName == "" && len(cfg.StateMachines) == 1 {
-			for k := range cfg.StateMachines {
-				opts.StateMachineName = k
-			}
-		}
-		if opts.Mock, err = cfg.TestCase(opts.StateMachineName, *testCase); err != nil {
-			fmt.Fprintf(stderr, "ferry states run: %v\n", err)
-			return 1
-		}
-	}
-	if opts.StateMachineName == "" {
-		base := filepath.Base(pos[0])
-		opts.StateMachineName = strings.TrimSuffix(strings.TrimSuffix(base, filepath.Ext(base)), ".asl")
-	}
-	if *fast {
-		opts.Clock = asl.NewVirtualClock(time.Now().UTC().Truncate(time.Millisecond))
 	}
 	ex, err := sm.Execute(ctx, in, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry states run: %v\n", err)
 		return 1
 	}
+	printStatesResult(ex, *f.histPath, stdout, stderr)
+	return 0
+}
+
+// options reads the input and the mock configuration and builds the
+// execution's options.
+func (f *statesRunFlags) options(defPath string) (json.RawMessage, asl.Options, error) {
+	opts := asl.Options{Name: *f.name, StateMachineName: *f.smName, Region: *f.region, Account: *f.account}
+	in := []byte(*f.input)
+	if strings.HasPrefix(*f.input, "@") {
+		var err error
+		if in, err = os.ReadFile(strings.TrimPrefix(*f.input, "@")); err != nil {
+			return nil, opts, fmt.Errorf("read --input: %w", err)
+		}
+	}
+	if !json.Valid(in) {
+		return nil, opts, errors.New("--input is not valid JSON")
+	}
+	if *f.mockPath != "" {
+		b, err := os.ReadFile(*f.mockPath)
+		if err != nil {
+			return nil, opts, fmt.Errorf("read --mock-config: %w", err)
+		}
+		cfg, err := asl.ParseMockConfig(b)
+		if err != nil {
+			return nil, opts, err
+		}
+		if opts.StateMachineName == "" && len(cfg.StateMachines) == 1 {
+			for k := range cfg.StateMachines {
+				opts.StateMachineName = k
+			}
+		}
+		if opts.Mock, err = cfg.TestCase(opts.StateMachineName, *f.testCase); err != nil {
+			return nil, opts, err
+		}
+	}
+	if opts.StateMachineName == "" {
+		base := filepath.Base(defPath)
+		opts.StateMachineName = strings.TrimSuffix(strings.TrimSuffix(base, filepath.Ext(base)), ".asl")
+	}
+	if *f.fast {
+		opts.Clock = asl.NewVirtualClock(time.Now().UTC().Truncate(time.Millisecond))
+	}
+	return in, opts, nil
+}
+
+// printStatesResult prints the execution as one JSON object and writes its
+// history when asked.
+func printStatesResult(ex *asl.Execution, histPath string, stdout, stderr io.Writer) {
 	res := statesResult{Status: ex.Status, Output: json.RawMessage("null")}
 	if ex.Status == asl.StatusSucceeded {
 		res.Output = ex.Output
 	} else {
 		res.Error, res.Cause = &ex.Error, &ex.Cause
 	}
-	if *histPath != "" {
+	if histPath != "" {
 		h, err := ex.HistoryJSON()
 		if err == nil {
-			err = os.WriteFile(*histPath, append(h, '\n'), 0o644)
+			err = os.WriteFile(histPath, append(h, '\n'), 0o644)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "ferry states run: write --history: %v\n", err)
@@ -235,5 +261,4 @@ func runStatesRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := enc.Encode(res); err != nil {
 		fmt.Fprintf(stderr, "ferry states run: %v\n", err)
 	}
-	return 0
 }

@@ -153,3 +153,19 @@ func TestStatesRunOutputShape(t *testing.T) {
 		})
 	}
 }
+
+// TestStatesRunJSONata runs the README's JSONata example: a Map over Items
+// with ItemSelector, a Choice Condition, Assign, and $partition and $range,
+// whose outputs the Step Functions guide documents ([[1,2,3],[4,5,6],
+// [7,8,9]] for $partition([1..9], 3); [0,2,4,6,8,10] for $range(0, 10, 2)).
+func TestStatesRunJSONata(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := mainArgs([]string{"states", "run", "testdata/states_jsonata.asl.json", "--input", `{"orders":[1,2,3,4,5,6,7,8,9,10]}`}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	want := `{"status":"SUCCEEDED","output":{"batches":[{"batch":0,"full":true,"total":6},{"batch":1,"full":true,"total":15},{"batch":2,"full":true,"total":24},{"batch":3,"full":false,"total":10}],"evens":[0,2,4,6,8,10]},"error":null,"cause":null}` + "\n"
+	if out.String() != want {
+		t.Fatalf("got  %s\nwant %s", out.String(), want)
+	}
+}
