@@ -19,9 +19,11 @@ func (r *Runner) batched(ctx context.Context, p *prepared) (ferry.JobProgress, e
 		return prog, &ferry.DataError{Msg: fmt.Sprintf("%s ran %v, longer than its timeout of %v, after %d rows in %d batches; what it committed stays", p.where, ran.Round(time.Second), p.job.Timeout, p.record.Rows, p.record.Batches),
 			Fix: "raise --timeout, or let the next run go on with what is left"}
 	}
-	target := orDefault(r.BatchTarget, 500*time.Millisecond)
+	target := orDefault(r.BatchTarget, 300*time.Millisecond)
 	batch := ferry.JobBatch{JobSQL: p.sql, Parts: *p.stmt.Batch, LockTimeout: target, Rows: 0}
-	batch.Timeout = 4 * target
+	// A batch the server has to stop (and roll back) is retried smaller: no
+	// batch holds its locks much longer than a second.
+	batch.Timeout = 3 * target
 	o := LoopOptions{
 		MaxRows: p.job.BatchRows, Target: target, Pause: p.job.Pause, Clock: r.now,
 		RolledBack: func(err error) bool { var re *ferry.RetryableError; return errors.As(err, &re) },

@@ -15,7 +15,7 @@ type BatchFunc func(ctx context.Context, n int) (int64, error)
 type LoopOptions struct {
 	// MaxRows is the largest batch (the job's BatchRows).
 	MaxRows int
-	// Target is the batch duration the size adapts to (default 500ms): a
+	// Target is the batch duration the size adapts to (default 300ms): a
 	// batch that took longer shrinks the next one, so no batch holds its
 	// locks for long; a faster one grows it, up to MaxRows. The first batch
 	// is MaxRows/16 (slow start), so not even the first one is long.
@@ -63,7 +63,7 @@ type LoopResult struct {
 
 func (o *LoopOptions) defaults() {
 	if o.Target <= 0 {
-		o.Target = 500 * time.Millisecond
+		o.Target = 300 * time.Millisecond
 	}
 	if o.CheckEvery <= 0 {
 		o.CheckEvery = 10 * time.Second

@@ -34,7 +34,7 @@ type Runner struct {
 	// longer one runs one batch per invocation and the state machine waits
 	// (default 1 minute).
 	MaxSleptPause time.Duration
-	// BatchTarget is the batch duration batches adapt to (default 500ms).
+	// BatchTarget is the batch duration batches adapt to (default 300ms).
 	BatchTarget time.Duration
 	Clock       func() time.Time
 	Logger      *slog.Logger
