@@ -13,16 +13,6 @@ import (
 	"time"
 )
 
-// Engine names a target database engine.
-type Engine string
-
-const (
-	// EngineMySQL is MySQL, MariaDB or Aurora MySQL.
-	EngineMySQL Engine = "mysql"
-	// EnginePostgres is PostgreSQL or Aurora PostgreSQL.
-	EnginePostgres Engine = "postgres"
-)
-
 // Company is one customer whose reporting database Ferry refreshes.
 type Company struct {
 	ID int64 `json:"company_id"`

@@ -15,6 +15,10 @@ import (
 	"syscall"
 )
 
+// envCPUProfile=file writes a CPU profile of the command (go tool pprof).
+// The variables Ferry itself reads are listed in internal/wire.
+const envCPUProfile = "FERRY_CPUPROFILE"
+
 // command is one subcommand. run gets the arguments after the subcommand's
 // name and returns the process exit code.
 type command struct {
@@ -65,16 +69,15 @@ func mainArgs(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// FERRY_CPUPROFILE=file writes a CPU profile of the command (go tool pprof).
-	if path := os.Getenv("FERRY_CPUPROFILE"); path != "" {
+	if path := os.Getenv(envCPUProfile); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
-			fmt.Fprintf(stderr, "ferry: FERRY_CPUPROFILE: %v\n", err)
+			fmt.Fprintf(stderr, "ferry: %s: %v\n", envCPUProfile, err)
 			return 2
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "ferry: FERRY_CPUPROFILE: %v\n", err)
+			fmt.Fprintf(stderr, "ferry: %s: %v\n", envCPUProfile, err)
 			return 2
 		}
 		defer pprof.StopCPUProfile()

@@ -116,7 +116,7 @@ func indent(s string) string {
 // set of flags or variables serves every command, and --help leaves them out.
 func (c *opsCmd) dbs(used ...ops.Database) *opsCmd {
 	for _, d := range []ops.Database{ops.AdminDB, ops.SourceDB, ops.TargetDB} {
-		name := strings.TrimPrefix(d.Flag(), "--")
+		name := strings.TrimPrefix(ops.Flag(d), "--")
 		p := new(string)
 		if !slices.Contains(used, d) {
 			c.fs.StringVar(p, name, "", "not used by this command")
@@ -129,7 +129,7 @@ func (c *opsCmd) dbs(used ...ops.Database) *opsCmd {
 		}
 		// The environment's value is applied after parsing, so that --help
 		// never prints a URL (and its password) as a default.
-		c.fs.StringVar(p, name, "", fmt.Sprintf("%s database `URL` (%s); default $%s", d, scheme, d.Env()))
+		c.fs.StringVar(p, name, "", fmt.Sprintf("%s database `URL` (%s); default $%s", d, scheme, d.DSNVar()))
 		c.dsn[d] = p
 	}
 	return c
@@ -194,7 +194,7 @@ func (c *opsCmd) parse(args []string) (code int, done bool) {
 	}
 	for d, p := range c.dsn {
 		if *p == "" {
-			*p = os.Getenv(d.Env())
+			*p = os.Getenv(d.DSNVar())
 		}
 	}
 	return 0, false

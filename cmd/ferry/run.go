@@ -10,35 +10,18 @@ import (
 	"net/url"
 	"os"
 
-	"github.com/ferrydata/ferry/internal/awswire"
+	"github.com/ferrydata/ferry/internal/events"
 	"github.com/ferrydata/ferry/internal/local"
+	"github.com/ferrydata/ferry/internal/ops"
+	"github.com/ferrydata/ferry/internal/steps"
+	"github.com/ferrydata/ferry/internal/wire"
 )
 
 func init() {
 	register("run", "execute statemachine/ferry.asl.json locally (steps in-process, S3 or a directory as the store)", runRun)
 }
 
-func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	adminDSN := fs.String("admin-dsn", "", "admin database `URL` (mysql://user:pass@host:3306/db); default $FERRY_ADMIN_DSN")
-	sourceDSN := fs.String("source-dsn", "", "source database `URL` (mysql://...); default $FERRY_SOURCE_DSN")
-	targetDSN := fs.String("target-dsn", "", "target database `URL` (mysql://... or postgres://...); default $FERRY_TARGET_DSN")
-	store := fs.String("store", "", "object store: file:///dir or s3://bucket; default $FERRY_STORE")
-	s3Endpoint := fs.String("s3-endpoint", "", "S3-compatible endpoint `URL` for an s3:// store (path-style); default $FERRY_S3_ENDPOINT")
-	templatePath := fs.String("template", "", "SAM template whose DefinitionSubstitutions fill the definition (default: the embedded template.yaml)")
-	definitionPath := fs.String("definition", "", "ASL definition `file` (default: the embedded statemachine/ferry.asl.json)")
-	var companies int64List
-	fs.Var(&companies, "company", "copy only this company `id` (repeatable, or comma-separated; default all active companies)")
-	runDate := fs.String("run-date", "", "run date YYYY-MM-DD for :run_date and :since (default today, UTC)")
-	runID := fs.String("run-id", "", "run id, the execution name; a finished run's id cannot be reused (default local-<UTC timestamp>-<random>)")
-	concurrency := fs.Int("concurrency", 0, "chunks copied at the same time per company (default: the template's ChunkConcurrency)")
-	companyConcurrency := fs.Int("company-concurrency", 0, "companies copied at the same time (default: the template's CompanyConcurrency)")
-	jsonOut := fs.Bool("json", false, "print the run report as JSON on stdout (progress goes to stderr)")
-	verbose := fs.Bool("v", false, "log the steps' structured logs to stderr")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: ferry run [flags]
+const runUsage = `Usage: ferry run [flags]
 
 Executes the workflow (statemachine/ferry.asl.json) on this machine with
 Ferry's ASL engine: the four Lambda functions run in-process, the
@@ -48,18 +31,67 @@ terminal) is followed by a run report. Exits 1 if the execution fails
 (for example when a company failed; the other companies' swaps stand).
 
 Databases and the store come from the flags or, by default, from the
-environment: FERRY_ADMIN_DSN, FERRY_SOURCE_DSN, FERRY_TARGET_DSN,
-FERRY_STORE, FERRY_S3_ENDPOINT. With an S3 endpoint and no AWS
+environment: %s, %s, %s,
+%s, %s. With an S3 endpoint and no AWS
 credentials in the environment, static placeholder credentials are used.
 
 Example:
-  export FERRY_ADMIN_DSN=mysql://ferry:secret@127.0.0.1:3306/ferry_admin
-  export FERRY_SOURCE_DSN=mysql://reader:secret@127.0.0.1:3306/production
-  export FERRY_TARGET_DSN=postgres://bi:secret@127.0.0.1:5432/reporting
+  export %s=mysql://ferry:secret@127.0.0.1:3306/ferry_admin
+  export %s=mysql://reader:secret@127.0.0.1:3306/production
+  export %s=postgres://bi:secret@127.0.0.1:5432/reporting
   ferry run --store file:///tmp/ferry-chunks --company 42 --run-date 2026-11-22
 
 Flags:
-`)
+`
+
+// runFlags are ferry run's flags. The database and store flags are keyed
+// by the environment variable they default to.
+type runFlags struct {
+	env                             map[string]*string
+	template, definition            *string
+	companies                       int64List
+	runDate, runID                  *string
+	concurrency, companyConcurrency *int
+	json, verbose                   *bool
+}
+
+func newRunFlags(fs *flag.FlagSet) *runFlags {
+	f := &runFlags{env: map[string]*string{
+		wire.EnvAdminDSN:   fs.String("admin-dsn", "", "admin database `URL` (mysql://user:pass@host:3306/db); default $"+wire.EnvAdminDSN),
+		wire.EnvSourceDSN:  fs.String("source-dsn", "", "source database `URL` (mysql://...); default $"+wire.EnvSourceDSN),
+		wire.EnvTargetDSN:  fs.String("target-dsn", "", "target database `URL` (mysql://... or postgres://...); default $"+wire.EnvTargetDSN),
+		wire.EnvStore:      fs.String("store", "", "object store: file:///dir or s3://bucket; default $"+wire.EnvStore),
+		wire.EnvS3Endpoint: fs.String("s3-endpoint", "", "S3-compatible endpoint `URL` for an s3:// store (path-style); default $"+wire.EnvS3Endpoint),
+	}}
+	f.template = fs.String("template", "", "SAM template whose DefinitionSubstitutions fill the definition (default: the embedded template.yaml)")
+	f.definition = fs.String("definition", "", "ASL definition `file` (default: the embedded statemachine/ferry.asl.json)")
+	fs.Var(&f.companies, "company", "copy only this company `id` (repeatable, or comma-separated; default all active companies)")
+	f.runDate = fs.String("run-date", "", "run date YYYY-MM-DD for :run_date and :since (default today, UTC)")
+	f.runID = fs.String("run-id", "", "run id, the execution name; a finished run's id cannot be reused (default local-<UTC timestamp>-<random>)")
+	f.concurrency = fs.Int("concurrency", 0, "chunks copied at the same time per company (default: the template's ChunkConcurrency)")
+	f.companyConcurrency = fs.Int("company-concurrency", 0, "companies copied at the same time (default: the template's CompanyConcurrency)")
+	f.json = fs.Bool("json", false, "print the run report as JSON on stdout (progress goes to stderr)")
+	f.verbose = fs.Bool("v", false, "log the steps' structured logs to stderr")
+	return f
+}
+
+// getenv is the environment with the flags that are set in front; the
+// defaults are read after parsing, so that --help never prints a DSN (and
+// its password) as a flag default.
+func (f *runFlags) getenv(k string) string {
+	if p, ok := f.env[k]; ok && *p != "" {
+		return *p
+	}
+	return os.Getenv(k)
+}
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := newRunFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, runUsage, wire.EnvAdminDSN, wire.EnvSourceDSN, wire.EnvTargetDSN, wire.EnvStore, wire.EnvS3Endpoint,
+			wire.EnvAdminDSN, wire.EnvSourceDSN, wire.EnvTargetDSN)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,92 +104,78 @@ Flags:
 		fmt.Fprintf(stderr, "ferry run: unexpected argument %q (see ferry run --help)\n", fs.Arg(0))
 		return 2
 	}
-	// Defaults come from the environment after parsing, so that --help
-	// never prints a DSN (and its password) as a flag default.
-	for _, f := range []struct {
-		v   *string
-		env string
-	}{{adminDSN, "FERRY_ADMIN_DSN"}, {sourceDSN, "FERRY_SOURCE_DSN"}, {targetDSN, "FERRY_TARGET_DSN"}, {store, "FERRY_STORE"}, {s3Endpoint, "FERRY_S3_ENDPOINT"}} {
-		if *f.v == "" {
-			*f.v = os.Getenv(f.env)
-		}
+	opts, env, code := f.options(stderr)
+	if code != 0 {
+		return code
 	}
-	if *store == "" {
-		fmt.Fprintln(stderr, "ferry run: no store: pass --store file:///dir or s3://bucket (or set FERRY_STORE)")
-		return 2
+	return runLocal(ctx, env, opts, *f.json, *f.verbose, stdout, stderr)
+}
+
+// options reads the files and the environment the flags name; a non-zero
+// code is the exit code of a usage problem it printed.
+func (f *runFlags) options(stderr io.Writer) (local.Options, wire.Env, int) {
+	o := local.Options{RunID: *f.runID, RunDate: *f.runDate, Companies: f.companies,
+		CompanyConcurrency: *f.companyConcurrency, ChunkConcurrency: *f.concurrency, Bucket: local.DefaultBucket}
+	store := f.getenv(wire.EnvStore)
+	if store == "" {
+		fmt.Fprintf(stderr, "ferry run: no store: pass --store file:///dir or s3://bucket (or set %s)\n", wire.EnvStore)
+		return o, wire.Env{}, 2
 	}
-	var def, tpl []byte
-	for _, f := range []struct {
+	for _, file := range []struct {
 		path string
 		dst  *[]byte
-	}{{*definitionPath, &def}, {*templatePath, &tpl}} {
-		if f.path == "" {
+	}{{*f.definition, &o.Definition}, {*f.template, &o.Template}} {
+		if file.path == "" {
 			continue
 		}
-		b, err := os.ReadFile(f.path)
+		b, err := os.ReadFile(file.path)
 		if err != nil {
 			fmt.Fprintf(stderr, "ferry run: %v\n", err)
-			return 2
+			return o, wire.Env{}, 2
 		}
-		*f.dst = b
+		*file.dst = b
 	}
-	vals := map[string]string{
-		"FERRY_ADMIN_DSN": *adminDSN, "FERRY_SOURCE_DSN": *sourceDSN, "FERRY_TARGET_DSN": *targetDSN,
-		"FERRY_STORE": *store, "FERRY_S3_ENDPOINT": *s3Endpoint,
-	}
-	env, err := awswire.EnvFrom(func(k string) string {
-		if v, ok := vals[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	})
+	env, err := wire.EnvFrom(f.getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry run: %v\n", err)
-		return 2
+		return o, wire.Env{}, 2
 	}
-	bucket := local.DefaultBucket
-	if u, err := url.Parse(*store); err == nil && u.Scheme == "s3" {
-		bucket = u.Host
-		if env.S3Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-			// A local S3-compatible server: static credentials, never the
-			// default chain's network lookups.
-			os.Setenv("AWS_ACCESS_KEY_ID", "ferry-local")
-			os.Setenv("AWS_SECRET_ACCESS_KEY", "ferry-local")
-		}
+	if u, err := url.Parse(store); err == nil && u.Scheme == "s3" {
+		o.Bucket = u.Host
 	}
+	return o, env, 0
+}
 
-	logger := slog.New(slog.DiscardHandler)
-	if *verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
+// runLocal wires the steps as the Lambda functions are wired (the very
+// same step functions, every engine), runs the workflow and prints the
+// report.
+func runLocal(ctx context.Context, env wire.Env, o local.Options, jsonOut, verbose bool, stdout, stderr io.Writer) int {
+	o.Logger = slog.New(slog.DiscardHandler)
+	if verbose {
+		o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	wire := awswire.New(env, awswire.WithLogger(logger))
-	defer wire.Close()
-	st, err := wire.Steps(ctx, awswire.ForListTables|awswire.ForExportChunk|awswire.ForLoadChunk|awswire.ForSwapTables)
+	w := wire.New(env, wire.WithEngines(ops.Engines...), wire.WithNotifier(events.Open), wire.WithLogger(o.Logger), wire.Local())
+	defer w.Close()
+	var err error
+	if o.Steps, err = w.Steps(ctx, steps.NeedsFunction|steps.NeedsExportChunk|steps.NeedsLoadChunk|steps.NeedsSwapTables); err != nil {
+		fmt.Fprintf(stderr, "ferry run: %v\n", err)
+		return 1
+	}
+	if o.Store, err = w.Store(ctx); err != nil {
+		fmt.Fprintf(stderr, "ferry run: %v\n", err)
+		return 1
+	}
+	o.Progress = stdout
+	if jsonOut {
+		o.Progress = stderr
+	}
+	o.Terminal = isTerminal(o.Progress)
+	res, err := local.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry run: %v\n", err)
 		return 1
 	}
-	objStore, err := wire.Store(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "ferry run: %v\n", err)
-		return 1
-	}
-	progress := stdout
-	if *jsonOut {
-		progress = stderr
-	}
-	res, err := local.Run(ctx, local.Options{
-		Steps: st, Store: objStore, Bucket: bucket,
-		Definition: def, Template: tpl,
-		RunID: *runID, RunDate: *runDate, Companies: companies,
-		CompanyConcurrency: *companyConcurrency, ChunkConcurrency: *concurrency,
-		Progress: progress, Terminal: isTerminal(progress), Logger: logger,
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "ferry run: %v\n", err)
-		return 1
-	}
-	if *jsonOut {
+	if jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(res.Report); err != nil {

@@ -1,6 +1,7 @@
 // Command export-chunk is the export-chunk Lambda function: streams one chunk (ferry.ChunkTask) of
 // source rows as gzip CSV into the store.
-// It only wires the step (internal/awswire) and hands it to the runtime.
+// It only wires what the step uses (internal/wire) and hands it to the runtime;
+// internal/deploytest's TestLambdaLinks checks what it links.
 package main
 
 import (
@@ -9,11 +10,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/ferrydata/ferry/internal/awswire"
+	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/steps"
+	"github.com/ferrydata/ferry/internal/wire"
 )
 
 func main() {
 	slog.SetDefault(slog.New(lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN())))
-	lambda.Start(awswire.Handler(awswire.ForExportChunk, (*steps.Steps).ExportChunk))
+	lambda.Start(wire.Handler(steps.NeedsExportChunk, (*steps.Steps).ExportChunk, wire.WithEngines(mysql.Engine{})))
 }

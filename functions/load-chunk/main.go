@@ -1,6 +1,7 @@
 // Command load-chunk is the load-chunk Lambda function: loads one exported chunk
 // (ferry.ExportChunkOutput) into its staging table and writes its done marker.
-// It only wires the step (internal/awswire) and hands it to the runtime.
+// It only wires what the step uses (internal/wire) and hands it to the runtime;
+// internal/deploytest's TestLambdaLinks checks what it links.
 package main
 
 import (
@@ -9,11 +10,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/ferrydata/ferry/internal/awswire"
+	"github.com/ferrydata/ferry/internal/mysql"
+	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/steps"
+	"github.com/ferrydata/ferry/internal/wire"
 )
 
 func main() {
 	slog.SetDefault(slog.New(lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN())))
-	lambda.Start(awswire.Handler(awswire.ForLoadChunk, (*steps.Steps).LoadChunk, awswire.WithPostgres()))
+	lambda.Start(wire.Handler(steps.NeedsLoadChunk, (*steps.Steps).LoadChunk, wire.WithEngines(mysql.Engine{}, postgres.Engine{})))
 }

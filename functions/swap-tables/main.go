@@ -1,6 +1,7 @@
 // Command swap-tables is the swap-tables Lambda function: verifies and swaps all tables of one
 // company (ferry.CompanyRun) at once.
-// It only wires the step (internal/awswire) and hands it to the runtime.
+// It only wires what the step uses (internal/wire) and hands it to the runtime;
+// internal/deploytest's TestLambdaLinks checks what it links.
 package main
 
 import (
@@ -9,11 +10,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/ferrydata/ferry/internal/awswire"
+	"github.com/ferrydata/ferry/internal/events"
+	"github.com/ferrydata/ferry/internal/mysql"
+	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/steps"
+	"github.com/ferrydata/ferry/internal/wire"
 )
 
 func main() {
 	slog.SetDefault(slog.New(lambdacontext.NewLogHandler(lambdacontext.WithFunctionARN())))
-	lambda.Start(awswire.Handler(awswire.ForSwapTables, (*steps.Steps).SwapTables, awswire.WithPostgres(), awswire.WithEventBridge()))
+	lambda.Start(wire.Handler(steps.NeedsSwapTables, (*steps.Steps).SwapTables, wire.WithEngines(mysql.Engine{}, postgres.Engine{}), wire.WithNotifier(events.Open)))
 }

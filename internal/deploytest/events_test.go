@@ -24,12 +24,14 @@ import (
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/asl"
 	"github.com/ferrydata/ferry/internal/admin"
-	"github.com/ferrydata/ferry/internal/awswire"
+	"github.com/ferrydata/ferry/internal/events"
 	"github.com/ferrydata/ferry/internal/mysql"
+	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/s3store"
 	"github.com/ferrydata/ferry/internal/s3store/s3test"
 	"github.com/ferrydata/ferry/internal/steps"
 	"github.com/ferrydata/ferry/internal/testdb"
+	"github.com/ferrydata/ferry/internal/wire"
 	"github.com/ferrydata/ferry/statemachine"
 )
 
@@ -213,14 +215,14 @@ func mainHandlers() map[string]struct {
 		fn  any
 	}
 	return map[string]h{
-		"list-tables": {"awswire.Handler(awswire.ForListTables, (*steps.Steps).Function, awswire.WithPostgres())",
-			awswire.Handler(awswire.ForListTables, (*steps.Steps).Function, awswire.WithPostgres())},
-		"export-chunk": {"awswire.Handler(awswire.ForExportChunk, (*steps.Steps).ExportChunk)",
-			awswire.Handler(awswire.ForExportChunk, (*steps.Steps).ExportChunk)},
-		"load-chunk": {"awswire.Handler(awswire.ForLoadChunk, (*steps.Steps).LoadChunk, awswire.WithPostgres())",
-			awswire.Handler(awswire.ForLoadChunk, (*steps.Steps).LoadChunk, awswire.WithPostgres())},
-		"swap-tables": {"awswire.Handler(awswire.ForSwapTables, (*steps.Steps).SwapTables, awswire.WithPostgres(), awswire.WithEventBridge())",
-			awswire.Handler(awswire.ForSwapTables, (*steps.Steps).SwapTables, awswire.WithPostgres(), awswire.WithEventBridge())},
+		"list-tables": {"wire.Handler(steps.NeedsFunction, (*steps.Steps).Function, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))",
+			wire.Handler(steps.NeedsFunction, (*steps.Steps).Function, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))},
+		"export-chunk": {"wire.Handler(steps.NeedsExportChunk, (*steps.Steps).ExportChunk, wire.WithEngines(mysql.Engine{}))",
+			wire.Handler(steps.NeedsExportChunk, (*steps.Steps).ExportChunk, wire.WithEngines(mysql.Engine{}))},
+		"load-chunk": {"wire.Handler(steps.NeedsLoadChunk, (*steps.Steps).LoadChunk, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))",
+			wire.Handler(steps.NeedsLoadChunk, (*steps.Steps).LoadChunk, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))},
+		"swap-tables": {"wire.Handler(steps.NeedsSwapTables, (*steps.Steps).SwapTables, wire.WithEngines(mysql.Engine{}, postgres.Engine{}), wire.WithNotifier(events.Open))",
+			wire.Handler(steps.NeedsSwapTables, (*steps.Steps).SwapTables, wire.WithEngines(mysql.Engine{}, postgres.Engine{}), wire.WithNotifier(events.Open))},
 	}
 }
 

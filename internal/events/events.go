@@ -48,6 +48,17 @@ func New(api API, bus string) *Publisher {
 	return &Publisher{api: api, bus: bus}
 }
 
+// Open is New over an EventBridge client from cfg (endpoint, when set,
+// overrides the service's: tests). It is what swap-tables' main gives
+// internal/wire (wire.WithNotifier(events.Open)).
+func Open(cfg aws.Config, bus, endpoint string) *Publisher {
+	return New(eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), bus)
+}
+
 // Detail is the event's detail.
 type Detail struct {
 	RunID     string        `json:"run_id"`

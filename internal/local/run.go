@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"time"
 
@@ -149,8 +148,6 @@ func Prepare(o Options) (*asl.StateMachine, map[string]asl.TaskHandler, error) {
 // report. The error is for a run that could not start (bad definition,
 // template or options); a failed execution is a Result with Failed().
 func Run(ctx context.Context, o Options) (*Result, error) {
-	// Never let the AWS SDK probe the EC2 metadata endpoint.
-	os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	if o.Store == nil {
 		return nil, errors.New("local: Options.Store is required")
 	}

@@ -204,7 +204,7 @@ func checkTargetSchema(ctx context.Context, tgt *Target, c ferry.Company) Item {
 		it.Status, it.Message, it.Fix = StatusFail, "target schema: "+err.Error(), "set companies.target_schema to a valid name, or NULL for bi_<alias>"
 		return it
 	}
-	created, err := tgt.CheckSchema(ctx, c.Schema, "the target account (as in FERRY_TARGET_DSN)")
+	created, err := tgt.CheckSchema(ctx, c.Schema, "the target account (as in "+TargetDB.DSNVar()+")")
 	if err != nil {
 		var ce *ferry.ConfigError
 		it.Status, it.Message = StatusFail, fmt.Sprintf("schema %s: %v", c.Schema, err)
@@ -230,7 +230,7 @@ func checkAdminPrivileges(ctx context.Context, db *admin.DB) Item {
 	if denied := db.DeniedWrites(ctx); len(denied) > 0 {
 		it.Status = StatusFail
 		it.Message = "the admin account " + strings.Join(denied, "; ")
-		it.Fix = "GRANT SELECT, INSERT, UPDATE ON the admin database TO the admin account (the user of --admin-dsn / FERRY_ADMIN_DSN)"
+		it.Fix = "GRANT SELECT, INSERT, UPDATE ON the admin database TO the admin account (the user of " + where(AdminDB) + ")"
 		return it
 	}
 	it.Status = StatusOK
@@ -243,7 +243,7 @@ func checkAdminPrivileges(ctx context.Context, db *admin.DB) Item {
 // table by table afterwards.
 func checkSourcePrivileges(ctx context.Context, src *Source) Item {
 	it := Item{Check: "privileges", Database: string(SourceDB)}
-	name, err := src.CheckRead(ctx, "the source account (the user of --source-dsn / FERRY_SOURCE_DSN)")
+	name, err := src.CheckRead(ctx, "the source account (the user of "+where(SourceDB)+")")
 	var ce *ferry.ConfigError
 	switch {
 	case errors.As(err, &ce):

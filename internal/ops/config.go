@@ -50,7 +50,7 @@ var unknownParamRe = regexp.MustCompile(`uses :([A-Za-z_][A-Za-z0-9_]*), which h
 var deniedRe = regexp.MustCompile(`Error 114[23] \(42000\): SELECT command denied to user '[^']*'@'[^']*' for (table|column) (\S+)`)
 
 // sourceGrantFix is the fix for a source account that may not read %s.
-const sourceGrantFix = "grant the source account (the user of --source-dsn / FERRY_SOURCE_DSN) SELECT on %s %s, or on the whole source database; read-only is enough"
+var sourceGrantFix = "grant the source account (the user of " + where(SourceDB) + ") SELECT on %s %s, or on the whole source database; read-only is enough"
 
 // IsPrivilegeProblem reports whether p is a query the source refused for
 // lack of the SELECT privilege (not a mistake in the query).

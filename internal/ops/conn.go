@@ -1,53 +1,43 @@
 // Package ops is the logic behind Ferry's day-2 commands (ferry admin,
 // company, table, plan, check, runs): opening the three databases from
-// their URLs with errors that say how to fix them, the admin schema's
-// version, validating a company or a table before it is written, the
-// preflight check, and the queries over the run history that
-// internal/admin does not offer.
+// their URLs (through internal/wire) with errors that say how to fix them,
+// validating a company or a table before it is written, the preflight
+// check, and the views over the run history.
 //
 // Nothing here prints: cmd/ferry formats what these functions return.
 package ops
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
-	"github.com/ferrydata/ferry/internal/awswire"
 	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/postgres"
+	"github.com/ferrydata/ferry/internal/wire"
 )
 
+// Engines are the database engines the CLI links: all of them.
+var Engines = wire.Engines{mysql.Engine{}, postgres.Engine{}}
+
 // Database names one of the three databases, as flags and messages call it.
-type Database string
+type Database = wire.Role
 
 // The three databases.
 const (
-	AdminDB  Database = "admin"
-	SourceDB Database = "source"
-	TargetDB Database = "target"
+	AdminDB  = wire.Admin
+	SourceDB = wire.Source
+	TargetDB = wire.Target
 )
 
-// Flag is the command-line flag that sets d; Env the environment variable.
-func (d Database) Flag() string { return "--" + string(d) + "-dsn" }
+// Flag is the command-line flag that sets d; its environment variable is
+// d.DSNVar().
+func Flag(d Database) string { return "--" + string(d) + "-dsn" }
 
-// Env is the environment variable that sets d.
-func (d Database) Env() string {
-	switch d {
-	case AdminDB:
-		return "FERRY_ADMIN_DSN"
-	case SourceDB:
-		return "FERRY_SOURCE_DSN"
-	default:
-		return "FERRY_TARGET_DSN"
-	}
-}
-
-func (d Database) example() string {
+func example(d Database) string {
 	switch d {
 	case AdminDB:
 		return "mysql://ferry:PASSWORD@db-host:3306/ferry_admin"
@@ -75,73 +65,97 @@ func (e *ConnectError) Error() string {
 	return s + ": " + e.Msg + " (fix: " + e.Fix + ")"
 }
 
-func parse(d Database, raw string) (awswire.DSN, error) {
+func where(d Database) string { return Flag(d) + " / " + d.DSNVar() }
+
+// parse resolves d's URL raw with the CLI's engines.
+func parse(d Database, raw string) (wire.DSN, error) {
 	if raw == "" {
-		return awswire.DSN{}, &ConnectError{DB: d, Msg: "is not set",
-			Fix: fmt.Sprintf("pass %s %s or set %s", d.Flag(), d.example(), d.Env())}
+		return wire.DSN{}, &ConnectError{DB: d, Msg: "is not set",
+			Fix: fmt.Sprintf("pass %s %s or set %s", Flag(d), example(d), d.DSNVar())}
 	}
-	dsn, err := awswire.ParseURL(raw)
+	dsn, err := Engines.ParseURL(raw)
 	if err != nil {
-		return awswire.DSN{}, &ConnectError{DB: d, Msg: err.Error(),
-			Fix: fmt.Sprintf("correct %s / %s, e.g. %s", d.Flag(), d.Env(), d.example())}
+		return wire.DSN{}, &ConnectError{DB: d, Msg: err.Error(), Fix: fmt.Sprintf("correct %s, e.g. %s", where(d), example(d))}
 	}
 	return dsn, nil
-}
-
-func unreachable(d Database, dsn awswire.DSN, err error) error {
-	return &ConnectError{DB: d, Addr: dsn.Safe, Msg: "cannot connect: " + err.Error(),
-		Fix: fmt.Sprintf("check the host, port, user and password in %s / %s, that the server is running and that this machine may reach it", d.Flag(), d.Env())}
 }
 
 // connectTimeout bounds a connection attempt, so that an unreachable host
 // does not stall a command.
 const connectTimeout = 10 * time.Second
 
-func openMySQL(ctx context.Context, d Database, raw string) (*sql.DB, awswire.DSN, error) {
+// open parses d's URL and opens it with openDSN under connectTimeout. An
+// engine that cannot be d, or a database that does not answer, is a
+// *ConnectError saying which flag to correct.
+func open[T any](ctx context.Context, d Database, raw string, openDSN func(context.Context, wire.DSN) (T, error)) (T, wire.DSN, error) {
+	var zero T
 	dsn, err := parse(d, raw)
 	if err != nil {
-		return nil, dsn, err
-	}
-	if dsn.Engine != ferry.EngineMySQL {
-		return nil, dsn, &ConnectError{DB: d, Addr: dsn.Safe, Msg: fmt.Sprintf("is %s, but the %s database must be MySQL or MariaDB", dsn.Engine, d),
-			Fix: fmt.Sprintf("use a mysql:// URL in %s / %s", d.Flag(), d.Env())}
+		return zero, dsn, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	db, err := mysql.Open(cctx, dsn.Driver)
-	if err != nil {
-		return nil, dsn, unreachable(d, dsn, err)
+	v, err := openDSN(cctx, dsn)
+	var ue *wire.UnsupportedError
+	switch {
+	case errors.As(err, &ue):
+		return zero, dsn, &ConnectError{DB: d, Addr: dsn.Safe, Msg: fmt.Sprintf("is %s, but the %s database must be %s", dsn.Engine, d, ue.Supported()),
+			Fix: fmt.Sprintf("use a URL of a supported engine in %s", where(d))}
+	case err != nil:
+		return zero, dsn, &ConnectError{DB: d, Addr: dsn.Safe, Msg: "cannot connect: " + err.Error(),
+			Fix: fmt.Sprintf("check the host, port, user and password in %s, that the server is running and that this machine may reach it", where(d))}
 	}
-	return db, dsn, nil
+	return v, dsn, nil
 }
 
 // OpenAdmin opens the admin database at raw (a mysql:// URL). It does not
 // migrate; see admin.DB's RequireSchema and Migrate.
 func OpenAdmin(ctx context.Context, raw string) (*admin.DB, string, error) {
-	db, dsn, err := openMySQL(ctx, AdminDB, raw)
-	if err != nil {
-		return nil, dsn.Safe, err
-	}
-	return mysql.NewAdmin(db), dsn.Safe, nil
+	db, dsn, err := open(ctx, AdminDB, raw, func(ctx context.Context, d wire.DSN) (*admin.DB, error) {
+		return Engines.OpenAdmin(ctx, d, nil)
+	})
+	return db, dsn.Safe, err
 }
 
-// Source is the production database: the ferry.Source and its pool.
+// Source is the production database.
 type Source struct {
-	*mysql.Source
-	db   *sql.DB
-	Addr string
+	SourceChecks
+	Addr  string
+	close func()
+}
+
+// SourceChecks is what the day-2 commands ask of a source beyond
+// ferry.Source; internal/mysql's Source implements it.
+type SourceChecks interface {
+	ferry.Source
+	// CheckRead checks that the account may read its database and returns
+	// the database's name; a missing privilege is a *ferry.ConfigError
+	// whose Fix is the GRANT for grantee.
+	CheckRead(ctx context.Context, grantee string) (string, error)
 }
 
 // Close closes the pool.
-func (s *Source) Close() { s.db.Close() }
+func (s *Source) Close() { s.close() }
 
 // OpenSource opens the source database at raw (a mysql:// URL).
 func OpenSource(ctx context.Context, raw string) (*Source, error) {
-	db, dsn, err := openMySQL(ctx, SourceDB, raw)
+	s, dsn, err := open(ctx, SourceDB, raw, func(ctx context.Context, d wire.DSN) (*Source, error) {
+		src, done, err := Engines.OpenSource(ctx, d, nil)
+		if err != nil {
+			return nil, err
+		}
+		checks, ok := src.(SourceChecks)
+		if !ok {
+			done()
+			return nil, fmt.Errorf("the %s source has no preflight checks", d.Engine)
+		}
+		return &Source{SourceChecks: checks, close: done}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Source: mysql.NewSource(db), db: db, Addr: dsn.Safe}, nil
+	s.Addr = dsn.Safe
+	return s, nil
 }
 
 // Target is the reporting database: the ferry.Target with the preflight
@@ -178,24 +192,23 @@ func TargetEngine(raw string) (ferry.Engine, error) {
 
 // OpenTarget opens the target database at raw (mysql:// or postgres://).
 func OpenTarget(ctx context.Context, raw string) (*Target, error) {
-	dsn, err := parse(TargetDB, raw)
-	if err != nil {
-		return nil, err
-	}
-	if dsn.Engine == ferry.EngineMySQL {
-		db, _, err := openMySQL(ctx, TargetDB, raw)
+	t, dsn, err := open(ctx, TargetDB, raw, func(ctx context.Context, d wire.DSN) (*Target, error) {
+		tgt, done, err := Engines.OpenTarget(ctx, d, nil)
 		if err != nil {
 			return nil, err
 		}
-		return &Target{TargetChecks: mysql.NewTarget(db), Addr: dsn.Safe, close: func() { db.Close() }}, nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	defer cancel()
-	pg, err := postgres.Open(cctx, dsn.Driver)
+		checks, ok := tgt.(TargetChecks)
+		if !ok {
+			done()
+			return nil, fmt.Errorf("the %s target has no preflight checks", d.Engine)
+		}
+		return &Target{TargetChecks: checks, close: done}, nil
+	})
 	if err != nil {
-		return nil, unreachable(TargetDB, dsn, err)
+		return nil, err
 	}
-	return &Target{TargetChecks: pg, Addr: dsn.Safe, close: pg.Close}, nil
+	t.Addr = dsn.Safe
+	return t, nil
 }
 
 // IsConnect reports whether err is a *ConnectError.

@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -111,6 +112,9 @@ type Config struct {
 	// PathStyle addresses buckets as endpoint/bucket/key instead of
 	// bucket.endpoint/key; most local servers need it.
 	PathStyle bool
+	// DisableIMDS keeps the SDK away from the EC2 metadata endpoint (a
+	// run on one machine).
+	DisableIMDS bool
 }
 
 // NewClient returns an S3 client for cfg. It does not contact S3.
@@ -129,6 +133,9 @@ func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
 		}
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")))
+	}
+	if cfg.DisableIMDS {
+		loadOpts = append(loadOpts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {

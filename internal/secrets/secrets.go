@@ -4,7 +4,9 @@
 // "password","dbname"}). Cache keeps each parsed secret for a TTL so a warm
 // Lambda container does not call Secrets Manager on every invocation, and
 // Invalidate drops one so that a login refused after a rotation re-reads it:
-// Open does exactly that, once.
+// Open does exactly that, once. Nothing here knows an engine: the adapters
+// turn ferry.Credentials into their drivers' connection strings and say
+// which errors are a refused login.
 //
 // No function of this package puts a password in an error or a log line:
 // Credentials prints itself redacted, and errors from drivers are scrubbed
@@ -17,8 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,8 +26,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ferrydata/ferry"
 )
 
 // DefaultTTL is how long a secret is trusted before it is read again.
@@ -38,27 +38,9 @@ const DefaultTTL = 5 * time.Minute
 // cannot help, the secret must be fixed.
 var ErrMalformed = errors.New("malformed database secret")
 
-// Credentials is a parsed database secret. Its String, LogValue and JSON
-// encoding never show the password.
-type Credentials struct {
-	Engine   string `json:"engine"`
-	Host     string `json:"host"`
-	Port     int    `json:"port"`
-	Username string `json:"username"`
-	Password string `json:"-"`
-	DBName   string `json:"dbname"`
-}
-
-// String describes the credentials without the password.
-func (c Credentials) String() string {
-	return fmt.Sprintf("%s://%s@%s/%s", c.Engine, c.Username, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), c.DBName)
-}
-
-// GoString keeps %#v redacted too.
-func (c Credentials) GoString() string { return "secrets.Credentials(" + c.String() + ")" }
-
-// LogValue makes slog print the redacted form.
-func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
+// Credentials is a parsed database secret (ferry.Credentials: it never
+// prints its password).
+type Credentials = ferry.Credentials
 
 // ParseSecret parses the standard RDS secret JSON. port may be a number or
 // a string (the console writes either). engine, host, username and password
@@ -78,29 +60,17 @@ func ParseSecret(s string) (Credentials, error) {
 		// still, do not wrap the error to be certain nothing leaks.
 		return Credentials{}, errors.New("secret is not the RDS JSON {engine, host, port, username, password, dbname}")
 	}
-	c := Credentials{Engine: strings.ToLower(raw.Engine), Host: raw.Host, Username: raw.Username, Password: raw.Password, DBName: raw.DBName}
+	eng, err := ferry.ParseEngine(raw.Engine)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("secret %w", err)
+	}
+	c := Credentials{Engine: eng, Host: raw.Host, Port: eng.DefaultPort(), Username: raw.Username, Password: raw.Password, DBName: raw.DBName}
 	if p := strings.Trim(string(raw.Port), `" `); p != "" && p != "null" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 || n > 65535 {
 			return Credentials{}, fmt.Errorf("secret port %q is not a TCP port", p)
 		}
 		c.Port = n
-	}
-	switch c.Engine {
-	case "mysql", "mariadb", "aurora-mysql", "aurora":
-		c.Engine = "mysql"
-		if c.Port == 0 {
-			c.Port = 3306
-		}
-	case "postgres", "postgresql", "aurora-postgresql":
-		c.Engine = "postgres"
-		if c.Port == 0 {
-			c.Port = 5432
-		}
-	case "":
-		return Credentials{}, errors.New("secret has no engine (want mysql or postgres)")
-	default:
-		return Credentials{}, fmt.Errorf("secret engine %q is not supported (want mysql or postgres)", c.Engine)
 	}
 	var missing []string
 	if c.Host == "" {
@@ -116,36 +86,6 @@ func ParseSecret(s string) (Credentials, error) {
 		return Credentials{}, fmt.Errorf("secret lacks %s", strings.Join(missing, ", "))
 	}
 	return c, nil
-}
-
-// MySQLDSN returns the go-sql-driver DSN for c, built with mysql.Config so
-// that any character in the password is escaped correctly. tls is the
-// driver's tls parameter ("" for none, "preferred", "true", "skip-verify").
-// The adapter adds its own session options.
-func MySQLDSN(c Credentials, tls string) string {
-	cfg := mysql.NewConfig()
-	cfg.User = c.Username
-	cfg.Passwd = c.Password
-	cfg.Net = "tcp"
-	cfg.Addr = net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
-	cfg.DBName = c.DBName
-	cfg.TLSConfig = tls
-	return cfg.FormatDSN()
-}
-
-// PostgresURL returns the pgx connection URL for c; the password is
-// escaped by url.UserPassword. sslmode "" leaves pgx's default (prefer).
-func PostgresURL(c Credentials, sslmode string) string {
-	u := url.URL{
-		Scheme: "postgres",
-		User:   url.UserPassword(c.Username, c.Password),
-		Host:   net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
-		Path:   "/" + c.DBName,
-	}
-	if sslmode != "" {
-		u.RawQuery = url.Values{"sslmode": {sslmode}}.Encode()
-	}
-	return u.String()
 }
 
 // Getter is the one Secrets Manager call the cache needs;
@@ -236,33 +176,12 @@ func (c *Cache) Invalidate(id string) {
 	e.mu.Unlock()
 }
 
-// IsAuthError reports whether err is a refused login: MySQL 1045
-// (access denied) or PostgreSQL 28P01 (invalid password) / 28000
-// (invalid authorization). Adapters that flatten driver errors into
-// messages (ferry.ConfigError, ferry.LambdaError) are recognised by the
-// drivers' own formatting: "Error 1045 (28000)" and "(SQLSTATE 28P01)".
-func IsAuthError(err error) bool {
-	if err == nil {
-		return false
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1045
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "28P01" || pe.Code == "28000"
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "Error 1045 (28000)") ||
-		strings.Contains(msg, "SQLSTATE 28P01") || strings.Contains(msg, "SQLSTATE 28000")
-}
-
 // Open reads secret id and calls open with it. When open fails with an
-// authentication error, the secret is invalidated, read again and open is
-// called once more: this is how a rotated password is picked up by a warm
+// error refused reports as a refused login (the engine adapter's
+// classifier), the secret is invalidated, read again and open is called
+// once more: this is how a rotated password is picked up by a warm
 // container. Errors never contain the password.
-func Open[T any](ctx context.Context, c *Cache, id string, open func(context.Context, Credentials) (T, error)) (T, error) {
+func Open[T any](ctx context.Context, c *Cache, id string, refused func(error) bool, open func(context.Context, Credentials) (T, error)) (T, error) {
 	var zero T
 	creds, err := c.Get(ctx, id)
 	if err != nil {
@@ -272,7 +191,7 @@ func Open[T any](ctx context.Context, c *Cache, id string, open func(context.Con
 	if err == nil {
 		return v, nil
 	}
-	if !IsAuthError(err) {
+	if !refused(err) {
 		return zero, Redact(err, creds.Password)
 	}
 	slog.WarnContext(ctx, "secrets: login refused, re-reading the secret (rotation?)", "secret", id, "db", creds)

@@ -7,17 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	ferrymysql "github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/secrets"
 	"github.com/ferrydata/ferry/internal/secrets/smfake"
 	"github.com/ferrydata/ferry/internal/testdb"
 	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ferry/source-AbCdEf"
@@ -89,33 +88,6 @@ func TestCredentialsNeverPrintPassword(t *testing.T) {
 	}
 	if want := "mysql://u@h:3306/d"; c.String() != want {
 		t.Fatalf("String() = %q, want %q", c.String(), want)
-	}
-}
-
-func TestDSNsEscapePassword(t *testing.T) {
-	c := secrets.Credentials{Engine: "mysql", Host: "db.internal", Port: 3306, Username: "ferry", Password: tricky, DBName: "prod"}
-	cfg, err := mysql.ParseDSN(secrets.MySQLDSN(c, "preferred"))
-	if err != nil {
-		t.Fatalf("MySQLDSN does not parse back: %v", err)
-	}
-	if cfg.Passwd != tricky || cfg.User != "ferry" || cfg.Addr != "db.internal:3306" || cfg.DBName != "prod" || cfg.TLSConfig != "preferred" {
-		t.Fatalf("MySQL round trip: %+v", cfg)
-	}
-	c.Engine, c.Port = "postgres", 5432
-	u, err := url.Parse(secrets.PostgresURL(c, "require"))
-	if err != nil {
-		t.Fatalf("PostgresURL does not parse back: %v", err)
-	}
-	pw, _ := u.User.Password()
-	if pw != tricky || u.User.Username() != "ferry" || u.Host != "db.internal:5432" || u.Path != "/prod" || u.Query().Get("sslmode") != "require" {
-		t.Fatalf("Postgres round trip: %s", u.Redacted())
-	}
-	pc, err := pgconn.ParseConfig(secrets.PostgresURL(c, ""))
-	if err != nil {
-		t.Fatalf("pgconn.ParseConfig: %v", err)
-	}
-	if pc.Password != tricky || pc.Database != "prod" {
-		t.Fatalf("pgconn config: user %q db %q", pc.User, pc.Database)
 	}
 }
 
@@ -198,36 +170,14 @@ func TestCacheErrors(t *testing.T) {
 	}
 }
 
-func TestIsAuthError(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"mysql 1045", fmt.Errorf("open: %w", &mysql.MySQLError{Number: 1045, Message: "Access denied"}), true},
-		{"mysql 1044", &mysql.MySQLError{Number: 1044, Message: "Access denied to database"}, false},
-		{"pg 28P01", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "28P01"}), true},
-		{"pg 28000", &pgconn.PgError{Code: "28000"}, true},
-		{"pg 3D000", &pgconn.PgError{Code: "3D000"}, false},
-		{"other", errors.New("connection refused"), false},
-		{"flattened mysql", errors.New("mysql: connect to u@tcp(h)/d: Error 1045 (28000): Access denied for user 'u'@'h' (using password: YES)"), true},
-		{"flattened pg", errors.New(`postgres: connect: FATAL: password authentication failed for user "u" (SQLSTATE 28P01)`), true},
-		{"nil", nil, false},
-	}
-	for _, tt := range tests {
-		if got := secrets.IsAuthError(tt.err); got != tt.want {
-			t.Errorf("%s: IsAuthError = %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestRedact(t *testing.T) {
 	inner := &mysql.MySQLError{Number: 1045, Message: "bad login for pw " + tricky}
 	err := secrets.Redact(fmt.Errorf("open: %w", inner), tricky)
 	if strings.Contains(err.Error(), tricky) || !strings.Contains(err.Error(), "***") {
 		t.Fatalf("not redacted: %v", err)
 	}
-	if !secrets.IsAuthError(err) {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1045 {
 		t.Fatal("redaction hid the driver error from errors.As")
 	}
 	if secrets.Redact(nil, "x") != nil {
@@ -235,9 +185,12 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// refused is the MySQL adapter's refused-login classifier.
+var refused = ferrymysql.Engine{}.LoginRefused
+
 // openMySQL is the open func a MySQL adapter would pass to secrets.Open.
 func openMySQL(ctx context.Context, c secrets.Credentials) (*sql.DB, error) {
-	db, err := sql.Open("mysql", secrets.MySQLDSN(c, ""))
+	db, err := sql.Open("mysql", ferrymysql.Engine{}.CredentialsDSN(c, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +224,7 @@ func TestOpenRereadsRotatedSecret(t *testing.T) {
 	fake.Set(arn, secretJSON(t, "mysql", host, port, user, oldPass, dbname))
 	cache := secrets.New(client, time.Hour)
 
-	db, err := secrets.Open(ctx, cache, arn, openMySQL)
+	db, err := secrets.Open(ctx, cache, arn, refused, openMySQL)
 	if err != nil {
 		t.Fatalf("first open: %v", err)
 	}
@@ -284,7 +237,7 @@ func TestOpenRereadsRotatedSecret(t *testing.T) {
 	if got, _ := cache.Get(ctx, arn); got.Password != oldPass {
 		t.Fatal("cache should still hold the old password")
 	}
-	db, err = secrets.Open(ctx, cache, arn, openMySQL)
+	db, err = secrets.Open(ctx, cache, arn, refused, openMySQL)
 	if err != nil {
 		t.Fatalf("open after rotation: %v", err)
 	}
@@ -300,11 +253,11 @@ func TestOpenRereadsRotatedSecret(t *testing.T) {
 	// The database changes again but the secret is not updated: one
 	// re-read, then an auth error that does not show any password.
 	setPassword("third-" + tricky)
-	_, err = secrets.Open(ctx, cache, arn, openMySQL)
+	_, err = secrets.Open(ctx, cache, arn, refused, openMySQL)
 	if err == nil {
 		t.Fatal("open with a stale secret succeeded")
 	}
-	if !secrets.IsAuthError(err) {
+	if !refused(err) {
 		t.Fatalf("want an auth error, got %v", err)
 	}
 	for _, p := range []string{oldPass, newPass, "third-" + tricky, "p@ss"} {
@@ -324,7 +277,7 @@ func TestOpenErrorRedactsPassword(t *testing.T) {
 	fake.Set(arn, secretJSON(t, "postgres", "127.0.0.1", 5432, "u", tricky, "d"))
 	cache := secrets.New(client, time.Hour)
 	calls := 0
-	_, err := secrets.Open(context.Background(), cache, arn, func(ctx context.Context, c secrets.Credentials) (int, error) {
+	_, err := secrets.Open(context.Background(), cache, arn, refused, func(ctx context.Context, c secrets.Credentials) (int, error) {
 		calls++
 		return 0, fmt.Errorf("dial %s with %s: refused", c.Host, c.Password)
 	})

@@ -1,10 +1,11 @@
-package awswire
+package wire
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ferrydata/ferry/internal/events"
 	"github.com/ferrydata/ferry/internal/events/eventstest"
 	"net/http/httptest"
 	"net/url"
@@ -27,6 +28,10 @@ import (
 	"github.com/ferrydata/ferry/internal/steps"
 	"github.com/ferrydata/ferry/internal/testdb"
 )
+
+// all is what the CLI gives a Wire: both engines and the EventBridge
+// notifier.
+var all = []Option{WithEngines(mysqladapter.Engine{}, postgres.Engine{}), WithNotifier(events.Open)}
 
 // mysqlURL turns testdb's go-sql-driver DSN into a mysql:// URL.
 func mysqlURL(t *testing.T, dsn string) string {
@@ -74,9 +79,9 @@ func TestWireFromDSNs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := New(env)
+	w := New(env, all...)
 	t.Cleanup(w.Close)
-	d, err := w.Deps(ctx, ForListTables)
+	d, err := w.Deps(ctx, steps.NeedsFunction)
 	if err != nil {
 		t.Fatalf("Deps: %v", err)
 	}
@@ -101,7 +106,7 @@ func TestWireFromDSNs(t *testing.T) {
 		t.Fatalf("Config %T and Ledger %T: want the one admin database", d.Config, d.Ledger)
 	}
 	// A second invocation in the same container reuses everything.
-	d2, err := w.Deps(ctx, ForListTables)
+	d2, err := w.Deps(ctx, steps.NeedsFunction)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,12 +114,12 @@ func TestWireFromDSNs(t *testing.T) {
 		t.Fatal("second Deps opened new connections")
 	}
 	// A step that needs less opens less.
-	w2 := New(Env{SourceDSN: mysqlURL(t, sourceDSN), Store: "file://" + dir})
+	w2 := New(Env{SourceDSN: mysqlURL(t, sourceDSN), Store: "file://" + dir}, all...)
 	t.Cleanup(w2.Close)
-	if _, err := w2.Deps(ctx, ForExportChunk); err != nil {
+	if _, err := w2.Deps(ctx, steps.NeedsExportChunk); err != nil {
 		t.Fatalf("export-chunk deps without admin/target: %v", err)
 	}
-	_, err = w2.Deps(ctx, ForLoadChunk)
+	_, err = w2.Deps(ctx, steps.NeedsLoadChunk)
 	var ce *ferry.ConfigError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "FERRY_TARGET_SECRET_ARN") {
 		t.Fatalf("load-chunk deps without a target: %v", err)
@@ -130,8 +135,8 @@ func TestWireS3Store(t *testing.T) {
 		{Bucket: fake.Bucket, S3Endpoint: fake.URL},
 		{Store: "s3://" + fake.Bucket, S3Endpoint: fake.URL},
 	} {
-		w := New(env)
-		d, err := w.Deps(context.Background(), NeedStore)
+		w := New(env, all...)
+		d, err := w.Deps(context.Background(), steps.NeedStore)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,9 +214,9 @@ func TestWireFromSecretsRotation(t *testing.T) {
 	env := Env{AdminSecretARN: adminARN, SourceSecretARN: sourceARN, TargetSecretARN: targetARN,
 		TargetEngine: ferry.EnginePostgres, Store: "file://" + t.TempDir(),
 		SecretTTL: 3600e9, MySQLTLS: "preferred", PostgresSSLMode: "disable", MigrateAdmin: true}
-	w := New(env, WithSecretsClient(client))
+	w := New(env, append(all, WithSecretsClient(client))...)
 	t.Cleanup(w.Close)
-	d, err := w.Deps(ctx, ForListTables)
+	d, err := w.Deps(ctx, steps.NeedsFunction)
 	if err != nil {
 		t.Fatalf("Deps from secrets: %v", err)
 	}
@@ -232,7 +237,7 @@ func TestWireFromSecretsRotation(t *testing.T) {
 	if !errors.As(out, &re) || fmt.Sprintf("%T", out) != "*ferry.RetryableError" {
 		t.Fatalf("Fail(auth error) = %T %v, want *ferry.RetryableError outermost", out, out)
 	}
-	d2, err := w.Deps(ctx, ForListTables)
+	d2, err := w.Deps(ctx, steps.NeedsFunction)
 	if err != nil {
 		t.Fatalf("Deps after rotation: %v", err)
 	}
@@ -270,20 +275,20 @@ func TestWireSecretErrors(t *testing.T) {
 		name     string
 		env      Env
 		client   *secretsmanager.Client
-		need     Need
+		need     steps.Need
 		wantType string
 		want     string
 	}{
-		{"missing secret", Env{SourceSecretARN: sourceARN + "-gone"}, client, NeedSource, "*ferry.ConfigError", "ResourceNotFoundException"},
-		{"malformed secret", Env{SourceSecretARN: sourceARN}, client, NeedSource, "*ferry.ConfigError", "RDS JSON"},
-		{"admin must be mysql", Env{AdminSecretARN: adminARN}, client, NeedAdmin, "*ferry.ConfigError", "must be MySQL"},
-		{"engine mismatch", Env{TargetSecretARN: targetARN, TargetEngine: ferry.EngineMySQL}, client, NeedTarget, "*ferry.ConfigError", "FERRY_TARGET_ENGINE is mysql but the target database is postgres"},
-		{"secrets manager unreachable", Env{SourceSecretARN: sourceARN}, dead, NeedSource, "*ferry.RetryableError", "GetSecretValue"},
-		{"nothing configured", Env{}, client, NeedAdmin, "*ferry.ConfigError", "FERRY_ADMIN_SECRET_ARN"},
+		{"missing secret", Env{SourceSecretARN: sourceARN + "-gone"}, client, steps.NeedSource, "*ferry.ConfigError", "ResourceNotFoundException"},
+		{"malformed secret", Env{SourceSecretARN: sourceARN}, client, steps.NeedSource, "*ferry.ConfigError", "RDS JSON"},
+		{"admin must be mysql", Env{AdminSecretARN: adminARN}, client, steps.NeedLedger, "*ferry.ConfigError", "must be MySQL"},
+		{"engine mismatch", Env{TargetSecretARN: targetARN, TargetEngine: ferry.EngineMySQL}, client, steps.NeedTarget, "*ferry.ConfigError", "FERRY_TARGET_ENGINE is mysql but the target database is postgres"},
+		{"secrets manager unreachable", Env{SourceSecretARN: sourceARN}, dead, steps.NeedSource, "*ferry.RetryableError", "GetSecretValue"},
+		{"nothing configured", Env{}, client, steps.NeedLedger, "*ferry.ConfigError", "FERRY_ADMIN_SECRET_ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := New(tt.env, WithSecretsClient(tt.client))
+			w := New(tt.env, append(all, WithSecretsClient(tt.client))...)
 			defer w.Close()
 			_, err := w.Deps(context.Background(), tt.need)
 			out := w.Fail(err)
@@ -311,7 +316,7 @@ func TestHandler(t *testing.T) {
 	}
 	h := handlerFrom(func(k string) string {
 		return map[string]string{"FERRY_STORE": "file://" + dir}[k]
-	}, NeedStore, step)
+	}, steps.NeedStore, step)
 	out, err := h(context.Background(), "a")
 	if err != nil || out != "ok a" {
 		t.Fatalf("handler = %q, %v", out, err)
@@ -323,11 +328,11 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("step not called with Steps: %v", seen)
 	}
 
-	bad := handlerFrom(func(k string) string { return map[string]string{"FERRY_TARGET_ENGINE": "oracle"}[k] }, NeedStore, step)
+	bad := handlerFrom(func(k string) string { return map[string]string{"FERRY_TARGET_ENGINE": "oracle"}[k] }, steps.NeedStore, step)
 	if _, err := bad(context.Background(), "a"); fmt.Sprintf("%T", err) != "*ferry.ConfigError" || !strings.Contains(err.Error(), "FERRY_TARGET_ENGINE") {
 		t.Fatalf("env error = %T %v", err, err)
 	}
-	unwired := handlerFrom(func(string) string { return "" }, NeedSource, step)
+	unwired := handlerFrom(func(string) string { return "" }, steps.NeedSource, step)
 	if _, err := unwired(context.Background(), "a"); fmt.Sprintf("%T", err) != "*ferry.ConfigError" || !strings.Contains(err.Error(), "FERRY_SOURCE_SECRET_ARN") {
 		t.Fatalf("unwired error = %T %v", err, err)
 	}
@@ -343,15 +348,15 @@ func TestWireEventsAndMetrics(t *testing.T) {
 	tests := []struct {
 		name        string
 		env         map[string]string
-		need        Need
+		need        steps.Need
 		wantEvents  bool
 		wantMetrics bool
 	}{
-		{"off by default outside Lambda", map[string]string{}, ForSwapTables, false, false},
-		{"emf by default inside Lambda", map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "ferry-swap"}, ForSwapTables, false, true},
-		{"emf turned off inside Lambda", map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "ferry-swap", "FERRY_METRICS": "off"}, ForSwapTables, false, false},
-		{"events for swap-tables", map[string]string{"FERRY_EVENT_BUS": "bi", "FERRY_EVENTS_ENDPOINT": srv.URL}, ForSwapTables, true, false},
-		{"no events for export-chunk", map[string]string{"FERRY_EVENT_BUS": "bi", "FERRY_EVENTS_ENDPOINT": srv.URL}, ForExportChunk, false, false},
+		{"off by default outside Lambda", map[string]string{}, steps.NeedsSwapTables, false, false},
+		{"emf by default inside Lambda", map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "ferry-swap"}, steps.NeedsSwapTables, false, true},
+		{"emf turned off inside Lambda", map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "ferry-swap", "FERRY_METRICS": "off"}, steps.NeedsSwapTables, false, false},
+		{"events for swap-tables", map[string]string{"FERRY_EVENT_BUS": "bi", "FERRY_EVENTS_ENDPOINT": srv.URL}, steps.NeedsSwapTables, true, false},
+		{"no events for export-chunk", map[string]string{"FERRY_EVENT_BUS": "bi", "FERRY_EVENTS_ENDPOINT": srv.URL}, steps.NeedsExportChunk, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -359,9 +364,9 @@ func TestWireEventsAndMetrics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := New(env)
+			w := New(env, all...)
 			defer w.Close()
-			d, err := w.Deps(context.Background(), tt.need&NeedEvents)
+			d, err := w.Deps(context.Background(), tt.need&steps.NeedNotifier)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -397,14 +402,14 @@ func TestHandlerLinksOnlyWhatItIsGiven(t *testing.T) {
 
 	tests := []struct {
 		name string
-		need Need
+		need steps.Need
 		opts []Option
 		want string // "" for success, else the error's text
 	}{
-		{"postgres target without WithPostgres", NeedTarget, nil, "built without the postgres target"},
-		{"postgres target with WithPostgres", NeedTarget, []Option{WithPostgres()}, ""},
-		{"event bus without WithEventBridge", NeedEvents, nil, "built without EventBridge"},
-		{"event bus with WithEventBridge", NeedEvents, []Option{WithEventBridge()}, ""},
+		{"postgres target without the postgres engine", steps.NeedTarget, []Option{WithEngines(mysqladapter.Engine{})}, "built without the postgres engine"},
+		{"postgres target with the postgres engine", steps.NeedTarget, []Option{WithEngines(mysqladapter.Engine{}, postgres.Engine{})}, ""},
+		{"event bus without WithNotifier", steps.NeedNotifier, nil, "built without EventBridge"},
+		{"event bus with WithNotifier", steps.NeedNotifier, []Option{WithNotifier(events.Open)}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,7 +418,7 @@ func TestHandlerLinksOnlyWhatItIsGiven(t *testing.T) {
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("err = %v", err)
-			case tt.want != "" && (fmt.Sprintf("%T", err) != "*ferry.ConfigError" || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "awswire.With")):
+			case tt.want != "" && (fmt.Sprintf("%T", err) != "*ferry.ConfigError" || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "wire.With") && !strings.Contains(err.Error(), ".Engine{}")):
 				t.Fatalf("err = %T %v, want a ConfigError containing %q and naming the option", err, err, tt.want)
 			}
 		})

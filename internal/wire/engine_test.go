@@ -1,4 +1,4 @@
-package awswire
+package wire
 
 import (
 	"errors"
@@ -6,9 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"fmt"
 	"github.com/ferrydata/ferry"
+	mysqladapter "github.com/ferrydata/ferry/internal/mysql"
+	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"net/url"
 )
+
+// testEngines are the engines the CLI links.
+var testEngines = Engines{mysqladapter.Engine{}, postgres.Engine{}}
 
 func TestParseURLMySQL(t *testing.T) {
 	tests := []struct {
@@ -36,7 +44,7 @@ func TestParseURLMySQL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := ParseURL(tt.in)
+			d, err := testEngines.ParseURL(tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +79,7 @@ func TestParseURLPostgres(t *testing.T) {
 		{"postgresql://u@pg/bi", "postgres://u@pg:5432/bi", "postgres://u@pg:5432/bi"},
 	}
 	for _, tt := range tests {
-		d, err := ParseURL(tt.in)
+		d, err := testEngines.ParseURL(tt.in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +101,7 @@ func TestParseURLErrorsHidePassword(t *testing.T) {
 		{"u:" + pw + "@nonsense(", "neither a URL"},
 	}
 	for _, tt := range tests {
-		_, err := ParseURL(tt.in)
+		_, err := testEngines.ParseURL(tt.in)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Fatalf("ParseURL(%q) err = %v, want containing %q", tt.in, err, tt.want)
 		}
@@ -167,3 +175,56 @@ func TestParseStore(t *testing.T) {
 }
 
 func asConfig(err error, target **ferry.ConfigError) bool { return errors.As(err, target) }
+
+// tricky is a password with every character that breaks naive DSN building.
+const tricky = `p@ss:w/o?rd#1'"%20&=;\ é`
+
+func TestDSNsEscapePassword(t *testing.T) {
+	c := ferry.Credentials{Engine: "mysql", Host: "db.internal", Port: 3306, Username: "ferry", Password: tricky, DBName: "prod"}
+	cfg, err := mysql.ParseDSN(mysqladapter.Engine{}.CredentialsDSN(c, "preferred"))
+	if err != nil {
+		t.Fatalf("MySQLDSN does not parse back: %v", err)
+	}
+	if cfg.Passwd != tricky || cfg.User != "ferry" || cfg.Addr != "db.internal:3306" || cfg.DBName != "prod" || cfg.TLSConfig != "preferred" {
+		t.Fatalf("MySQL round trip: %+v", cfg)
+	}
+	c.Engine, c.Port = "postgres", 5432
+	u, err := url.Parse(postgres.Engine{}.CredentialsDSN(c, "require"))
+	if err != nil {
+		t.Fatalf("PostgresURL does not parse back: %v", err)
+	}
+	pw, _ := u.User.Password()
+	if pw != tricky || u.User.Username() != "ferry" || u.Host != "db.internal:5432" || u.Path != "/prod" || u.Query().Get("sslmode") != "require" {
+		t.Fatalf("Postgres round trip: %s", u.Redacted())
+	}
+	pc, err := pgconn.ParseConfig(postgres.Engine{}.CredentialsDSN(c, ""))
+	if err != nil {
+		t.Fatalf("pgconn.ParseConfig: %v", err)
+	}
+	if pc.Password != tricky || pc.Database != "prod" {
+		t.Fatalf("pgconn config: user %q db %q", pc.User, pc.Database)
+	}
+}
+
+func TestLoginRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"mysql 1045", fmt.Errorf("open: %w", &mysql.MySQLError{Number: 1045, Message: "Access denied"}), true},
+		{"mysql 1044", &mysql.MySQLError{Number: 1044, Message: "Access denied to database"}, false},
+		{"pg 28P01", fmt.Errorf("connect: %w", &pgconn.PgError{Code: "28P01"}), true},
+		{"pg 28000", &pgconn.PgError{Code: "28000"}, true},
+		{"pg 3D000", &pgconn.PgError{Code: "3D000"}, false},
+		{"other", errors.New("connection refused"), false},
+		{"flattened mysql", errors.New("mysql: connect to u@tcp(h)/d: Error 1045 (28000): Access denied for user 'u'@'h' (using password: YES)"), true},
+		{"flattened pg", errors.New(`postgres: connect: FATAL: password authentication failed for user "u" (SQLSTATE 28P01)`), true},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		if got := testEngines.LoginRefused(tt.err); got != tt.want {
+			t.Errorf("%s: LoginRefused = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,215 @@
+// Package wire is the one place where Ferry opens what it talks to: the
+// admin, source and target databases (from URLs, or from Secrets Manager
+// secrets with a TTL cache and a re-read after a refused login), the
+// object store and the notifier. The Lambda functions (Handler) and the
+// CLI (New, and the Engines' Open* for one database) both use it.
+//
+// Only the engines a binary is given are linked into it: each Lambda main
+// passes the adapters its step uses (mysql.Engine{}, postgres.Engine{})
+// and, for swap-tables, Notifier(events.Open). This package imports no
+// engine adapter and no EventBridge client.
+//
+// On AWS (template.yaml) every database is a secret in the RDS JSON format
+// and the store is the chunk bucket; locally, and for `sam local invoke`,
+// databases are URLs and the store is a directory or any S3-compatible
+// server. The environment variables are listed once, below (Env*
+// constants); a DSN wins over a secret ARN for the same database.
+//
+// Connections are opened on first use in a container and reused by every
+// later invocation; a failed open is not cached, so the next invocation
+// tries again.
+package wire
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/secrets"
+)
+
+// The environment variables Ferry reads. Each name is spelled here and
+// nowhere else; the CLI's flags fall back to the same variables.
+const (
+	// Databases on AWS: Secrets Manager secrets (RDS JSON).
+	EnvAdminSecretARN  = "FERRY_ADMIN_SECRET_ARN"
+	EnvSourceSecretARN = "FERRY_SOURCE_SECRET_ARN"
+	EnvTargetSecretARN = "FERRY_TARGET_SECRET_ARN"
+	// Databases locally: mysql://user:pass@host:3306/db,
+	// postgres://user:pass@host:5432/db.
+	EnvAdminDSN  = "FERRY_ADMIN_DSN"
+	EnvSourceDSN = "FERRY_SOURCE_DSN"
+	EnvTargetDSN = "FERRY_TARGET_DSN"
+	// EnvTargetEngine is mysql | postgres (else the target's own engine).
+	EnvTargetEngine = "FERRY_TARGET_ENGINE"
+	// The store: the chunk bucket (AWS), or file:///dir or s3://bucket,
+	// and an S3-compatible endpoint (path-style addressing).
+	EnvBucket     = "FERRY_BUCKET"
+	EnvStore      = "FERRY_STORE"
+	EnvS3Endpoint = "FERRY_S3_ENDPOINT"
+	// Optional tuning.
+	EnvSecretsEndpoint = "FERRY_SECRETS_ENDPOINT" // Secrets Manager endpoint override (tests, LocalStack)
+	EnvSecretTTL       = "FERRY_SECRET_TTL"       // how long a secret is cached (Go duration, default 5m)
+	EnvMySQLTLS        = "FERRY_MYSQL_TLS"        // go-sql-driver tls for secret-based MySQL (default "preferred")
+	EnvPGSSLMode       = "FERRY_PG_SSLMODE"       // sslmode for secret-based PostgreSQL (default "prefer")
+	EnvAdminMigrate    = "FERRY_ADMIN_MIGRATE"    // "false" to skip migrating the admin schema on first use
+	EnvEventBus        = "FERRY_EVENT_BUS"        // EventBridge bus for "Ferry Tables Swapped" (empty: none)
+	EnvEventsEndpoint  = "FERRY_EVENTS_ENDPOINT"  // EventBridge endpoint override (tests)
+	EnvMetrics         = "FERRY_METRICS"          // emf | off (default: emf inside Lambda, off elsewhere)
+	// Read, not set: whether this is a Lambda, and whether AWS
+	// credentials are in the environment.
+	EnvLambdaFunction = "AWS_LAMBDA_FUNCTION_NAME"
+	EnvAWSAccessKey   = "AWS_ACCESS_KEY_ID"
+)
+
+// Role is one of the three databases.
+type Role string
+
+// The three databases.
+const (
+	Admin  Role = "admin"
+	Source Role = "source"
+	Target Role = "target"
+)
+
+// DSNVar is the variable holding the role's URL; SecretVar its secret ARN.
+func (r Role) DSNVar() string {
+	return map[Role]string{Admin: EnvAdminDSN, Source: EnvSourceDSN, Target: EnvTargetDSN}[r]
+}
+
+// SecretVar is the variable holding the role's secret ARN.
+func (r Role) SecretVar() string {
+	return map[Role]string{Admin: EnvAdminSecretARN, Source: EnvSourceSecretARN, Target: EnvTargetSecretARN}[r]
+}
+
+// Env is the configuration read from the environment.
+type Env struct {
+	AdminSecretARN  string
+	SourceSecretARN string
+	TargetSecretARN string
+
+	AdminDSN  string
+	SourceDSN string
+	TargetDSN string
+
+	// TargetEngine is empty when it is to be taken from the target's DSN
+	// or secret.
+	TargetEngine ferry.Engine
+
+	Bucket     string
+	Store      string
+	S3Endpoint string
+
+	SecretsEndpoint string
+	SecretTTL       time.Duration
+	MySQLTLS        string
+	PostgresSSLMode string
+	MigrateAdmin    bool
+
+	EventBus       string
+	EventsEndpoint string
+	Metrics        bool
+	// AWSCredentials is true when AWS_ACCESS_KEY_ID is set.
+	AWSCredentials bool
+}
+
+// FromEnv reads Env from the process environment.
+func FromEnv() (Env, error) { return EnvFrom(os.Getenv) }
+
+// EnvFrom reads Env through getenv. It checks the values' form; whether a
+// database is configured at all is checked when a step first needs it.
+func EnvFrom(getenv func(string) string) (Env, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	e := Env{
+		AdminSecretARN: get(EnvAdminSecretARN), SourceSecretARN: get(EnvSourceSecretARN), TargetSecretARN: get(EnvTargetSecretARN),
+		AdminDSN: get(EnvAdminDSN), SourceDSN: get(EnvSourceDSN), TargetDSN: get(EnvTargetDSN),
+		Bucket: get(EnvBucket), Store: get(EnvStore), S3Endpoint: get(EnvS3Endpoint),
+		SecretsEndpoint: get(EnvSecretsEndpoint), SecretTTL: secrets.DefaultTTL,
+		MySQLTLS: orDefault(get(EnvMySQLTLS), "preferred"), PostgresSSLMode: orDefault(get(EnvPGSSLMode), "prefer"),
+		MigrateAdmin: !strings.EqualFold(get(EnvAdminMigrate), "false"),
+		EventBus:     get(EnvEventBus), EventsEndpoint: get(EnvEventsEndpoint),
+		AWSCredentials: get(EnvAWSAccessKey) != "",
+	}
+	switch m := strings.ToLower(get(EnvMetrics)); m {
+	case "emf":
+		e.Metrics = true
+	case "off":
+	case "":
+		e.Metrics = get(EnvLambdaFunction) != ""
+	default:
+		return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not emf or off", EnvMetrics, m), Fix: "set " + EnvMetrics + " to emf or off"}
+	}
+	if v := get(EnvTargetEngine); v != "" {
+		eng, err := ferry.ParseEngine(v)
+		if err != nil {
+			return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not an engine", EnvTargetEngine, strings.ToLower(v)), Fix: "set " + EnvTargetEngine + " to mysql or postgres"}
+		}
+		e.TargetEngine = eng
+	}
+	if v := get(EnvSecretTTL); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not a positive duration", EnvSecretTTL, v), Fix: "use a Go duration such as 5m"}
+		}
+		e.SecretTTL = d
+	}
+	if e.Store != "" {
+		if _, _, err := parseStore(e.Store); err != nil {
+			return Env{}, err
+		}
+	}
+	return e, nil
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+// TLS is the TLS setting for a secret-based database of engine eng
+// (EnvMySQLTLS or EnvPGSSLMode).
+func (e Env) TLS(eng ferry.Engine) string {
+	if eng == ferry.EnginePostgres {
+		return e.PostgresSSLMode
+	}
+	return e.MySQLTLS
+}
+
+// dsnAndSecret are role's URL and secret ARN.
+func (e Env) dsnAndSecret(r Role) (string, string) {
+	switch r {
+	case Admin:
+		return e.AdminDSN, e.AdminSecretARN
+	case Source:
+		return e.SourceDSN, e.SourceSecretARN
+	}
+	return e.TargetDSN, e.TargetSecretARN
+}
+
+// parseStore splits EnvStore into its kind ("file" or "s3") and the
+// directory or bucket.
+func parseStore(s string) (kind, where string, err error) {
+	u, perr := url.Parse(s)
+	bad := &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not file:///dir or s3://bucket", EnvStore, s), Fix: "set " + EnvStore + " to file:///path/to/dir or s3://bucket"}
+	if perr != nil {
+		return "", "", bad
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Host != "" && u.Host != "localhost" || u.Path == "" {
+			return "", "", bad
+		}
+		return "file", u.Path, nil
+	case "s3":
+		if u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return "", "", &ferry.ConfigError{Msg: fmt.Sprintf("%s %q: want s3://bucket, without a key prefix", EnvStore, s), Fix: "use a bucket of its own for Ferry"}
+		}
+		return "s3", u.Host, nil
+	}
+	return "", "", bad
+}

@@ -1,0 +1,218 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/localstore"
+	"github.com/ferrydata/ferry/internal/s3store"
+	"github.com/ferrydata/ferry/internal/secrets"
+)
+
+// Admin returns the admin database, migrated on first use unless
+// EnvAdminMigrate is "false".
+func (w *Wire) Admin(ctx context.Context) (*admin.DB, error) {
+	return w.admin.get(func() (*admin.DB, error) {
+		db, _, err := open(ctx, w, Admin, func(ctx context.Context, d DSN) (*admin.DB, func(), error) {
+			db, err := w.engines.OpenAdmin(ctx, d, w.log)
+			return db, nil, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if w.env.MigrateAdmin {
+			if _, err := db.Migrate(ctx); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("wire: migrate the admin database: %w", err)
+			}
+		}
+		return db, nil
+	})
+}
+
+// Source returns the production database.
+func (w *Wire) Source(ctx context.Context) (ferry.Source, error) {
+	return w.source.get(func() (ferry.Source, error) {
+		s, done, err := open(ctx, w, Source, func(ctx context.Context, d DSN) (ferry.Source, func(), error) {
+			return w.engines.OpenSource(ctx, d, w.log)
+		})
+		if err != nil {
+			return nil, err
+		}
+		w.keepCloser(Source, done)
+		return s, nil
+	})
+}
+
+// Target returns the reporting database, refusing an engine that
+// contradicts EnvTargetEngine.
+func (w *Wire) Target(ctx context.Context) (ferry.Target, error) {
+	return w.target.get(func() (ferry.Target, error) {
+		t, done, err := open(ctx, w, Target, func(ctx context.Context, d DSN) (ferry.Target, func(), error) {
+			if want := w.env.TargetEngine; want != "" && want != d.Engine {
+				return nil, nil, &ferry.ConfigError{
+					Msg: fmt.Sprintf("%s is %s but the target database is %s", EnvTargetEngine, want, d.Engine),
+					Fix: "make TargetEngine match the target secret's engine (or the " + EnvTargetDSN + " scheme)",
+				}
+			}
+			return w.engines.OpenTarget(ctx, d, w.log)
+		})
+		if err != nil {
+			return nil, err
+		}
+		w.keepCloser(Target, done)
+		return t, nil
+	})
+}
+
+// open opens role's database with openDSN: from its URL (Role.DSNVar)
+// when set, else from its secret (Role.SecretVar), where a refused login
+// re-reads the secret once (rotation). Configuration problems are
+// *ferry.ConfigError naming the variable; Secrets Manager outages are
+// retryable; database errors are the adapters'.
+func open[T any](ctx context.Context, w *Wire, role Role, openDSN func(context.Context, DSN) (T, func(), error)) (T, func(), error) {
+	var zero T
+	raw, arn := w.env.dsnAndSecret(role)
+	if raw != "" {
+		d, err := w.engines.parse(role, raw)
+		if err != nil {
+			return zero, nil, &ferry.ConfigError{Msg: role.DSNVar() + ": " + err.Error(), Fix: "set " + role.DSNVar() + " to e.g. mysql://user:password@host:3306/db or postgres://user:password@host:5432/db"}
+		}
+		return wrapOpen(role, openDSN)(ctx, d)
+	}
+	if arn == "" {
+		return zero, nil, &ferry.ConfigError{Msg: fmt.Sprintf("the %s database is not configured", role),
+			Fix: fmt.Sprintf("set %s (on AWS the template does) or %s", role.SecretVar(), role.DSNVar())}
+	}
+	cache, err := w.secretsCache(ctx)
+	if err != nil {
+		return zero, nil, err
+	}
+	type opened struct {
+		v    T
+		done func()
+	}
+	o, err := secrets.Open(ctx, cache, arn, w.engines.LoginRefused, func(ctx context.Context, c secrets.Credentials) (opened, error) {
+		e := w.engines.ByName(c.Engine)
+		if e == nil {
+			ue := &UnsupportedError{Role: role, Engine: c.Engine}
+			return opened{}, &ferry.ConfigError{Msg: ue.Error(), Fix: "link the engine, or point " + role.SecretVar() + " at another database"}
+		}
+		v, done, err := wrapOpen(role, openDSN)(ctx, DSN{Engine: c.Engine, Driver: e.CredentialsDSN(c, w.env.TLS(c.Engine)), Safe: c.String()})
+		return opened{v, done}, err
+	})
+	if err != nil {
+		return zero, nil, fmt.Errorf("wire: %s database: %w", role, classifySecretErr(err))
+	}
+	return o.v, o.done, nil
+}
+
+// wrapOpen types an engine that cannot play role as a *ferry.ConfigError.
+func wrapOpen[T any](role Role, openDSN func(context.Context, DSN) (T, func(), error)) func(context.Context, DSN) (T, func(), error) {
+	return func(ctx context.Context, d DSN) (T, func(), error) {
+		v, done, err := openDSN(ctx, d)
+		var ue *UnsupportedError
+		if errors.As(err, &ue) {
+			return v, nil, &ferry.ConfigError{Msg: ue.Error(), Fix: "point " + role.DSNVar() + " or " + role.SecretVar() + " at a database of an engine listed"}
+		}
+		if err != nil {
+			return v, nil, fmt.Errorf("wire: %s database: %w", role, err)
+		}
+		if done == nil {
+			done = func() {}
+		}
+		return v, done, nil
+	}
+}
+
+// parse is ParseURL, saying so when the URL names an engine this binary
+// was built without.
+func (es Engines) parse(role Role, raw string) (DSN, error) {
+	d, err := es.ParseURL(raw)
+	if err == nil {
+		return d, nil
+	}
+	if scheme, _, ok := cutScheme(raw); ok {
+		if eng, perr := ferry.ParseEngine(scheme); perr == nil && es.ByName(eng) == nil {
+			return DSN{}, &UnsupportedError{Role: role, Engine: eng}
+		}
+	}
+	return DSN{}, err
+}
+
+// classifySecretErr: a malformed secret, a missing one or a denied read is
+// a ConfigError; anything else from Secrets Manager (network, throttling,
+// 5xx) is retryable. Errors already typed pass through.
+func classifySecretErr(err error) error {
+	var (
+		ce *ferry.ConfigError
+		re *ferry.RetryableError
+	)
+	if errors.As(err, &ce) || errors.As(err, &re) {
+		return err
+	}
+	if errors.Is(err, secrets.ErrMalformed) {
+		return &ferry.ConfigError{Msg: err.Error(), Fix: `store the secret as RDS JSON {"engine","host","port","username","password","dbname"}`}
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ResourceNotFoundException", "AccessDeniedException", "AccessDenied", "InvalidParameterException",
+			"InvalidRequestException", "DecryptionFailure", "UnrecognizedClientException":
+			return &ferry.ConfigError{Msg: err.Error(), Fix: "check the secret ARN parameter and that the function's role may read it (and decrypt it, for a customer-managed KMS key)"}
+		}
+		return ferry.Retryable("secrets", err)
+	}
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		// The SDK gave up reaching Secrets Manager (network, timeouts).
+		return ferry.Retryable("secrets", err)
+	}
+	// A database error: the adapter classified it already.
+	return err
+}
+
+// Store returns the object store: EnvStore, else the EnvBucket bucket.
+func (w *Wire) Store(ctx context.Context) (ferry.Store, error) {
+	return w.store.get(func() (ferry.Store, error) {
+		kind, where := "s3", w.env.Bucket
+		if w.env.Store != "" {
+			var err error
+			if kind, where, err = parseStore(w.env.Store); err != nil {
+				return nil, err
+			}
+		}
+		switch {
+		case kind == "file":
+			return localstore.New(where)
+		case where == "":
+			return nil, &ferry.ConfigError{Msg: "no object store is configured", Fix: "set " + EnvBucket + " (on AWS the template does) or " + EnvStore + "=file:///dir or s3://bucket"}
+		}
+		cfg := s3store.Config{Endpoint: w.env.S3Endpoint, PathStyle: w.env.S3Endpoint != "", DisableIMDS: w.local}
+		if w.local && w.env.S3Endpoint != "" && !w.env.AWSCredentials {
+			// A local S3-compatible server: static credentials, never the
+			// default chain's network lookups.
+			cfg.AccessKey, cfg.SecretKey = "ferry-local", "ferry-local"
+		}
+		client, err := s3store.NewClient(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("wire: store: %w", err)
+		}
+		return s3store.New(client, where), nil
+	})
+}
+
+// bucket is the store's bucket, for ListTablesOutput ("" for a directory).
+func (w *Wire) bucket() string {
+	if k, where, _ := parseStore(w.env.Store); k == "s3" {
+		return where
+	} else if w.env.Store == "" {
+		return w.env.Bucket
+	}
+	return ""
+}
