@@ -14,25 +14,35 @@ func BenchmarkMapPass10k(b *testing.B) {
 	for _, mode := range []string{"INLINE", "DISTRIBUTED"} {
 		b.Run(mode, func(b *testing.B) {
 			const n = 10000
-			items := make([]string, n)
-			for i := range items {
-				items[i] = fmt.Sprintf(`{"i":%d}`, i)
-			}
-			input := json.RawMessage(`{"items":[` + strings.Join(items, ",") + `]}`)
+			input := benchItems(n)
 			// ResultPath null keeps the 10,000 results out of the (256 KiB-limited) state output.
 			sm := mustParse(b, `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","ResultPath":null,"End":true,
 				"ItemProcessor":{"ProcessorConfig":{"Mode":"`+mode+`"},"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"v.$":"$.i"},"End":true}}}}}}`)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				ex, err := sm.Execute(context.Background(), input, Options{Name: "bench", Clock: NewVirtualClock(epoch)})
-				if err != nil || ex.Status != StatusSucceeded {
-					b.Fatalf("%v %s %s %s", err, ex.Status, ex.Error, ex.Cause)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
+			benchRun(b, sm, input, n)
 		})
 	}
+}
+
+// benchItems is {"items":[{"i":0},...]} with n items.
+func benchItems(n int) json.RawMessage {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"i":%d}`, i)
+	}
+	return json.RawMessage(`{"items":[` + strings.Join(items, ",") + `]}`)
+}
+
+// benchRun executes sm b.N times and reports ns per item.
+func benchRun(b *testing.B, sm *StateMachine, input json.RawMessage, n int) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ex, err := sm.Execute(context.Background(), input, Options{Name: "bench", Clock: NewVirtualClock(epoch)})
+		if err != nil || ex.Status != StatusSucceeded {
+			b.Fatalf("%v %s %s %s", err, ex.Status, ex.Error, ex.Cause)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/item")
 }
 
 // BenchmarkPassChain measures the per-state overhead with a chain of 100
@@ -63,4 +73,14 @@ func BenchmarkPassChain(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/state")
+}
+
+// BenchmarkJSONataMap10k is BenchmarkMapPass10k/INLINE in JSONata: Items,
+// ItemSelector and Output are expressions.
+func BenchmarkJSONataMap10k(b *testing.B) {
+	const n = 10000
+	sm := mustParse(b, `{"QueryLanguage":"JSONata","StartAt":"M","States":{"M":{"Type":"Map","Items":"{% $states.input.items %}","Output":"{% $count($states.result) %}","End":true,
+		"ItemSelector":{"v":"{% $states.context.Map.Item.Value.i %}"},
+		"ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% $states.input.v + 1 %}","End":true}}}}}}`)
+	benchRun(b, sm, benchItems(n), n)
 }

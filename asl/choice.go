@@ -270,7 +270,7 @@ func (s *choiceState) run(_ context.Context, t *thread, st *State, raw any, sr *
 // runJSONata runs a JSONata Choice state: the first rule whose Condition
 // is true gives Next (and its Output and Assign, besides the state's).
 func (s *choiceState) runJSONata(t *thread, st *State, raw any, sr *stateRun) (outcome, error) {
-	env := t.jenv(raw, sr, nil)
+	env := t.jenv(sr, nil)
 	var match *ChoiceRule
 	for i, r := range s.Choices {
 		v, err := env.eval(r.Condition, fmt.Sprintf("Choices[%d].Condition", i))

@@ -7,6 +7,8 @@ type stateRun struct {
 	st         *State
 	entered    time.Time
 	enteredID  int64 // the StateEntered event's id
+	raw        any   // the state's input ($states.input of a JSONata state)
+	jin        *jsonataCache
 	retryCount int
 	token      string
 	item       map[string]any // $$.Map.Item while evaluating an ItemSelector

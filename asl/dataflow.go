@@ -67,7 +67,7 @@ func (t *thread) effectiveInput(d *dataFlow, raw any, sr *stateRun) (any, error)
 func (t *thread) parameters(d *dataFlow, eff any, sr *stateRun) (any, error) {
 	switch {
 	case d.jsonata && d.HasArguments:
-		return t.jenv(eff, sr, nil).eval(d.Arguments, "Arguments")
+		return t.jenv(sr, nil).eval(d.Arguments, "Arguments")
 	case d.jsonata || !d.HasParameters:
 		return eff, nil
 	}
@@ -87,7 +87,7 @@ func (t *thread) selectResult(d *dataFlow, result any, sr *stateRun) (any, error
 // the raw input), then OutputPath.
 func (t *thread) output(d *dataFlow, raw, result any, sr *stateRun) (outcome, error) {
 	if d.jsonata {
-		return t.jsonataOutput(d, t.jenv(raw, sr, map[string]any{"result": result}), result, sr.st.Next)
+		return t.jsonataOutput(d, t.jenv(sr, map[string]any{"result": result}), result, sr.st.Next)
 	}
 	assign, err := t.evalAssign(d.Assign, result, sr)
 	if err != nil {
@@ -105,7 +105,7 @@ func (t *thread) output(d *dataFlow, raw, result any, sr *stateRun) (outcome, er
 // Succeed): Assign against the effective input, then OutputPath.
 func (t *thread) passThrough(d *dataFlow, eff any, sr *stateRun) (outcome, error) {
 	if d.jsonata {
-		return t.jsonataOutput(d, t.jenv(eff, sr, nil), eff, sr.st.Next)
+		return t.jsonataOutput(d, t.jenv(sr, nil), eff, sr.st.Next)
 	}
 	assign, err := t.evalAssign(d.Assign, eff, sr)
 	if err != nil {

@@ -96,6 +96,7 @@ type run struct {
 	obs      *observerHub
 	execCtx  context.Context
 	log      *slog.Logger
+	jinput   jsonataCache // the execution input converted for JSONata
 }
 
 // thread is one line of control: the execution itself, a Parallel branch

@@ -60,7 +60,7 @@ func (s *failState) run(_ context.Context, t *thread, st *State, raw any, sr *st
 // jsonataError evaluates a JSONata Fail state's Error and Cause, which must
 // be strings.
 func (s *failState) jsonataError(t *thread, raw any, sr *stateRun) error {
-	env := t.jenv(raw, sr, nil)
+	env := t.jenv(sr, nil)
 	var out [2]string
 	for i, f := range []struct {
 		name string

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"strings"
+	"sync"
 
 	jsonata "github.com/blues/jsonata-go"
 )
@@ -18,8 +20,30 @@ const (
 
 // jexpr is one compiled "{% expression %}" of a JSONata state.
 type jexpr struct {
-	src  string
-	expr *jsonata.Expr
+	src   string
+	expr  *jsonata.Expr
+	names map[string]bool // the $names the expression mentions
+	exts  map[string]jsonata.Extension
+}
+
+// dollarName matches the $names an expression may refer to.
+var dollarName = regexp.MustCompile(`\$[A-Za-z_][A-Za-z0-9_]*`)
+
+// newJexpr compiles src and notes the names it mentions, so that each
+// evaluation binds only those variables and functions.
+func newJexpr(src string) (*jexpr, error) {
+	e, err := jsonata.Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	x := &jexpr{src: src, expr: e, names: map[string]bool{}, exts: map[string]jsonata.Extension{}}
+	for _, n := range dollarName.FindAllString(src, -1) {
+		x.names[n[1:]] = true
+		if ext, ok := jsonataFunctions[n[1:]]; ok {
+			x.exts[n[1:]] = ext
+		}
+	}
+	return x, nil
 }
 
 // jsonataSource returns the expression of a "{% ... %}" string.
@@ -40,12 +64,12 @@ func (p *parser) jsonataTemplate(v any, where string) any {
 		if !ok {
 			return x
 		}
-		e, err := jsonata.Compile(src)
+		e, err := newJexpr(src)
 		if err != nil {
 			p.add(where, "SCHEMA_VALIDATION_FAILED: The JSONata expression '%s' is not valid: %v", src, err)
 			return x
 		}
-		return &jexpr{src: src, expr: e}
+		return e
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for _, k := range sortedKeys(x) {
@@ -67,16 +91,41 @@ func (p *parser) jsonataTemplate(v any, where string) any {
 type jsonataEnv struct {
 	states map[string]any
 	vars   *vars
+	bound  map[string]any // bindings(), built on first use
 }
 
 // jenv builds the JSONata environment of a state entry: $states.input is
 // the state's input; extra adds result or errorOutput.
-func (t *thread) jenv(input any, sr *stateRun, extra map[string]any) *jsonataEnv {
-	states := map[string]any{"input": input, "context": t.contextObject(sr)}
+func (t *thread) jenv(sr *stateRun, extra map[string]any) *jsonataEnv {
+	states := map[string]any{"input": sr.jin.get(sr.raw), "context": t.jsonataContext(sr)}
 	for k, v := range extra {
-		states[k] = v
+		states[k] = toJSONata(v)
 	}
 	return &jsonataEnv{states: states, vars: t.vars}
+}
+
+// jsonataContext is the context object in the library's representation;
+// the execution input (converted once per execution) is not copied again.
+func (t *thread) jsonataContext(sr *stateRun) any {
+	ctx := t.contextObject(sr).(map[string]any)
+	exec := ctx["Execution"].(map[string]any)
+	input := exec["Input"]
+	delete(exec, "Input")
+	conv := toJSONata(ctx).(map[string]any)
+	conv["Execution"].(map[string]any)["Input"] = t.r.jinput.get(input)
+	return conv
+}
+
+// jsonataCache converts a value for the library once (shared by the
+// environments of one state entry, or of one execution).
+type jsonataCache struct {
+	once sync.Once
+	v    any
+}
+
+func (c *jsonataCache) get(v any) any {
+	c.once.Do(func() { c.v = toJSONata(v) })
+	return c.v
 }
 
 // eval evaluates a template: *jexpr leaves are evaluated, everything else
@@ -101,18 +150,36 @@ func (e *jsonataEnv) eval(tpl any, field string) (any, error) {
 	return tpl, nil
 }
 
+// jsonataMu serialises evaluations: the library's built-in functions are
+// shared objects that it mutates during a call (their name and context), so
+// two expressions calling $string at once would race.
+var jsonataMu sync.Mutex
+
 // expr evaluates one expression with $states, the variables and the
 // functions Step Functions adds. A failure or an undefined result is
 // States.QueryEvaluationError.
 func (e *jsonataEnv) expr(x *jexpr, field string) (any, error) {
-	ex := *x.expr // a private copy: the bindings below go into its registry
-	if err := ex.RegisterExts(jsonataFunctions); err != nil {
-		return nil, newErr(ErrQueryEvaluationError, "cannot register the JSONata functions: %v", err)
+	// A private copy: the bindings below go into its registry, which
+	// Compile left nil (nothing is registered package-wide).
+	ex := *x.expr
+	if len(x.exts) > 0 {
+		if err := ex.RegisterExts(x.exts); err != nil {
+			return nil, newErr(ErrQueryEvaluationError, "cannot register the JSONata functions: %v", err)
+		}
 	}
-	if err := ex.RegisterVars(e.bindings()); err != nil {
+	all := e.bindings()
+	vars := make(map[string]any, len(x.names))
+	for n := range x.names {
+		if v, ok := all[n]; ok {
+			vars[n] = v
+		}
+	}
+	if err := ex.RegisterVars(vars); err != nil {
 		return nil, newErr(ErrQueryEvaluationError, "cannot bind the variables for the JSONata expression '%s': %v", x.src, err)
 	}
+	jsonataMu.Lock()
 	v, err := ex.Eval(nil)
+	jsonataMu.Unlock()
 	switch {
 	case errors.Is(err, jsonata.ErrUndefined):
 		return nil, newErr(ErrQueryEvaluationError, "The JSONata expression '%s' specified for the field '%s' returned nothing (undefined).", x.src, field)
@@ -127,19 +194,22 @@ func (e *jsonataEnv) expr(x *jexpr, field string) (any, error) {
 }
 
 // bindings are the variables in scope (inner scopes win) and $states, in
-// the library's representation.
+// the library's representation; built once per environment (one state
+// entry), which only one goroutine uses.
 func (e *jsonataEnv) bindings() map[string]any {
+	if e.bound != nil {
+		return e.bound
+	}
 	m := map[string]any{}
 	var scopes []*vars
 	for s := e.vars; s != nil; s = s.parent {
 		scopes = append(scopes, s)
 	}
 	for i := len(scopes) - 1; i >= 0; i-- {
-		for k, v := range scopes[i].m {
-			m[k] = toJSONata(v)
-		}
+		scopes[i].jsonataValues(m)
 	}
-	m["states"] = toJSONata(e.states)
+	m["states"] = e.states
+	e.bound = m
 	return m
 }
 

@@ -203,7 +203,7 @@ func (s *mapState) items(t *thread, st *State, eff any, sr *stateRun) ([]any, er
 	v := eff
 	if s.hasItems {
 		var err error
-		if v, err = t.jenv(eff, sr, nil).eval(s.itemsTpl, "Items"); err != nil {
+		if v, err = t.jenv(sr, nil).eval(s.itemsTpl, "Items"); err != nil {
 			return nil, err
 		}
 		if arr, ok := v.([]any); ok {
@@ -235,7 +235,7 @@ func pathOr(p, d string) string {
 // must select a non-negative integer (AWS's causes).
 func (s *mapState) maxConcurrency(t *thread, _ *State, eff any, sr *stateRun) (int, error) {
 	if s.mcExpr != nil {
-		return t.jenv(eff, sr, nil).integer(s.mcExpr, "MaxConcurrency", 0)
+		return t.jenv(sr, nil).integer(s.mcExpr, "MaxConcurrency", 0)
 	}
 	if s.MaxConcurrencyPath == "" {
 		return s.MaxConcurrency, nil
@@ -262,7 +262,7 @@ func (s *mapState) selectItem(t *thread, eff any, sr *stateRun, index int, item 
 	isr := *sr
 	isr.item = map[string]any{"Index": int64(index), "Value": item}
 	if s.jsonata {
-		return t.jenv(eff, &isr, nil).eval(s.ItemSelector, "ItemSelector")
+		return t.jenv(&isr, nil).eval(s.ItemSelector, "ItemSelector")
 	}
 	return t.env(eff, &isr).template(s.ItemSelector, "ItemSelector")
 }

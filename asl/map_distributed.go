@@ -36,7 +36,7 @@ type mapRun struct {
 func (s *mapState) distributed(ctx context.Context, t *thread, st *State, eff any, sr *stateRun) (any, error) {
 	env := &fieldEnv{evalEnv: t.env(eff, sr)}
 	if s.jsonata {
-		env.ata = t.jenv(eff, sr, nil)
+		env.ata = t.jenv(sr, nil)
 	}
 	mr, mc, err := s.prepareRun(ctx, t, st, eff, sr, env)
 	if err != nil {

@@ -215,6 +215,9 @@ func compileRefPath(s string) (*compiledPath, error) {
 type vars struct {
 	m      map[string]any
 	parent *vars
+
+	mu sync.Mutex     // guards j: child threads read a parent's scope concurrently
+	j  map[string]any // the values converted for JSONata, filled on demand
 }
 
 func (v *vars) get(name string) (any, bool) {
@@ -231,6 +234,27 @@ func (v *vars) set(name string, x any) {
 		v.m = map[string]any{}
 	}
 	v.m[name] = x
+	v.mu.Lock()
+	delete(v.j, name)
+	v.mu.Unlock()
+}
+
+// jsonataValues adds this scope's variables to m in the JSONata library's
+// representation, converting each value once.
+func (v *vars) jsonataValues(m map[string]any) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k, x := range v.m {
+		c, ok := v.j[k]
+		if !ok {
+			if v.j == nil {
+				v.j = map[string]any{}
+			}
+			c = toJSONata(x)
+			v.j[k] = c
+		}
+		m[k] = c
+	}
 }
 
 // evalEnv is what paths are evaluated against.

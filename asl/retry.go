@@ -229,7 +229,7 @@ func (t *thread) caught(c *Catcher, te *TaskError, raw any, sr *stateRun) (outco
 	errOut := map[string]any{"Error": te.Name, "Cause": te.Cause}
 	if c.jsonata {
 		d := &dataFlow{jsonata: true, Output: c.Output, HasOutput: c.HasOutput, Assign: c.Assign}
-		return t.jsonataOutput(d, t.jenv(raw, sr, map[string]any{"errorOutput": errOut}), errOut, c.Next)
+		return t.jsonataOutput(d, t.jenv(sr, map[string]any{"errorOutput": errOut}), errOut, c.Next)
 	}
 	out, err := applyResultPath(c.ResultPath, raw, errOut)
 	if err != nil {

@@ -19,6 +19,7 @@ func (s *succeedState) run(_ context.Context, t *thread, _ *State, raw any, sr *
 	if err != nil {
 		return outcome{}, err
 	}
-	out, err := t.applyPath(s.OutputPath, "OutputPath", eff, sr)
-	return outcome{out: out}, err
+	res, err := t.passThrough(&s.dataFlow, eff, sr)
+	res.next = ""
+	return res, err
 }

@@ -127,7 +127,7 @@ func (s *taskState) timeouts(t *thread, env *evalEnv, eff any, sr *stateRun) (ti
 	if s.timeoutExpr == nil && s.heartbeatExpr == nil {
 		return timeout, heartbeat, nil
 	}
-	jenv := t.jenv(eff, sr, nil)
+	jenv := t.jenv(sr, nil)
 	if s.timeoutExpr != nil {
 		if timeout, err = jenv.integer(s.timeoutExpr, "TimeoutSeconds", 1); err != nil {
 			return 0, 0, err

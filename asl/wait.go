@@ -96,7 +96,7 @@ func (s *waitState) run(ctx context.Context, t *thread, st *State, raw any, sr *
 	now := t.r.clock.Now()
 	var d time.Duration
 	if s.jsonata {
-		d, err = s.jsonataDuration(t.jenv(eff, sr, nil), now)
+		d, err = s.jsonataDuration(t.jenv(sr, nil), now)
 	} else {
 		d, err = s.duration(t.env(eff, sr), st, now)
 	}
