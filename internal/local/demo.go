@@ -226,115 +226,30 @@ func companyOf(id int64) int64 {
 // (server stopped, temp dir removed), whatever happened.
 func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 	start := time.Now()
-	if o.Rows <= 0 {
-		o.Rows = DefaultDemoRows
-	}
-	if o.ChunkRows <= 0 {
-		o.ChunkRows = int64(o.Rows / 20)
-		if o.ChunkRows < 500 {
-			o.ChunkRows = 500
-		}
-	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o = o.withDefaults()
 	say := func(format string, args ...any) { fmt.Fprintf(o.Out, format+"\n", args...) }
-
-	srv, err := StartServer(ctx, "admin", "source", "target")
+	w, err := startDemo(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if cerr := srv.Close(); cerr != nil && err == nil {
+		if cerr := w.close(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
-	say("embedded MySQL-compatible server (go-mysql-server, in memory) on %s", srv.Addr())
-
-	dir, err := os.MkdirTemp("", "ferry-demo-")
-	if err != nil {
-		return nil, fmt.Errorf("demo: temp dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-
-	var dbs []*sql.DB
-	defer func() {
-		for _, db := range dbs {
-			db.Close()
-		}
-	}()
-	open := func(name string) (*sql.DB, error) {
-		db, err := mysql.Open(ctx, srv.DSN(name))
-		if err != nil {
-			return nil, fmt.Errorf("demo: open %s: %w", name, err)
-		}
-		dbs = append(dbs, db)
-		return db, nil
-	}
-	adminDB, err := open("admin")
-	if err != nil {
-		return nil, err
-	}
-	adm := mysql.NewAdmin(adminDB)
-	if _, err := adm.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("demo: migrate the admin database: %w", err)
-	}
-	srcDB, err := open("source")
-	if err != nil {
-		return nil, err
-	}
-	tgtDB, err := open("target")
-	if err != nil {
-		return nil, err
-	}
-
+	say("embedded MySQL-compatible server (go-mysql-server, in memory) on %s", w.srv.Addr())
 	seedStart := time.Now()
-	_, err = seed(ctx, srv, o.Rows)
-	if err != nil {
+	if _, err = seed(ctx, w.srv, o.Rows); err != nil {
 		return nil, err
 	}
 	seedTook := time.Since(seedStart)
 	say("seeded %d rows in %s (2 companies × %d tables, awkward values included)", o.Rows, seedTook.Truncate(time.Millisecond), len(demoTables))
-	for _, c := range demoCompanies {
-		if err := adm.AddCompany(ctx, c); err != nil {
-			return nil, fmt.Errorf("demo: add company %s: %w", c.Alias, err)
-		}
+	if err := w.configure(ctx, o.ChunkRows); err != nil {
+		return nil, err
 	}
-	for _, t := range demoTables {
-		spec := ferry.TableSpec{
-			Name:        t.name,
-			Query:       "SELECT " + strings.Join(t.cols, ", ") + " FROM " + t.name + " WHERE company_id = :company_id",
-			Params:      []string{"company_id"},
-			ChunkColumn: "id",
-			ChunkRows:   o.ChunkRows,
-		}
-		if err := adm.AddTable(ctx, spec, true); err != nil {
-			return nil, fmt.Errorf("demo: add table %s: %w", t.name, err)
-		}
-	}
-
-	store, err := localstore.New(dir)
-	if err != nil {
-		return nil, fmt.Errorf("demo: store: %w", err)
-	}
-	st := steps.New(steps.Deps{
-		Config: adm,
-		Ledger: adm,
-		Source: mysql.NewSource(srcDB, mysql.WithLogger(o.Logger)),
-		// The embedded server has no usable LOAD DATA (docs/demo.md):
-		// the adapter's documented INSERT loader is used.
-		// Writes are serialized (serialTarget).
-		Target: &serialTarget{t: mysql.NewTarget(tgtDB, mysql.WithLogger(o.Logger), mysql.WithInsertLoader(demoBatchRows))},
-		Store:  store,
-		Bucket: DefaultBucket,
-		Logger: o.Logger,
-	})
-	say("running statemachine/ferry.asl.json (store: %s)", dir)
+	say("running statemachine/ferry.asl.json (store: %s)", w.dir)
 	r, err := Run(ctx, Options{
-		Steps: st, Store: store, Bucket: DefaultBucket,
+		Steps: w.newSteps(o.Logger), Store: w.store, Bucket: DefaultBucket,
 		RunID:            "demo-" + time.Now().UTC().Format("20060102T150405Z"),
 		ChunkConcurrency: o.Concurrency,
 		// One company at a time: the admin database is on the same
@@ -348,18 +263,138 @@ func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 	}
 	res = &DemoResult{Result: r, Seed: seedTook}
 	if !r.Failed() {
-		for _, c := range demoCompanies {
-			for _, t := range demoTables {
-				chk, err := verify(ctx, srcDB, tgtDB, c, t)
-				if err != nil {
-					return res, err
-				}
-				res.Checks = append(res.Checks, chk)
-			}
+		if res.Checks, err = w.verifyAll(ctx); err != nil {
+			return res, err
 		}
 	}
 	res.Total = time.Since(start)
 	return res, nil
+}
+
+func (o DemoOptions) withDefaults() DemoOptions {
+	if o.Rows <= 0 {
+		o.Rows = DefaultDemoRows
+	}
+	if o.ChunkRows <= 0 {
+		o.ChunkRows = max(int64(o.Rows/20), 500)
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// demoWorld is the demo's embedded server, its three databases and a
+// temp-dir store.
+type demoWorld struct {
+	srv      *Server
+	dir      string
+	store    ferry.Store
+	adm      *admin.DB
+	src, tgt *sql.DB
+	adminDB  *sql.DB
+}
+
+// startDemo starts the server, opens its databases, migrates the admin
+// database and makes the store. On error nothing is left running.
+func startDemo(ctx context.Context) (w *demoWorld, err error) {
+	w = &demoWorld{}
+	if w.srv, err = StartServer(ctx, "admin", "source", "target"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	if w.dir, err = os.MkdirTemp("", "ferry-demo-"); err != nil {
+		return nil, fmt.Errorf("demo: temp dir: %w", err)
+	}
+	if w.store, err = localstore.New(w.dir); err != nil {
+		return nil, fmt.Errorf("demo: store: %w", err)
+	}
+	for _, db := range []struct {
+		name string
+		dst  **sql.DB
+	}{{"admin", &w.adminDB}, {"source", &w.src}, {"target", &w.tgt}} {
+		if *db.dst, err = mysql.Open(ctx, w.srv.DSN(db.name)); err != nil {
+			return nil, fmt.Errorf("demo: open %s: %w", db.name, err)
+		}
+	}
+	w.adm = mysql.NewAdmin(w.adminDB)
+	if _, err := w.adm.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("demo: migrate the admin database: %w", err)
+	}
+	return w, nil
+}
+
+// close closes the databases, stops the server and removes the store.
+func (w *demoWorld) close() error {
+	for _, db := range []*sql.DB{w.adminDB, w.src, w.tgt} {
+		if db != nil {
+			db.Close()
+		}
+	}
+	if w.dir != "" {
+		os.RemoveAll(w.dir)
+	}
+	return w.srv.Close()
+}
+
+// configure adds the demo's companies and tables to the admin database.
+func (w *demoWorld) configure(ctx context.Context, chunkRows int64) error {
+	for _, c := range demoCompanies {
+		if err := w.adm.AddCompany(ctx, c); err != nil {
+			return fmt.Errorf("demo: add company %s: %w", c.Alias, err)
+		}
+	}
+	for _, t := range demoTables {
+		spec := ferry.TableSpec{
+			Name:        t.name,
+			Query:       "SELECT " + strings.Join(t.cols, ", ") + " FROM " + t.name + " WHERE company_id = :company_id",
+			Params:      []string{"company_id"},
+			ChunkColumn: "id",
+			ChunkRows:   chunkRows,
+		}
+		if err := w.adm.AddTable(ctx, spec, true); err != nil {
+			return fmt.Errorf("demo: add table %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// newSteps are the steps over the demo's databases and store.
+func (w *demoWorld) newSteps(log *slog.Logger) *steps.Steps {
+	return steps.New(steps.Deps{
+		Config: w.adm,
+		Ledger: w.adm,
+		Source: mysql.NewSource(w.src, mysql.WithLogger(log)),
+		// The embedded server has no usable LOAD DATA (docs/demo.md):
+		// the adapter's documented INSERT loader is used.
+		// Writes are serialized (serialTarget).
+		Target: &serialTarget{t: mysql.NewTarget(w.tgt, mysql.WithLogger(log), mysql.WithInsertLoader(demoBatchRows))},
+		Store:  w.store,
+		Bucket: DefaultBucket,
+		Logger: log,
+	})
+}
+
+// verifyAll verifies every company × table.
+func (w *demoWorld) verifyAll(ctx context.Context) ([]Check, error) {
+	var out []Check
+	for _, c := range demoCompanies {
+		for _, t := range demoTables {
+			chk, err := verify(ctx, w.src, w.tgt, c, t)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, chk)
+		}
+	}
+	return out, nil
 }
 
 // demoBatchRows is the rows per INSERT statement on the embedded server:

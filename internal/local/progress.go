@@ -138,86 +138,102 @@ func (p *progress) observe(o asl.Observation) {
 			p.items[arn] = task
 		}
 	case e.Type == "TaskScheduled" && e.TaskScheduledEventDetails != nil:
-		switch state {
-		case "ExportChunk":
-			if task, ok := p.items[arn]; ok {
-				t := p.table(task.Alias, task.Table)
-				t.companyID = task.CompanyID
-				if t.first.IsZero() || e.Timestamp.Before(t.first) {
-					t.first = e.Timestamp
-				}
-			}
-		case "Report":
-			var params struct {
-				Payload struct {
-					Outcomes []ferry.CompanyOutcome `json:"outcomes"`
-				} `json:"Payload"`
-			}
-			if json.Unmarshal([]byte(e.TaskScheduledEventDetails.Parameters), &params) == nil {
-				p.outcomes = params.Payload.Outcomes
-			}
-		}
+		p.scheduled(state, arn, e)
 	case e.Type == "TaskSucceeded" && e.TaskSucceededEventDetails != nil:
-		out := e.TaskSucceededEventDetails.Output
-		switch state {
-		case "ListTables":
-			var lt ferry.ListTablesOutput
-			if payload(out, &lt) {
-				p.plan = &lt
-				p.total = lt.Chunks
-				p.start = time.Now()
-				p.line(fmt.Sprintf("planned run %s: %d companies, %d tables, %d chunks", lt.RunID, len(lt.Companies), lt.Tables, lt.Chunks))
-			}
-		case "ExportChunk":
-			var ex ferry.ExportChunkOutput
-			if payload(out, &ex) {
-				t := p.table(ex.Alias, ex.Table)
-				t.companyID = ex.CompanyID
-				t.raw += ex.RawBytes
-				t.gzip += ex.Bytes
-				p.raw += ex.RawBytes
-			}
-		case "LoadChunk":
-			var ld ferry.LoadChunkOutput
-			if payload(out, &ld) {
-				task := p.items[arn]
-				t := p.table(task.Alias, ld.Table)
-				t.loaded++
-				t.rows += ld.Rows
-				if e.Timestamp.After(t.last) {
-					t.last = e.Timestamp
-				}
-				p.done++
-				p.rows += ld.Rows
-				p.draw(false)
-			}
-		case "SwapTables":
-			var sw ferry.SwapTablesOutput
-			if payload(out, &sw) {
-				p.line(fmt.Sprintf("swapped %s: %d tables, %d rows", sw.Alias, len(sw.Tables), sw.Rows))
-			}
-		case "Report":
-			var fr ferry.FinishRunOutput
-			if payload(out, &fr) {
-				p.finish = &fr
-			}
-		}
+		p.succeeded(state, arn, e)
 	case e.TaskFailedEventDetails != nil || e.TaskTimedOutEventDetails != nil:
-		d := e.TaskFailedEventDetails
-		if d == nil {
-			d = e.TaskTimedOutEventDetails
-		}
-		msg := d.Error
-		if c := causeMessage(d.Cause); c != "" {
-			msg += ": " + c
-		}
+		p.failed(state, arn, e)
+	}
+}
+
+// scheduled notes when a table's first export started, and the outcomes
+// the Report state is given.
+func (p *progress) scheduled(state, arn string, e asl.Event) {
+	switch state {
+	case "ExportChunk":
 		if task, ok := p.items[arn]; ok {
 			t := p.table(task.Alias, task.Table)
-			t.err = msg
-			p.line(fmt.Sprintf("chunk %s of %s failed: %s", ferry.ChunkName(task.Table, task.Chunk), task.Alias, msg))
-		} else {
-			p.line(fmt.Sprintf("%s failed: %s", state, msg))
+			t.companyID = task.CompanyID
+			if t.first.IsZero() || e.Timestamp.Before(t.first) {
+				t.first = e.Timestamp
+			}
 		}
+	case "Report":
+		var params struct {
+			Payload struct {
+				Outcomes []ferry.CompanyOutcome `json:"outcomes"`
+			} `json:"Payload"`
+		}
+		if json.Unmarshal([]byte(e.TaskScheduledEventDetails.Parameters), &params) == nil {
+			p.outcomes = params.Payload.Outcomes
+		}
+	}
+}
+
+// succeeded counts what a step's output reports.
+func (p *progress) succeeded(state, arn string, e asl.Event) {
+	out := e.TaskSucceededEventDetails.Output
+	switch state {
+	case "ListTables":
+		var lt ferry.ListTablesOutput
+		if payload(out, &lt) {
+			p.plan = &lt
+			p.total = lt.Chunks
+			p.start = time.Now()
+			p.line(fmt.Sprintf("planned run %s: %d companies, %d tables, %d chunks", lt.RunID, len(lt.Companies), lt.Tables, lt.Chunks))
+		}
+	case "ExportChunk":
+		var ex ferry.ExportChunkOutput
+		if payload(out, &ex) {
+			t := p.table(ex.Alias, ex.Table)
+			t.companyID = ex.CompanyID
+			t.raw += ex.RawBytes
+			t.gzip += ex.Bytes
+			p.raw += ex.RawBytes
+		}
+	case "LoadChunk":
+		var ld ferry.LoadChunkOutput
+		if payload(out, &ld) {
+			task := p.items[arn]
+			t := p.table(task.Alias, ld.Table)
+			t.loaded++
+			t.rows += ld.Rows
+			if e.Timestamp.After(t.last) {
+				t.last = e.Timestamp
+			}
+			p.done++
+			p.rows += ld.Rows
+			p.draw(false)
+		}
+	case "SwapTables":
+		var sw ferry.SwapTablesOutput
+		if payload(out, &sw) {
+			p.line(fmt.Sprintf("swapped %s: %d tables, %d rows", sw.Alias, len(sw.Tables), sw.Rows))
+		}
+	case "Report":
+		var fr ferry.FinishRunOutput
+		if payload(out, &fr) {
+			p.finish = &fr
+		}
+	}
+}
+
+// failed prints a failed task, naming its chunk when it was one.
+func (p *progress) failed(state, arn string, e asl.Event) {
+	d := e.TaskFailedEventDetails
+	if d == nil {
+		d = e.TaskTimedOutEventDetails
+	}
+	msg := d.Error
+	if c := causeMessage(d.Cause); c != "" {
+		msg += ": " + c
+	}
+	if task, ok := p.items[arn]; ok {
+		t := p.table(task.Alias, task.Table)
+		t.err = msg
+		p.line(fmt.Sprintf("chunk %s of %s failed: %s", ferry.ChunkName(task.Table, task.Chunk), task.Alias, msg))
+	} else {
+		p.line(fmt.Sprintf("%s failed: %s", state, msg))
 	}
 }
 
@@ -324,53 +340,7 @@ func (p *progress) report(ctx context.Context, store ferry.Store, exec *asl.Exec
 				}
 			}
 			r.Outcome = append(r.Outcome, cr)
-			var plan ferry.Manifest
-			key := c.PlanKey
-			if key == "" {
-				key = ferry.PlanKey(c.RunID, c.Alias)
-			}
-			planned := map[string]int{}
-			var order []string
-			if rc, err := store.Open(ctx, key); err == nil {
-				if json.NewDecoder(rc).Decode(&plan) == nil {
-					for _, tp := range plan.Tables {
-						planned[tp.Table] = tp.Chunks
-						order = append(order, tp.Table)
-					}
-				}
-				rc.Close()
-			}
-			for _, t := range p.tables {
-				if t.alias == c.Alias {
-					if _, ok := planned[t.table]; !ok {
-						order = append(order, t.table)
-					}
-				}
-			}
-			for _, name := range order {
-				t := p.tables[c.Alias+"/"+name]
-				if t == nil {
-					t = &tableStats{}
-				}
-				tr := TableReport{
-					CompanyID: c.CompanyID, Alias: c.Alias, Table: name, Chunks: planned[name], Loaded: t.loaded,
-					Rows: t.rows, Bytes: t.raw, Gzip: t.gzip, Error: t.err,
-				}
-				if !t.first.IsZero() && t.last.After(t.first) {
-					tr.Seconds = t.last.Sub(t.first).Seconds()
-					tr.MBps = mbps(t.raw, t.last.Sub(t.first))
-				}
-				switch {
-				case cr.Status == "swapped":
-					tr.Status = "ok"
-					tr.Error = ""
-				case t.err != "":
-					tr.Status = "FAILED"
-				case cr.Status == "failed":
-					tr.Status = "not swapped"
-				default:
-					tr.Status = cr.Status
-				}
+			for _, tr := range p.companyTables(ctx, store, c, cr.Status) {
 				r.Tables = append(r.Tables, tr)
 				r.Chunks += tr.Loaded
 				r.Rows += tr.Rows
@@ -378,13 +348,61 @@ func (p *progress) report(ctx context.Context, store ferry.Store, exec *asl.Exec
 			}
 		}
 	}
-	sort.SliceStable(r.Tables, func(i, j int) bool {
-		if r.Tables[i].CompanyID != r.Tables[j].CompanyID {
-			return r.Tables[i].CompanyID < r.Tables[j].CompanyID
-		}
-		return false
-	})
+	sort.SliceStable(r.Tables, func(i, j int) bool { return r.Tables[i].CompanyID < r.Tables[j].CompanyID })
 	return r
+}
+
+// companyTables reports a company's tables: those of its plan (read from
+// the store, in plan order), then any other the run touched.
+func (p *progress) companyTables(ctx context.Context, store ferry.Store, c ferry.CompanyRun, status string) []TableReport {
+	var plan ferry.Manifest
+	key := c.PlanKey
+	if key == "" {
+		key = ferry.PlanKey(c.RunID, c.Alias)
+	}
+	planned := map[string]int{}
+	var order []string
+	if rc, err := store.Open(ctx, key); err == nil {
+		if json.NewDecoder(rc).Decode(&plan) == nil {
+			for _, tp := range plan.Tables {
+				planned[tp.Table] = tp.Chunks
+				order = append(order, tp.Table)
+			}
+		}
+		rc.Close()
+	}
+	for _, t := range p.tables {
+		if _, ok := planned[t.table]; t.alias == c.Alias && !ok {
+			order = append(order, t.table)
+		}
+	}
+	var out []TableReport
+	for _, name := range order {
+		t := p.tables[c.Alias+"/"+name]
+		if t == nil {
+			t = &tableStats{}
+		}
+		tr := TableReport{
+			CompanyID: c.CompanyID, Alias: c.Alias, Table: name, Chunks: planned[name], Loaded: t.loaded,
+			Rows: t.rows, Bytes: t.raw, Gzip: t.gzip, Error: t.err,
+		}
+		if !t.first.IsZero() && t.last.After(t.first) {
+			tr.Seconds = t.last.Sub(t.first).Seconds()
+			tr.MBps = mbps(t.raw, t.last.Sub(t.first))
+		}
+		switch {
+		case status == "swapped":
+			tr.Status, tr.Error = "ok", ""
+		case t.err != "":
+			tr.Status = "FAILED"
+		case status == "failed":
+			tr.Status = "not swapped"
+		default:
+			tr.Status = status
+		}
+		out = append(out, tr)
+	}
+	return out
 }
 
 // Write prints the report as a table, then the outcome.

@@ -239,33 +239,9 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 		return 0, err
 	}
 	cr := csvcodec.NewReader(r)
-	header, err := cr.ReadHeader()
+	cols, err := t.loadColumns(ctx, op, req, cr)
 	if err != nil {
-		return 0, &ferry.DataError{Msg: op + ": CSV header: " + err.Error(), Fix: "re-export the chunk"}
-	}
-	tcols, err := stagingColumns(ctx, t.db, req.Schema, req.Staging)
-	if err != nil {
-		return 0, classify(op, err)
-	}
-	if len(tcols) == 0 {
-		return 0, fmt.Errorf("%s: staging table does not exist (fix: rerun the run's planning step, which prepares staging): %w", op, ferry.ErrNotFound)
-	}
-	cols := make([]loadCol, len(header))
-	seen := map[string]bool{}
-	for i, h := range header {
-		if err := ferry.ValidIdent(h); err != nil {
-			return 0, &ferry.DataError{Column: h, Msg: op + ": CSV header: " + err.Error(), Fix: "alias the column in the query (AS name)"}
-		}
-		lc, ok := tcols[strings.ToLower(h)]
-		if !ok {
-			return 0, &ferry.ConfigError{Msg: fmt.Sprintf("%s: column %s of the export is not in the staging table (the live table's columns differ from the query's)", op, h),
-				Fix: "ALTER the live table to match the query, or drop it so Ferry recreates it from the query"}
-		}
-		if seen[strings.ToLower(h)] {
-			return 0, &ferry.DataError{Column: h, Msg: op + ": column appears twice in the CSV header", Fix: "alias the columns in the query so names are unique"}
-		}
-		seen[strings.ToLower(h)] = true
-		cols[i] = lc
+		return 0, err
 	}
 
 	conn, err := t.db.Conn(ctx)
@@ -331,6 +307,42 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 }
 
 var errLocalInfileRefused = errors.New("server refuses LOAD DATA LOCAL")
+
+// loadColumns reads the CSV header and matches it to the staging table's
+// columns: a column staging lacks is a ConfigError (the live table differs
+// from the query), a bad or repeated name a DataError, a missing staging
+// table an error wrapping ferry.ErrNotFound.
+func (t *Target) loadColumns(ctx context.Context, op string, req ferry.LoadRequest, cr *csvcodec.Reader) ([]loadCol, error) {
+	header, err := cr.ReadHeader()
+	if err != nil {
+		return nil, &ferry.DataError{Msg: op + ": CSV header: " + err.Error(), Fix: "re-export the chunk"}
+	}
+	tcols, err := stagingColumns(ctx, t.db, req.Schema, req.Staging)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	if len(tcols) == 0 {
+		return nil, fmt.Errorf("%s: staging table does not exist (fix: rerun the run's planning step, which prepares staging): %w", op, ferry.ErrNotFound)
+	}
+	cols := make([]loadCol, len(header))
+	seen := map[string]bool{}
+	for i, h := range header {
+		if err := ferry.ValidIdent(h); err != nil {
+			return nil, &ferry.DataError{Column: h, Msg: op + ": CSV header: " + err.Error(), Fix: "alias the column in the query (AS name)"}
+		}
+		lc, ok := tcols[strings.ToLower(h)]
+		if !ok {
+			return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s: column %s of the export is not in the staging table (the live table's columns differ from the query's)", op, h),
+				Fix: "ALTER the live table to match the query, or drop it so Ferry recreates it from the query"}
+		}
+		if seen[strings.ToLower(h)] {
+			return nil, &ferry.DataError{Column: h, Msg: op + ": column appears twice in the CSV header", Fix: "alias the columns in the query so names are unique"}
+		}
+		seen[strings.ToLower(h)] = true
+		cols[i] = lc
+	}
+	return cols, nil
+}
 
 // chunkLock takes a named lock (GET_LOCK) for req's staging table and chunk
 // on conn, waiting until ctx's deadline (at most 15 minutes). The returned
@@ -483,109 +495,126 @@ func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 // loadInsert loads the remaining records of cr with batched multi-row
 // INSERTs with bound values.
 func (t *Target) loadInsert(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader, req ferry.LoadRequest, cols []loadCol) (int64, error) {
-	op := fmt.Sprintf("mysql: load %s.%s [%d,%d) with INSERT", req.Schema, req.Staging, req.Lo, req.Hi)
-	batch := t.opts.batchRows
-	if max := 65535 / len(cols); batch > max {
-		batch = max
-	}
-	if batch < 1 {
-		batch = 1
-	}
-	var names []string
-	for _, c := range cols {
-		names = append(names, quoteIdent(c.name))
-	}
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	prefix := "INSERT INTO " + qualified(req.Schema, req.Staging) + " (" + strings.Join(names, ", ") + ") VALUES "
-	stmtFor := func(n int) string {
-		return prefix + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
-	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	args := make([]any, 0, batch*len(cols))
-	var total int64
-	rowsInBatch := 0
-	flush := func() error {
-		if rowsInBatch == 0 {
-			return nil
-		}
-		var res sql.Result
-		var err error
-		if rowsInBatch == batch {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, stmtFor(batch)); err != nil {
-					return classify(op, err)
-				}
-			}
-			res, err = full.ExecContext(ctx, args...)
-		} else {
-			res, err = tx.ExecContext(ctx, stmtFor(rowsInBatch), args...)
-		}
-		if err != nil {
-			switch mysqlErrNo(err) {
-			case erTruncated, erWarnDataOutOfRange, erTruncatedWrongValue, erIncorrectValue, erDataTooLong, erBadNull:
-				return &ferry.DataError{Msg: op + ": " + err.Error(), Fix: "make the staging column types hold the source values (or cast them in the query), then rerun"}
-			}
-			return classify(op, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return classify(op, err)
-		}
-		total += n
-		if err := checkWarnings(ctx, tx, op); err != nil {
-			return err
-		}
-		args = args[:0]
-		rowsInBatch = 0
-		return nil
-	}
+	b := newInsertBatch(tx, req, cols, t.opts.batchRows)
+	defer b.close()
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return 0, fmt.Errorf("%s: reading the chunk at record %d: %w", op, cr.Records()+1, err)
+			return 0, fmt.Errorf("%s: reading the chunk at record %d: %w", b.op, cr.Records()+1, err)
 		}
 		if len(rec) != len(cols) {
-			return 0, &ferry.DataError{Msg: fmt.Sprintf("%s: record %d has %d fields, the header %d", op, cr.Records(), len(rec), len(cols)), Fix: "re-export the chunk"}
+			return 0, &ferry.DataError{Msg: fmt.Sprintf("%s: record %d has %d fields, the header %d", b.op, cr.Records(), len(rec), len(cols)), Fix: "re-export the chunk"}
 		}
 		for i, f := range rec {
-			if f.Null {
-				args = append(args, nil)
-				continue
+			v, err := insertValue(f, cols[i])
+			if err != nil {
+				return 0, &ferry.DataError{Column: cols[i].name, Msg: fmt.Sprintf("%s: record %d: %v", b.op, cr.Records(), err), Fix: "re-export the chunk"}
 			}
-			switch cols[i].kind {
-			case kindBinary:
-				b, err := csvcodec.DecodeBinary(f.Data)
-				if err != nil {
-					return 0, &ferry.DataError{Column: cols[i].name, Msg: fmt.Sprintf("%s: record %d: %v", op, cr.Records(), err), Fix: "re-export the chunk"}
-				}
-				args = append(args, b)
-			case kindBit:
-				u, err := strconv.ParseUint(string(f.Data), 2, 64)
-				if err != nil {
-					return 0, &ferry.DataError{Column: cols[i].name, Msg: fmt.Sprintf("%s: record %d: bit value %q is not binary digits", op, cr.Records(), f.Data), Fix: "re-export the chunk"}
-				}
-				args = append(args, u)
-			default:
-				args = append(args, string(f.Data))
-			}
+			b.args = append(b.args, v)
 		}
-		rowsInBatch++
-		if rowsInBatch == batch {
-			if err := flush(); err != nil {
+		if b.rows++; b.rows == b.size {
+			if err := b.flush(ctx); err != nil {
 				return 0, err
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := b.flush(ctx); err != nil {
 		return 0, err
 	}
-	return total, nil
+	return b.total, nil
+}
+
+// insertValue is one CSV field as the value an INSERT binds for col.
+func insertValue(f csvcodec.Field, col loadCol) (any, error) {
+	switch {
+	case f.Null:
+		return nil, nil
+	case col.kind == kindBinary:
+		return csvcodec.DecodeBinary(f.Data)
+	case col.kind == kindBit:
+		u, err := strconv.ParseUint(string(f.Data), 2, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bit value %q is not binary digits", f.Data)
+		}
+		return u, nil
+	}
+	return string(f.Data), nil
+}
+
+// insertBatch is the rows of one multi-row INSERT being gathered: at most
+// size rows (and 65535 placeholders); the full-size statement is prepared
+// once.
+type insertBatch struct {
+	tx     *sql.Tx
+	op     string
+	prefix string // INSERT INTO ... VALUES
+	row    string // (?,?,...)
+	size   int
+	full   *sql.Stmt
+	args   []any
+	rows   int
+	total  int64
+}
+
+func newInsertBatch(tx *sql.Tx, req ferry.LoadRequest, cols []loadCol, batchRows int) *insertBatch {
+	b := &insertBatch{tx: tx, op: fmt.Sprintf("mysql: load %s.%s [%d,%d) with INSERT", req.Schema, req.Staging, req.Lo, req.Hi),
+		size: max(min(batchRows, 65535/len(cols)), 1)}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = quoteIdent(c.name)
+	}
+	b.row = "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	b.prefix = "INSERT INTO " + qualified(req.Schema, req.Staging) + " (" + strings.Join(names, ", ") + ") VALUES "
+	b.args = make([]any, 0, b.size*len(cols))
+	return b
+}
+
+func (b *insertBatch) stmt(n int) string {
+	return b.prefix + strings.TrimSuffix(strings.Repeat(b.row+",", n), ",")
+}
+
+func (b *insertBatch) close() {
+	if b.full != nil {
+		b.full.Close()
+	}
+}
+
+// flush inserts the gathered rows; a value the column cannot hold is a
+// *ferry.DataError, as is any warning the statement left.
+func (b *insertBatch) flush(ctx context.Context) error {
+	if b.rows == 0 {
+		return nil
+	}
+	var res sql.Result
+	var err error
+	if b.rows == b.size {
+		if b.full == nil {
+			if b.full, err = b.tx.PrepareContext(ctx, b.stmt(b.size)); err != nil {
+				return classify(b.op, err)
+			}
+		}
+		res, err = b.full.ExecContext(ctx, b.args...)
+	} else {
+		res, err = b.tx.ExecContext(ctx, b.stmt(b.rows), b.args...)
+	}
+	if err != nil {
+		switch mysqlErrNo(err) {
+		case erTruncated, erWarnDataOutOfRange, erTruncatedWrongValue, erIncorrectValue, erDataTooLong, erBadNull:
+			return &ferry.DataError{Msg: b.op + ": " + err.Error(), Fix: "make the staging column types hold the source values (or cast them in the query), then rerun"}
+		}
+		return classify(b.op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return classify(b.op, err)
+	}
+	b.total += n
+	if err := checkWarnings(ctx, b.tx, b.op); err != nil {
+		return err
+	}
+	b.args, b.rows = b.args[:0], 0
+	return nil
 }

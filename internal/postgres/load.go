@@ -43,29 +43,9 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 		return 0, &ferry.ConfigError{Where: where, Msg: op + ": empty chunk range", Fix: "replan the run"}
 	}
 	cr := csvcodec.NewReader(r)
-	names, err := cr.ReadHeader()
+	quoted, err := copyColumns(op, where, req.ChunkColumn, cr)
 	if err != nil {
-		if errors.Is(err, csvcodec.ErrSyntax) {
-			return 0, &ferry.DataError{Where: where, Msg: "CSV header: " + err.Error(), Fix: "re-export the chunk"}
-		}
-		return 0, fmt.Errorf("%s: read header: %w", op, err)
-	}
-	seen := map[string]bool{}
-	hasChunk := false
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		if err := ferry.ValidIdent(n); err != nil {
-			return 0, &ferry.DataError{Where: where, Column: n, Msg: "CSV header: " + err.Error(), Fix: "alias the column in the table's query"}
-		}
-		if seen[n] {
-			return 0, &ferry.DataError{Where: where, Column: n, Msg: "CSV header names the column twice", Fix: "alias the columns in the table's query so that names are unique"}
-		}
-		seen[n] = true
-		hasChunk = hasChunk || n == req.ChunkColumn
-		quoted[i] = quoteIdent(n)
-	}
-	if !hasChunk {
-		return 0, &ferry.ConfigError{Where: where, Msg: fmt.Sprintf("the CSV has no chunk column %q", req.ChunkColumn), Fix: "select the chunk column in the table's query"}
+		return 0, err
 	}
 
 	tx, err := t.begin(ctx, t.pool)
@@ -113,6 +93,35 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 	}
 	t.log().DebugContext(ctx, "postgres: chunk loaded", "schema", req.Schema, "staging", req.Staging, "chunk", chunk, "rows", n)
 	return n, nil
+}
+
+// copyColumns reads the CSV header and returns its columns quoted for
+// COPY; a bad or repeated name is a DataError, a header without the chunk
+// column a ConfigError.
+func copyColumns(op string, where ferry.Where, chunkColumn string, cr *csvcodec.Reader) ([]string, error) {
+	names, err := cr.ReadHeader()
+	if err != nil {
+		if errors.Is(err, csvcodec.ErrSyntax) {
+			return nil, &ferry.DataError{Where: where, Msg: "CSV header: " + err.Error(), Fix: "re-export the chunk"}
+		}
+		return nil, fmt.Errorf("%s: read header: %w", op, err)
+	}
+	seen := map[string]bool{}
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		if err := ferry.ValidIdent(n); err != nil {
+			return nil, &ferry.DataError{Where: where, Column: n, Msg: "CSV header: " + err.Error(), Fix: "alias the column in the table's query"}
+		}
+		if seen[n] {
+			return nil, &ferry.DataError{Where: where, Column: n, Msg: "CSV header names the column twice", Fix: "alias the columns in the table's query so that names are unique"}
+		}
+		seen[n] = true
+		quoted[i] = quoteIdent(n)
+	}
+	if !seen[chunkColumn] {
+		return nil, &ferry.ConfigError{Where: where, Msg: fmt.Sprintf("the CSV has no chunk column %q", chunkColumn), Fix: "select the chunk column in the table's query"}
+	}
+	return quoted, nil
 }
 
 var copyWhere = regexp.MustCompile(`line (\d+)(?:, column ([A-Za-z_][A-Za-z0-9_$]*))?`)

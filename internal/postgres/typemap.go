@@ -48,7 +48,42 @@ func MapType(mysqlType string) (string, error) {
 	if t == "" {
 		return "", fmt.Errorf("empty column type")
 	}
-	unsigned := false
+	base, args, unsigned, err := splitType(t, mysqlType)
+	if err != nil {
+		return "", err
+	}
+	if pg, ok := fixedTypes[base]; ok {
+		return pg, nil
+	}
+	if f, ok := signedTypes[base]; ok {
+		return f[unsigned], nil
+	}
+	sized, ok := sizedTypes[base]
+	if !ok {
+		return "", fmt.Errorf("unsupported MySQL type %q", mysqlType)
+	}
+	var n []int
+	if args != "" {
+		for _, a := range strings.Split(args, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(a))
+			if err != nil || v < 0 {
+				return "", fmt.Errorf("unsupported MySQL type %q: bad length %q", mysqlType, a)
+			}
+			n = append(n, v)
+		}
+	}
+	pg, why := sized(base, n)
+	if pg == "" {
+		return "", fmt.Errorf("unsupported MySQL type %q%s", mysqlType, why)
+	}
+	return pg, nil
+}
+
+// splitType parses a lower-case type into its base name, the text between
+// its parentheses and whether it is unsigned (signed and zerofill are
+// dropped, "national" and trailing attributes such as "character set
+// utf8mb4" ignored).
+func splitType(t, orig string) (base, args string, unsigned bool, err error) {
 	fields := strings.Fields(t)
 	kept := fields[:0]
 	for _, f := range fields {
@@ -60,148 +95,101 @@ func MapType(mysqlType string) (string, error) {
 			kept = append(kept, f)
 		}
 	}
-	t = strings.Join(kept, " ")
-	t = strings.TrimPrefix(t, "national ")
-	base, args := t, ""
+	t = strings.TrimPrefix(strings.Join(kept, " "), "national ")
+	base = t
 	if i := strings.IndexByte(t, '('); i >= 0 {
 		base = strings.TrimSpace(t[:i])
 		j := strings.LastIndexByte(t, ')')
 		if j < i {
-			return "", fmt.Errorf("unsupported MySQL type %q: unbalanced parentheses", mysqlType)
+			return "", "", false, fmt.Errorf("unsupported MySQL type %q: unbalanced parentheses", orig)
 		}
 		args = t[i+1 : j]
 	} else if i := strings.IndexByte(t, ' '); i >= 0 && base != "double precision" && base != "character varying" {
-		// Trailing attributes such as "character set utf8mb4".
 		base = t[:i]
 	}
-	nums := func() ([]int, error) {
-		if args == "" {
-			return nil, nil
-		}
-		var out []int
-		for _, a := range strings.Split(args, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(a))
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("unsupported MySQL type %q: bad length %q", mysqlType, a)
-			}
-			out = append(out, n)
-		}
-		return out, nil
+	return base, args, unsigned, nil
+}
+
+// fixedTypes map MySQL types whose PostgreSQL type depends on nothing else.
+var fixedTypes = map[string]string{
+	"bool": "smallint", "boolean": "smallint", "tinyint": "smallint", "mediumint": "integer",
+	"float": "real", "double": "double precision", "double precision": "double precision", "real": "double precision",
+	"tinytext": "text", "text": "text", "mediumtext": "text", "longtext": "text", "long": "text",
+	"binary": "bytea", "varbinary": "bytea", "tinyblob": "bytea", "blob": "bytea", "mediumblob": "bytea", "longblob": "bytea",
+	"date": "date", "time": "interval", "year": "smallint", "enum": "text", "set": "text", "json": "jsonb",
+	"geometry": "bytea", "point": "bytea", "linestring": "bytea", "polygon": "bytea", "multipoint": "bytea",
+	"multilinestring": "bytea", "multipolygon": "bytea", "geometrycollection": "bytea", "geomcollection": "bytea",
+	"uuid": "uuid", "inet4": "inet", "inet6": "inet",
+}
+
+// signedTypes map integer types by whether they are unsigned.
+var signedTypes = map[string]map[bool]string{
+	"smallint": {false: "smallint", true: "integer"},
+	"int":      {false: "integer", true: "bigint"},
+	"integer":  {false: "integer", true: "bigint"},
+	"bigint":   {false: "bigint", true: "numeric(20,0)"},
+}
+
+// sizedTypes map types whose PostgreSQL type takes their lengths; an
+// empty pg refuses the type, why saying what is wrong (may be empty).
+var sizedTypes = map[string]func(base string, n []int) (pg, why string){
+	"decimal": decimalType, "numeric": decimalType, "dec": decimalType, "fixed": decimalType,
+	"bit":  bitType,
+	"char": charType, "character": charType, "nchar": charType,
+	"varchar": charType, "character varying": charType, "nvarchar": charType,
+	"datetime": timestampType, "timestamp": timestampType,
+}
+
+func decimalType(_ string, n []int) (string, string) {
+	switch {
+	case len(n) == 0:
+		return "numeric(10,0)", ""
+	case len(n) == 1 && n[0] >= 1:
+		return fmt.Sprintf("numeric(%d,0)", n[0]), ""
+	case len(n) == 1:
+		return "", ": precision must be at least 1"
+	case len(n) == 2 && n[0] >= 1 && n[1] <= n[0]:
+		return fmt.Sprintf("numeric(%d,%d)", n[0], n[1]), ""
+	case len(n) == 2:
+		return "", ": bad precision/scale"
 	}
-	switch base {
-	case "bool", "boolean":
-		return "smallint", nil
-	case "tinyint":
-		return "smallint", nil
-	case "smallint":
-		if unsigned {
-			return "integer", nil
-		}
-		return "smallint", nil
-	case "mediumint":
-		return "integer", nil
-	case "int", "integer":
-		if unsigned {
-			return "bigint", nil
-		}
-		return "integer", nil
-	case "bigint":
-		if unsigned {
-			return "numeric(20,0)", nil
-		}
-		return "bigint", nil
-	case "decimal", "numeric", "dec", "fixed":
-		n, err := nums()
-		if err != nil {
-			return "", err
-		}
-		switch len(n) {
-		case 0:
-			return "numeric(10,0)", nil
-		case 1:
-			if n[0] < 1 {
-				return "", fmt.Errorf("unsupported MySQL type %q: precision must be at least 1", mysqlType)
-			}
-			return fmt.Sprintf("numeric(%d,0)", n[0]), nil
-		case 2:
-			if n[0] < 1 || n[1] > n[0] {
-				return "", fmt.Errorf("unsupported MySQL type %q: bad precision/scale", mysqlType)
-			}
-			return fmt.Sprintf("numeric(%d,%d)", n[0], n[1]), nil
-		}
-		return "", fmt.Errorf("unsupported MySQL type %q", mysqlType)
-	case "float":
-		return "real", nil
-	case "double", "double precision", "real":
-		return "double precision", nil
-	case "bit":
-		n, err := nums()
-		if err != nil {
-			return "", err
-		}
-		if len(n) == 0 {
-			return "bit(1)", nil
-		}
-		if len(n) != 1 || n[0] < 1 || n[0] > 64 {
-			return "", fmt.Errorf("unsupported MySQL type %q: bit length must be 1..64", mysqlType)
-		}
-		return fmt.Sprintf("bit(%d)", n[0]), nil
-	case "char", "varchar", "character", "character varying", "nchar", "nvarchar":
-		n, err := nums()
-		if err != nil {
-			return "", err
-		}
-		if len(n) == 0 {
-			if base == "char" || base == "character" || base == "nchar" {
-				return "varchar(1)", nil
-			}
-			return "text", nil
-		}
-		if len(n) != 1 {
-			return "", fmt.Errorf("unsupported MySQL type %q", mysqlType)
-		}
-		if n[0] == 0 {
-			return "text", nil
-		}
-		return fmt.Sprintf("varchar(%d)", n[0]), nil
-	case "tinytext", "text", "mediumtext", "longtext", "long":
-		return "text", nil
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return "bytea", nil
-	case "date":
-		return "date", nil
-	case "datetime", "timestamp":
-		n, err := nums()
-		if err != nil {
-			return "", err
-		}
-		p := 0
-		if len(n) == 1 {
-			p = n[0]
-		} else if len(n) > 1 {
-			return "", fmt.Errorf("unsupported MySQL type %q", mysqlType)
-		}
-		if p > 6 {
-			return "", fmt.Errorf("unsupported MySQL type %q: fractional seconds precision above 6", mysqlType)
-		}
-		return fmt.Sprintf("timestamp(%d) without time zone", p), nil
-	case "time":
-		return "interval", nil
-	case "year":
-		return "smallint", nil
-	case "enum", "set":
-		return "text", nil
-	case "json":
-		return "jsonb", nil
-	case "geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
-		"multipolygon", "geometrycollection", "geomcollection":
-		return "bytea", nil
-	case "uuid":
-		return "uuid", nil
-	case "inet4", "inet6":
-		return "inet", nil
+	return "", ""
+}
+
+func bitType(_ string, n []int) (string, string) {
+	switch {
+	case len(n) == 0:
+		return "bit(1)", ""
+	case len(n) != 1 || n[0] < 1 || n[0] > 64:
+		return "", ": bit length must be 1..64"
 	}
-	return "", fmt.Errorf("unsupported MySQL type %q", mysqlType)
+	return fmt.Sprintf("bit(%d)", n[0]), ""
+}
+
+func charType(base string, n []int) (string, string) {
+	switch {
+	case len(n) == 0 && (base == "char" || base == "character" || base == "nchar"):
+		return "varchar(1)", ""
+	case len(n) == 0 || len(n) == 1 && n[0] == 0:
+		return "text", ""
+	case len(n) != 1:
+		return "", ""
+	}
+	return fmt.Sprintf("varchar(%d)", n[0]), ""
+}
+
+func timestampType(_ string, n []int) (string, string) {
+	p := 0
+	switch {
+	case len(n) == 1:
+		p = n[0]
+	case len(n) > 1:
+		return "", ""
+	}
+	if p > 6 {
+		return "", ": fractional seconds precision above 6"
+	}
+	return fmt.Sprintf("timestamp(%d) without time zone", p), ""
 }
 
 // isTemporal reports whether a MySQL type can carry a zero date, which the

@@ -62,14 +62,7 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 	if err != nil {
 		return out, err
 	}
-	// A run id names one run: swaps recognise a retry of their own run by
-	// it. Reusing a finished run's id would make every swap look done
-	// already and publish nothing, so it is refused before anything is
-	// touched. (A retried list-tables of an unfinished run is fine.)
-	if prev, _, err := s.d.Ledger.GetRun(ctx, in.RunID); err == nil && prev.FinishedAt != nil {
-		return out, &ferry.ConfigError{Msg: fmt.Sprintf("run id %s was already used by a run that finished %s (%s)", in.RunID, prev.FinishedAt.UTC().Format(time.RFC3339), prev.Status),
-			Fix: "start the run under a new id (a Step Functions execution name, or `ferry run --run-id`)"}
-	} else if err != nil && !errors.Is(err, ferry.ErrNotFound) {
+	if err := s.refuseFinished(ctx, in.RunID); err != nil {
 		return out, err
 	}
 	if err := s.d.Ledger.AcquireLease(ctx, in.RunID, s.d.LeaseTTL, now); err != nil {
@@ -85,35 +78,11 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 		}
 	}()
 
-	companies, err := s.d.Config.ActiveCompanies(ctx, in.Companies)
-	if err != nil {
-		return out, err
-	}
-	var problems []error
-	for _, id := range in.Companies {
-		if !slices.ContainsFunc(companies, func(c ferry.Company) bool { return c.ID == id }) {
-			problems = append(problems, &ferry.ConfigError{Where: ferry.Where{Company: fmt.Sprint(id)},
-				Msg: "the run asks for this company, which is missing or not active",
-				Fix: "check the id with `ferry company list`, activate it, or leave it out of companies"})
-		}
-	}
-	tables, err := s.d.Config.ActiveTables(ctx)
-	if err != nil {
-		return out, err
-	}
 	par := min(s.d.Parallel, 4)
-	p, perr := plan.Build(ctx, s.d.Source, companies, tables, plan.Options{RunID: in.RunID, RunDate: runDate, Target: s.d.Target.Engine(), Parallel: par})
-	if perr != nil {
-		var ce *ferry.ConfigError
-		if len(problems) == 0 || !errors.As(perr, &ce) {
-			return out, perr
-		}
-		problems = append(problems, perr)
+	p, err := s.planRun(ctx, in, runDate, par)
+	if err != nil {
+		return out, err
 	}
-	if len(problems) > 0 {
-		return out, errors.Join(problems...)
-	}
-
 	if err := s.d.Ledger.StartRun(ctx, in.RunID, p.RunDate, len(p.Companies), now); err != nil {
 		return out, err
 	}
@@ -135,6 +104,54 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 		return ferry.ListTablesOutput{}, err
 	}
 	return out, nil
+}
+
+// refuseFinished refuses a run id a finished run used. A run id names one
+// run: swaps recognise a retry of their own run by it. Reusing a finished
+// run's id would make every swap look done already and publish nothing,
+// so it is refused before anything is touched. (A retried list-tables of
+// an unfinished run is fine.)
+func (s *Steps) refuseFinished(ctx context.Context, runID string) error {
+	prev, _, err := s.d.Ledger.GetRun(ctx, runID)
+	switch {
+	case err == nil && prev.FinishedAt != nil:
+		return &ferry.ConfigError{Msg: fmt.Sprintf("run id %s was already used by a run that finished %s (%s)", runID, prev.FinishedAt.UTC().Format(time.RFC3339), prev.Status),
+			Fix: "start the run under a new id (a Step Functions execution name, or `ferry run --run-id`)"}
+	case err != nil && !errors.Is(err, ferry.ErrNotFound):
+		return err
+	}
+	return nil
+}
+
+// planRun reads the configuration and plans every chunk (plan.Build). A
+// company the run asks for that is missing or inactive is a problem
+// reported with the plan's configuration problems, all at once.
+func (s *Steps) planRun(ctx context.Context, in ferry.ListTablesInput, runDate time.Time, par int) (plan.Plan, error) {
+	companies, err := s.d.Config.ActiveCompanies(ctx, in.Companies)
+	if err != nil {
+		return plan.Plan{}, err
+	}
+	var problems []error
+	for _, id := range in.Companies {
+		if !slices.ContainsFunc(companies, func(c ferry.Company) bool { return c.ID == id }) {
+			problems = append(problems, &ferry.ConfigError{Where: ferry.Where{Company: fmt.Sprint(id)},
+				Msg: "the run asks for this company, which is missing or not active",
+				Fix: "check the id with `ferry company list`, activate it, or leave it out of companies"})
+		}
+	}
+	tables, err := s.d.Config.ActiveTables(ctx)
+	if err != nil {
+		return plan.Plan{}, err
+	}
+	p, perr := plan.Build(ctx, s.d.Source, companies, tables, plan.Options{RunID: in.RunID, RunDate: runDate, Target: s.d.Target.Engine(), Parallel: par})
+	if perr != nil {
+		var ce *ferry.ConfigError
+		if len(problems) == 0 || !errors.As(perr, &ce) {
+			return p, perr
+		}
+		problems = append(problems, perr)
+	}
+	return p, errors.Join(problems...)
 }
 
 func (s *Steps) prepareCompany(ctx context.Context, p plan.Plan, cp plan.CompanyPlan, now time.Time) (ferry.CompanyRun, error) {

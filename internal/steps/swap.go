@@ -117,23 +117,10 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 		s.recordFailure(ctx, in, st, err)
 		return ferry.SwapTablesOutput{}, err
 	}
-	per := map[string]*tableAgg{}
-	for _, t := range st.plan.Tables {
-		per[t.Table] = &tableAgg{}
-	}
-	for i, t := range st.tasks {
-		d := st.done[i]
-		a := per[t.Table]
-		if a == nil || d.Table != t.Table || d.Index != t.Chunk.Index || d.Loaded != d.Exported {
-			err := &ferry.DataError{Where: ferry.Where{Company: name, Table: t.Table, Chunk: ferry.ChunkName(t.Table, t.Chunk)},
-				Msg: fmt.Sprintf("done marker does not match the plan (marker table %s, index %d, exported %d, loaded %d)", d.Table, d.Index, d.Exported, d.Loaded),
-				Fix: "rerun the workflow"}
-			s.recordFailure(ctx, in, st, err)
-			return ferry.SwapTablesOutput{}, err
-		}
-		a.rows += d.Exported
-		a.bytes += d.Bytes
-		a.chunks++
+	per, err := st.aggregate(name)
+	if err != nil {
+		s.recordFailure(ctx, in, st, err)
+		return ferry.SwapTablesOutput{}, err
 	}
 	if err := s.checkShrink(ctx, name, in.RunID, schema, st.plan.Tables, per); err != nil {
 		s.recordFailure(ctx, in, st, err)
@@ -153,6 +140,45 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 		}
 		return ferry.SwapTablesOutput{}, err
 	}
+	out, err := s.recordSwap(ctx, in, st, per, res)
+	if err != nil {
+		return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but recording it failed: %w", name, err)
+	}
+	// The swap has committed: a failure to publish is retryable, and the
+	// retry finds the swap done (AlreadySwapped) and publishes again.
+	if s.d.Notifier != nil {
+		if err := s.d.Notifier.TablesSwapped(ctx, schema, out); err != nil {
+			return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but publishing the event failed: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+// aggregate sums each planned table's done markers; a marker that does
+// not match its task is a DataError.
+func (st *companyState) aggregate(company string) (map[string]*tableAgg, error) {
+	per := map[string]*tableAgg{}
+	for _, t := range st.plan.Tables {
+		per[t.Table] = &tableAgg{}
+	}
+	for i, t := range st.tasks {
+		d := st.done[i]
+		a := per[t.Table]
+		if a == nil || d.Table != t.Table || d.Index != t.Chunk.Index || d.Loaded != d.Exported {
+			return nil, &ferry.DataError{Where: ferry.Where{Company: company, Table: t.Table, Chunk: ferry.ChunkName(t.Table, t.Chunk)},
+				Msg: fmt.Sprintf("done marker does not match the plan (marker table %s, index %d, exported %d, loaded %d)", d.Table, d.Index, d.Exported, d.Loaded),
+				Fix: "rerun the workflow"}
+		}
+		a.rows += d.Exported
+		a.bytes += d.Bytes
+		a.chunks++
+	}
+	return per, nil
+}
+
+// recordSwap records every swapped table in the ledger (and its metrics)
+// and returns the step's output.
+func (s *Steps) recordSwap(ctx context.Context, in ferry.CompanyRun, st *companyState, per map[string]*tableAgg, res ferry.SwapResult) (ferry.SwapTablesOutput, error) {
 	out := ferry.SwapTablesOutput{RunID: in.RunID, CompanyID: in.CompanyID, Alias: in.Alias, AlreadySwapped: res.AlreadySwapped, SwappedAt: res.SwappedAt}
 	secs := 0.0
 	if !st.plan.PlannedAt.IsZero() && res.SwappedAt.After(st.plan.PlannedAt) {
@@ -165,16 +191,9 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 		out.Rows += a.rows
 		if err := s.d.Ledger.RecordTableLoad(ctx, admin.TableLoad{RunID: in.RunID, CompanyID: in.CompanyID, Table: t.Table,
 			Chunks: a.chunks, Rows: a.rows, Bytes: a.bytes, Seconds: secs, Status: admin.LoadSwapped, SwappedAt: &swappedAt}); err != nil {
-			return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but recording it failed: %w", name, err)
+			return out, err
 		}
 		s.emit(ctx, s.d.Metrics.Table(in.Alias, t.Table, in.RunID, metrics.TableStats{Rows: a.rows, Bytes: a.bytes, Chunks: a.chunks, Seconds: secs}))
-	}
-	// The swap has committed: a failure to publish is retryable, and the
-	// retry finds the swap done (AlreadySwapped) and publishes again.
-	if s.d.Notifier != nil {
-		if err := s.d.Notifier.TablesSwapped(ctx, schema, out); err != nil {
-			return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: swapped, but publishing the event failed: %w", name, err)
-		}
 	}
 	return out, nil
 }
