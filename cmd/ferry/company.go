@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/ops"
-	"github.com/ferrydata/ferry/internal/plan"
 )
 
 func init() {
@@ -26,16 +25,6 @@ func init() {
 		}},
 		{"config", "set configuration values of a customer", runCompanyConfig},
 	}, nil))
-}
-
-// companyAddResult is what `ferry company add --json` prints.
-type companyAddResult struct {
-	Company       ferry.Company `json:"company"`
-	Engine        ferry.Engine  `json:"target_engine"`
-	SchemaCreated bool          `json:"schema_ensured"`
-	Plan          []ops.PlanRow `json:"plan"`
-	EstRows       int64         `json:"est_rows"`
-	Chunks        int           `json:"chunks"`
 }
 
 func runCompanyAdd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -82,45 +71,23 @@ func runCompanyAdd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return c.fail(err)
 	}
 	defer tgt.Close()
-	company := in.Company()
-	tables, err := db.ActiveTables(ctx)
+	res, err := ops.AddCompanyChecked(ctx, db, src, tgt, in, date)
+	var nw *ops.NotWrittenError
+	if errors.As(err, &nw) {
+		fmt.Fprintf(stderr, "ferry company add: %s\n", nw.Why)
+	}
 	if err != nil {
 		return c.fail(err)
-	}
-	if len(tables) > 0 {
-		if _, err := plan.Validate(ctx, src, []ferry.Company{company}, tables, plan.Options{RunID: ops.DryRunID, RunDate: date, Target: tgt.Engine()}); err != nil {
-			fmt.Fprintf(stderr, "ferry company add: the next run would fail for company %d (%s); nothing was written.\n", in.ID, in.Alias)
-			return c.fail(ops.ImproveFixes(err))
-		}
-	}
-	if err := ops.AddCompany(ctx, db, in); err != nil {
-		return c.fail(err)
-	}
-	if err := tgt.EnsureSchema(ctx, company.Schema); err != nil {
-		return c.fail(fmt.Errorf("company %d (%s) was added, but creating its target schema %s failed: %w (fix: grant the target account CREATE, then run `ferry check`; the next run also creates the schema)",
-			in.ID, in.Alias, company.Schema, err))
-	}
-	res := companyAddResult{Company: company, Engine: tgt.Engine(), SchemaCreated: true, Plan: []ops.PlanRow{}}
-	if len(tables) > 0 {
-		p, err := plan.Build(ctx, src, []ferry.Company{company}, tables, plan.Options{RunID: ops.DryRunID, RunDate: date, Target: tgt.Engine()})
-		if err != nil {
-			return c.fail(fmt.Errorf("company %d (%s) was added and its schema created, but planning its tables failed: %w", in.ID, in.Alias, err))
-		}
-		res.Plan = ops.PlanRows(p)
-		res.Chunks = p.Chunks()
-		for _, r := range res.Plan {
-			res.EstRows += r.EstRows
-		}
 	}
 	if c.json() {
 		return c.printJSON(res)
 	}
-	fmt.Fprintf(stdout, "Added company %d (%s): target schema %s on the %s target", in.ID, in.Alias, company.Schema, tgt.Engine())
+	fmt.Fprintf(stdout, "Added company %d (%s): target schema %s on the %s target", in.ID, in.Alias, res.Company.Schema, res.Engine)
 	if n := len(in.Config); n > 0 {
 		fmt.Fprintf(stdout, ", configuration %s", kvString(in.Config))
 	}
 	fmt.Fprintln(stdout, ".")
-	if len(tables) == 0 {
+	if res.Tables == 0 {
 		fmt.Fprintln(stdout, "\nNo active tables yet: the next run copies nothing for it. Add one with `ferry table add`.")
 		return exitOK
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ferrydata/ferry/internal/ops"
 )
 
 const ordersQuery = "SELECT id, customer, total, updated_at FROM orders WHERE company = :company_id AND updated_at >= :since"
@@ -50,7 +52,7 @@ func TestCompanyAdd(t *testing.T) {
 	}
 
 	// --json, with an explicit schema.
-	var res companyAddResult
+	var res ops.CompanyAdded
 	decode(t, mustFerry(t, e.cli("company", "add", "--company-id", "43", "--alias", "globex", "--schema", "reporting_globex", "--config", "days=365", "--run-date", "2026-11-02", "--json")...), &res)
 	if res.Company.Schema != "reporting_globex" || len(res.Plan) != 1 || res.Plan[0].EstRows != 3 || res.Plan[0].TargetTable != "reporting_globex.orders" || res.EstRows != 3 {
 		t.Errorf("--json: %+v", res)

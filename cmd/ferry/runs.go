@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/ops"
 )
@@ -75,7 +74,7 @@ func runRunsList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	// failure only costs that column.
 	targetNote := "unset"
 	if raw := c.url(ops.TargetDB); raw != "" {
-		targetNote = readTargetFreshness(ctx, raw, db, fresh)
+		targetNote = ops.ReadTargetFreshness(ctx, raw, db, fresh)
 	}
 	now := time.Now()
 	if c.json() {
@@ -88,47 +87,8 @@ func runRunsList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		return c.printJSON(res)
 	}
-	if len(runs) == 0 {
-		fmt.Fprintln(stdout, "No runs yet. Start one with `ferry run` (or the state machine on AWS).")
-	} else {
-		rows := make([][]string, len(runs))
-		for i, r := range runs {
-			st := r.StartedAt
-			rows[i] = []string{r.RunID, strings.ToUpper(r.Status), fmtTime(&st), runDuration(r, now), fmt.Sprint(r.Companies), humanInt(r.Rows), fmt.Sprint(r.Failed)}
-		}
-		writeTable(stdout, []string{"RUN", "STATUS", "STARTED", "DURATION", "COMPANIES", "ROWS", "FAILED"}, rows)
-	}
-	if lease.Held(now) {
-		fmt.Fprintf(stdout, "\nRun %s holds the run lease until %s.\n", lease.Holder, fmtTime(&lease.ExpiresAt))
-	} else if lease.Holder != "" {
-		fmt.Fprintf(stdout, "\nRun %s left an expired lease (%s); the next run takes it over.\n", lease.Holder, fmtTime(&lease.ExpiresAt))
-	}
-	if len(fresh) > 0 {
-		fmt.Fprintln(stdout, "\nFreshness (last swap per company and table):")
-		rows := make([][]string, len(fresh))
-		for i, f := range fresh {
-			last := f.LastStatus
-			if f.LastStatus == admin.LoadFailed {
-				last = "FAILED in " + f.LastRunID
-			}
-			rows[i] = []string{itoa(f.CompanyID), orDash(f.Alias), f.Table, fmtTime(f.SwappedAt), orDash(f.RunID), humanInt(f.Rows), orDash(last)}
-			if f.SwappedAt == nil {
-				rows[i][3], rows[i][5] = "never", "-"
-			}
-			if targetNote == "" {
-				tf := "-"
-				if f.Target != nil {
-					tf = f.Target.RunID + " at " + fmtTime(&f.Target.SwappedAt)
-				}
-				rows[i] = append(rows[i], tf)
-			}
-		}
-		header := []string{"COMPANY", "ALIAS", "TABLE", "SWAPPED", "BY RUN", "ROWS", "LAST LOAD"}
-		if targetNote == "" {
-			header = append(header, "TARGET SAYS")
-		}
-		writeTable(stdout, header, rows)
-	}
+	printRuns(stdout, runs, lease, now)
+	printFreshness(stdout, fresh, targetNote == "")
 	if targetNote != "" && targetNote != "unset" {
 		fmt.Fprintf(stdout, "\n(%s)\n", targetNote)
 	}
@@ -258,31 +218,53 @@ func runRunsRelease(ctx context.Context, args []string, stdout, stderr io.Writer
 	return exitOK
 }
 
-// readTargetFreshness fills fresh[i].Target from the target's
-// _ferry_freshness tables. It returns "" on success, else a note saying
-// why the target's view is missing.
-func readTargetFreshness(ctx context.Context, raw string, db *admin.DB, fresh []ops.Freshness) string {
-	tgt, err := ops.OpenTarget(ctx, raw)
-	if err != nil {
-		return "the target's _ferry_freshness tables were not read: " + err.Error()
+// printRuns prints the runs table and who holds the lease.
+func printRuns(stdout io.Writer, runs []admin.Run, lease admin.Lease, now time.Time) {
+	if len(runs) == 0 {
+		fmt.Fprintln(stdout, "No runs yet. Start one with `ferry run` (or the state machine on AWS).")
+	} else {
+		rows := make([][]string, len(runs))
+		for i, r := range runs {
+			st := r.StartedAt
+			rows[i] = []string{r.RunID, strings.ToUpper(r.Status), fmtTime(&st), runDuration(r, now), fmt.Sprint(r.Companies), humanInt(r.Rows), fmt.Sprint(r.Failed)}
+		}
+		writeTable(stdout, []string{"RUN", "STATUS", "STARTED", "DURATION", "COMPANIES", "ROWS", "FAILED"}, rows)
 	}
-	defer tgt.Close()
-	companies, err := db.ListCompanies(ctx)
-	if err != nil {
-		return "the target's _ferry_freshness tables were not read: " + err.Error()
+	if lease.Held(now) {
+		fmt.Fprintf(stdout, "\nRun %s holds the run lease until %s.\n", lease.Holder, fmtTime(&lease.ExpiresAt))
+	} else if lease.Holder != "" {
+		fmt.Fprintf(stdout, "\nRun %s left an expired lease (%s); the next run takes it over.\n", lease.Holder, fmtTime(&lease.ExpiresAt))
 	}
-	cs := make([]ferry.Company, len(companies))
-	for i, co := range companies {
-		cs[i] = co.Company
+}
+
+// printFreshness prints when each company's tables were last swapped, with
+// what the target says when it was read.
+func printFreshness(stdout io.Writer, fresh []ops.Freshness, withTarget bool) {
+	if len(fresh) == 0 {
+		return
 	}
-	tf, err := ops.TargetFreshness(ctx, tgt, cs)
-	if err != nil {
-		return "the target's _ferry_freshness tables were not read: " + err.Error()
-	}
-	for i := range fresh {
-		if f, ok := tf[fresh[i].CompanyID][fresh[i].Table]; ok {
-			fresh[i].Target = &f
+	fmt.Fprintln(stdout, "\nFreshness (last swap per company and table):")
+	rows := make([][]string, len(fresh))
+	for i, f := range fresh {
+		last := f.LastStatus
+		if f.LastStatus == admin.LoadFailed {
+			last = "FAILED in " + f.LastRunID
+		}
+		rows[i] = []string{itoa(f.CompanyID), orDash(f.Alias), f.Table, fmtTime(f.SwappedAt), orDash(f.RunID), humanInt(f.Rows), orDash(last)}
+		if f.SwappedAt == nil {
+			rows[i][3], rows[i][5] = "never", "-"
+		}
+		if withTarget {
+			tf := "-"
+			if f.Target != nil {
+				tf = f.Target.RunID + " at " + fmtTime(&f.Target.SwappedAt)
+			}
+			rows[i] = append(rows[i], tf)
 		}
 	}
-	return ""
+	header := []string{"COMPANY", "ALIAS", "TABLE", "SWAPPED", "BY RUN", "ROWS", "LAST LOAD"}
+	if withTarget {
+		header = append(header, "TARGET SAYS")
+	}
+	writeTable(stdout, header, rows)
 }

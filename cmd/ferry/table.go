@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -73,22 +74,12 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	defer db.Close()
 	defer src.Close()
 	spec := ferry.TableSpec{Name: *name, Query: *query, ChunkColumn: *col, ChunkRows: *rows, ZeroDates: ferry.ZeroDatePolicy(*zd), MaxShrinkPct: *shrink}
-	existed := false
-	if *replace {
-		all, err := db.ListTables(ctx)
-		if err != nil {
-			return c.fail(err)
-		}
-		for _, t := range all {
-			existed = existed || t.Name == spec.Name
-		}
+	tc, existed, err := ops.AddTableChecked(ctx, db, src, spec, *replace, !*inactive, c.date)
+	var nw *ops.NotWrittenError
+	if errors.As(err, &nw) {
+		fmt.Fprintf(stderr, "ferry table add: %s\n", nw.Why)
 	}
-	tc, err := ops.CheckTable(ctx, db, src, spec, *replace, c.date)
 	if err != nil {
-		fmt.Fprintf(stderr, "ferry table add: table %s was not written.\n", spec.Name)
-		return c.fail(err)
-	}
-	if err := db.AddTable(ctx, tc.Spec, !*inactive); err != nil {
 		return c.fail(err)
 	}
 	res := tableAddResult{Table: tc.Spec, Columns: tc.Columns, Companies: []int64{}, Sample: tc.Sample, Replaced: existed}
@@ -98,8 +89,14 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if c.json() {
 		return c.printJSON(res)
 	}
+	printTableAdded(stdout, tc, existed, *inactive)
+	return exitOK
+}
+
+// printTableAdded says what `ferry table add` wrote and checked.
+func printTableAdded(stdout io.Writer, tc ops.TableCheck, replaced, inactive bool) {
 	verb := "Added"
-	if existed {
+	if replaced {
 		verb = "Replaced"
 	}
 	fmt.Fprintf(stdout, "%s table %s: chunk column %s, %s rows per chunk, zero dates %s, parameters %s.\n",
@@ -115,10 +112,9 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stdout, "Checked on the source for %d active companies.", len(tc.Companies))
 		fmt.Fprintln(stdout, " See what the next run copies with `ferry plan`.")
 	}
-	if *inactive {
+	if inactive {
 		fmt.Fprintf(stdout, "The table is disabled: `ferry table enable %s` turns it on.\n", tc.Spec.Name)
 	}
-	return exitOK
 }
 
 func orDefault(s, d string) string {

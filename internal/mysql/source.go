@@ -323,4 +323,3 @@ func (s *Source) Boundaries(ctx context.Context, query string, params map[string
 		cur = nxt
 	}
 }
-

@@ -103,37 +103,7 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 		opt.RunDate = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	}
 	var r Report
-	var (
-		companies []ferry.Company
-		tables    []ferry.TableSpec
-		haveCfg   bool
-	)
-	db, addr, err := OpenAdmin(ctx, dsns.Admin)
-	if err != nil {
-		r.fail("connect", AdminDB, err)
-	} else {
-		defer db.Close()
-		r.add(Item{Status: StatusOK, Check: "connect", Database: string(AdminDB), Message: "connected to " + addr})
-		if err := db.RequireSchema(ctx); err != nil {
-			r.fail("schema", AdminDB, err)
-		} else {
-			r.add(Item{Status: StatusOK, Check: "schema", Database: string(AdminDB), Message: "admin schema is up to date"})
-			r.add(checkAdminPrivileges(ctx, db))
-			companies, tables, err = LoadConfig(ctx, db, nil)
-			if err != nil {
-				r.fail("configuration", AdminDB, err)
-			} else {
-				haveCfg = true
-				it := Item{Status: StatusOK, Check: "configuration", Database: string(AdminDB),
-					Message: fmt.Sprintf("%d active companies, %d active tables", len(companies), len(tables))}
-				if len(companies) == 0 || len(tables) == 0 {
-					it.Fix = "a run copies nothing until there are both: `ferry company add`, `ferry table add`"
-				}
-				r.add(it)
-			}
-		}
-	}
-
+	cfg := r.checkAdmin(ctx, dsns.Admin)
 	src, err := OpenSource(ctx, dsns.Source)
 	if err != nil {
 		r.fail("connect", SourceDB, err)
@@ -142,57 +112,95 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 		r.add(Item{Status: StatusOK, Check: "connect", Database: string(SourceDB), Message: "connected to " + src.Addr})
 		r.add(checkSourcePrivileges(ctx, src))
 	}
-
 	tgt, err := OpenTarget(ctx, dsns.Target)
+	engine := ferry.Engine("")
 	if err != nil {
 		r.fail("connect", TargetDB, err)
 	} else {
 		defer tgt.Close()
-		r.add(Item{Status: StatusOK, Check: "connect", Database: string(TargetDB), Message: fmt.Sprintf("connected to %s (%s)", tgt.Addr, tgt.Engine())})
-		if haveCfg {
-			for _, c := range companies {
+		engine = tgt.Engine()
+		r.add(Item{Status: StatusOK, Check: "connect", Database: string(TargetDB), Message: fmt.Sprintf("connected to %s (%s)", tgt.Addr, engine)})
+		if cfg != nil {
+			for _, c := range cfg.companies {
 				r.add(checkTargetSchema(ctx, tgt, c))
 			}
 		}
 	}
-
 	switch {
-	case !haveCfg:
+	case cfg == nil:
 		r.add(Item{Status: StatusSkip, Check: "queries", Message: "queries not validated: the admin database could not be read"})
 	case src == nil:
 		r.add(Item{Status: StatusSkip, Check: "queries", Message: "queries not validated: the source database is unreachable"})
-	case len(tables) == 0 || len(companies) == 0:
+	case len(cfg.tables) == 0 || len(cfg.companies) == 0:
 	default:
-		engine := ferry.Engine("")
-		if tgt != nil {
-			engine = tgt.Engine()
-		}
-		_, err := plan.Validate(ctx, src, companies, tables, plan.Options{RunID: "check", RunDate: opt.RunDate, Target: engine})
-		if err == nil {
-			r.add(Item{Status: StatusOK, Check: "queries", Database: string(SourceDB),
-				Message: fmt.Sprintf("%d tables × %d companies: every query runs, parameters and chunk columns are right", len(tables), len(companies))})
-			break
-		}
-		for _, p := range Problems(ImproveFixes(err)) {
-			var ce *ferry.ConfigError
-			if errors.As(p, &ce) {
-				fix := ce.Fix
-				if ce.Table != "" && strings.Contains(fix, "tables.query_select") {
-					fix += fmt.Sprintf("; e.g. `ferry table add --name %s --replace --query '...'`", ce.Table)
-				}
-				check := "query"
-				if IsPrivilegeProblem(ce) {
-					check = "privileges"
-				}
-				r.add(Item{Status: StatusFail, Check: check, Database: string(SourceDB), Company: ce.Company, Table: ce.Table, Message: ce.Msg, Fix: fix})
-			} else {
-				r.add(Item{Status: StatusFail, Check: "query", Database: string(SourceDB), Message: p.Error(),
-					Fix: "the source failed while validating: check it is up and rerun `ferry check`"})
-			}
-		}
+		r.checkQueries(ctx, src, cfg, engine, opt.RunDate)
 	}
 	r.OK = r.Problems == 0
 	return r
+}
+
+// checkConfig is the configuration the preflight read.
+type checkConfig struct {
+	companies []ferry.Company
+	tables    []ferry.TableSpec
+}
+
+// checkAdmin checks the admin database (connection, schema, privileges)
+// and reads the configuration; nil when it could not be read.
+func (r *Report) checkAdmin(ctx context.Context, dsn string) *checkConfig {
+	db, addr, err := OpenAdmin(ctx, dsn)
+	if err != nil {
+		r.fail("connect", AdminDB, err)
+		return nil
+	}
+	defer db.Close()
+	r.add(Item{Status: StatusOK, Check: "connect", Database: string(AdminDB), Message: "connected to " + addr})
+	if err := db.RequireSchema(ctx); err != nil {
+		r.fail("schema", AdminDB, err)
+		return nil
+	}
+	r.add(Item{Status: StatusOK, Check: "schema", Database: string(AdminDB), Message: "admin schema is up to date"})
+	r.add(checkAdminPrivileges(ctx, db))
+	companies, tables, err := LoadConfig(ctx, db, nil)
+	if err != nil {
+		r.fail("configuration", AdminDB, err)
+		return nil
+	}
+	it := Item{Status: StatusOK, Check: "configuration", Database: string(AdminDB),
+		Message: fmt.Sprintf("%d active companies, %d active tables", len(companies), len(tables))}
+	if len(companies) == 0 || len(tables) == 0 {
+		it.Fix = "a run copies nothing until there are both: `ferry company add`, `ferry table add`"
+	}
+	r.add(it)
+	return &checkConfig{companies: companies, tables: tables}
+}
+
+// checkQueries validates every active table's query for every active
+// company, as a run would plan them.
+func (r *Report) checkQueries(ctx context.Context, src *Source, cfg *checkConfig, engine ferry.Engine, runDate time.Time) {
+	_, err := plan.Validate(ctx, src, cfg.companies, cfg.tables, plan.Options{RunID: "check", RunDate: runDate, Target: engine})
+	if err == nil {
+		r.add(Item{Status: StatusOK, Check: "queries", Database: string(SourceDB),
+			Message: fmt.Sprintf("%d tables × %d companies: every query runs, parameters and chunk columns are right", len(cfg.tables), len(cfg.companies))})
+		return
+	}
+	for _, p := range Problems(ImproveFixes(err)) {
+		var ce *ferry.ConfigError
+		if !errors.As(p, &ce) {
+			r.add(Item{Status: StatusFail, Check: "query", Database: string(SourceDB), Message: p.Error(),
+				Fix: "the source failed while validating: check it is up and rerun `ferry check`"})
+			continue
+		}
+		fix := ce.Fix
+		if ce.Table != "" && strings.Contains(fix, "tables.query_select") {
+			fix += fmt.Sprintf("; e.g. `ferry table add --name %s --replace --query '...'`", ce.Table)
+		}
+		check := "query"
+		if IsPrivilegeProblem(ce) {
+			check = "privileges"
+		}
+		r.add(Item{Status: StatusFail, Check: check, Database: string(SourceDB), Company: ce.Company, Table: ce.Table, Message: ce.Msg, Fix: fix})
+	}
 }
 
 func companyLabel(c ferry.Company) string { return fmt.Sprintf("%d (%s)", c.ID, c.Alias) }

@@ -174,3 +174,32 @@ func TargetFreshness(ctx context.Context, tgt *Target, companies []ferry.Company
 	}
 	return out, nil
 }
+
+// ReadTargetFreshness fills fresh[i].Target from the target's
+// _ferry_freshness tables. It returns "" on success, else a note saying
+// why the target's view is missing.
+func ReadTargetFreshness(ctx context.Context, raw string, db *admin.DB, fresh []Freshness) string {
+	tgt, err := OpenTarget(ctx, raw)
+	if err != nil {
+		return "the target's _ferry_freshness tables were not read: " + err.Error()
+	}
+	defer tgt.Close()
+	companies, err := db.ListCompanies(ctx)
+	if err != nil {
+		return "the target's _ferry_freshness tables were not read: " + err.Error()
+	}
+	cs := make([]ferry.Company, len(companies))
+	for i, co := range companies {
+		cs[i] = co.Company
+	}
+	tf, err := TargetFreshness(ctx, tgt, cs)
+	if err != nil {
+		return "the target's _ferry_freshness tables were not read: " + err.Error()
+	}
+	for i := range fresh {
+		if f, ok := tf[fresh[i].CompanyID][fresh[i].Table]; ok {
+			fresh[i].Target = &f
+		}
+	}
+	return ""
+}

@@ -259,69 +259,8 @@ func checkTable(t ferry.TableSpec, probs *problems) bool {
 func Validate(ctx context.Context, src ferry.Source, companies []ferry.Company, tables []ferry.TableSpec, opt Options) (Plan, error) {
 	p := Plan{RunID: opt.RunID, RunDate: opt.RunDate.Format(DateLayout), Target: opt.Target}
 	probs := &problems{}
-
-	// Tables, and staging name collisions.
-	okTable := make([]bool, len(tables))
-	byLower := map[string]string{}
-	staging := map[string]string{}
-	for i, t := range tables {
-		okTable[i] = checkTable(t, probs)
-		low := strings.ToLower(t.Name)
-		if other, dup := byLower[low]; dup {
-			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("table %s and table %s differ only in case; MySQL targets may treat them as one", other, t.Name), "rename one of them")
-			okTable[i] = false
-		}
-		byLower[low] = t.Name
-		s := ferry.StagingName(t.Name)
-		if other, dup := staging[strings.ToLower(s)]; dup {
-			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("tables %s and %s map to the same staging table %s", other, t.Name, s), "rename one of them")
-			okTable[i] = false
-		}
-		staging[strings.ToLower(s)] = t.Name
-	}
-	for i, t := range tables {
-		if other, ok := staging[strings.ToLower(t.Name)]; ok && other != t.Name {
-			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("table name %s is the staging table of table %s", t.Name, other), "rename the table")
-			okTable[i] = false
-		}
-	}
-
-	// Companies.
-	aliases := map[string]int64{}
-	schemas := map[string]int64{}
-	params := make([]map[string]ferry.Param, len(companies))
-	okCompany := make([]bool, len(companies))
-	for i, c := range companies {
-		w := ferry.Where{Company: companyName(c)}
-		ok := true
-		if err := ferry.ValidAlias(c.Alias); err != nil {
-			probs.add(w, err.Error(), "set companies.alias to lower-case letters, digits and _ (e.g. acme_eu)")
-			ok = false
-		} else if other, dup := aliases[c.Alias]; dup {
-			probs.add(w, fmt.Sprintf("alias %s is also company %d's", c.Alias, other), "give every company its own alias")
-			ok = false
-		}
-		aliases[c.Alias] = c.ID
-		if err := ferry.ValidIdent(c.Schema); err != nil {
-			probs.add(w, "target schema: "+err.Error(), "set companies.target_schema to a valid name, or NULL for bi_<alias>")
-			ok = false
-		} else if other, dup := schemas[strings.ToLower(c.Schema)]; dup {
-			probs.add(w, fmt.Sprintf("target schema %s is also company %d's", c.Schema, other), "give every company its own target_schema")
-			ok = false
-		}
-		schemas[strings.ToLower(c.Schema)] = c.ID
-		pm, err := CompanyParams(c, opt.RunDate)
-		if err != nil {
-			var ce *ferry.ConfigError
-			if errors.As(err, &ce) {
-				probs.add(ce.Where, ce.Msg, ce.Fix)
-			} else {
-				probs.add(w, err.Error(), "")
-			}
-			ok = false
-		}
-		params[i], okCompany[i] = pm, ok
-	}
+	okTable := checkTables(tables, probs)
+	params, okCompany := checkCompanies(companies, opt.RunDate, probs)
 
 	// Every company × table against the source.
 	p.Companies = make([]CompanyPlan, len(companies))
@@ -355,6 +294,81 @@ func Validate(ctx context.Context, src ferry.Source, companies []ferry.Company, 
 		return Plan{}, probs.err()
 	}
 	return p, nil
+}
+
+// checkTables checks each table (checkTable) and the names they share: two
+// tables differing only in case, two with one staging table, a table named
+// like another's staging table. It reports which tables are usable.
+func checkTables(tables []ferry.TableSpec, probs *problems) []bool {
+	okTable := make([]bool, len(tables))
+	byLower := map[string]string{}
+	staging := map[string]string{}
+	for i, t := range tables {
+		okTable[i] = checkTable(t, probs)
+		low := strings.ToLower(t.Name)
+		if other, dup := byLower[low]; dup {
+			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("table %s and table %s differ only in case; MySQL targets may treat them as one", other, t.Name), "rename one of them")
+			okTable[i] = false
+		}
+		byLower[low] = t.Name
+		s := ferry.StagingName(t.Name)
+		if other, dup := staging[strings.ToLower(s)]; dup {
+			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("tables %s and %s map to the same staging table %s", other, t.Name, s), "rename one of them")
+			okTable[i] = false
+		}
+		staging[strings.ToLower(s)] = t.Name
+	}
+	for i, t := range tables {
+		if other, ok := staging[strings.ToLower(t.Name)]; ok && other != t.Name {
+			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("table name %s is the staging table of table %s", t.Name, other), "rename the table")
+			okTable[i] = false
+		}
+	}
+
+	return okTable
+}
+
+// checkCompanies checks each company's alias, schema (both unique) and
+// parameter values; it returns the parameters and which companies are
+// usable.
+func checkCompanies(companies []ferry.Company, runDate time.Time, probs *problems) ([]map[string]ferry.Param, []bool) {
+	aliases := map[string]int64{}
+	schemas := map[string]int64{}
+	params := make([]map[string]ferry.Param, len(companies))
+	okCompany := make([]bool, len(companies))
+	for i, c := range companies {
+		w := ferry.Where{Company: companyName(c)}
+		ok := true
+		if err := ferry.ValidAlias(c.Alias); err != nil {
+			probs.add(w, err.Error(), "set companies.alias to lower-case letters, digits and _ (e.g. acme_eu)")
+			ok = false
+		} else if other, dup := aliases[c.Alias]; dup {
+			probs.add(w, fmt.Sprintf("alias %s is also company %d's", c.Alias, other), "give every company its own alias")
+			ok = false
+		}
+		aliases[c.Alias] = c.ID
+		if err := ferry.ValidIdent(c.Schema); err != nil {
+			probs.add(w, "target schema: "+err.Error(), "set companies.target_schema to a valid name, or NULL for bi_<alias>")
+			ok = false
+		} else if other, dup := schemas[strings.ToLower(c.Schema)]; dup {
+			probs.add(w, fmt.Sprintf("target schema %s is also company %d's", c.Schema, other), "give every company its own target_schema")
+			ok = false
+		}
+		schemas[strings.ToLower(c.Schema)] = c.ID
+		pm, err := CompanyParams(c, runDate)
+		if err != nil {
+			var ce *ferry.ConfigError
+			if errors.As(err, &ce) {
+				probs.add(ce.Where, ce.Msg, ce.Fix)
+			} else {
+				probs.add(w, err.Error(), "")
+			}
+			ok = false
+		}
+		params[i], okCompany[i] = pm, ok
+	}
+
+	return params, okCompany
 }
 
 func parallel(opt Options) int {
