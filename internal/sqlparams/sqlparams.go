@@ -182,6 +182,22 @@ func isWord(c byte) bool {
 // check refuses what is not a single read-only SELECT and returns the index
 // of a trailing ';' token (or -1).
 func check(q string, toks []token) (int, error) {
+	semi, err := checkStructure(q, toks)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkSelect(q, toks); err != nil {
+		return 0, err
+	}
+	if err := checkReadOnly(q, toks); err != nil {
+		return 0, err
+	}
+	return semi, nil
+}
+
+// checkStructure refuses a second statement, unbalanced parentheses and
+// positional placeholders; it returns the index of a final ';' (-1: none).
+func checkStructure(q string, toks []token) (int, error) {
 	semi := -1
 	for i, t := range toks {
 		if t.kind == ';' {
@@ -209,6 +225,12 @@ func check(q string, toks []token) (int, error) {
 	if open != 0 {
 		return 0, &QueryError{Msg: "unbalanced '('"}
 	}
+	return semi, nil
+}
+
+// checkSelect refuses a query that is not a SELECT (or a WITH whose main
+// statement is a SELECT).
+func checkSelect(q string, toks []token) error {
 	// The first keyword, after opening parentheses.
 	first := ""
 	firstAt := 0
@@ -253,14 +275,19 @@ func check(q string, toks []token) (int, error) {
 			}
 		}
 		if main != "SELECT" {
-			return 0, &QueryError{Msg: "WITH must be followed by a SELECT; a configured query is a single read-only SELECT"}
+			return &QueryError{Msg: "WITH must be followed by a SELECT; a configured query is a single read-only SELECT"}
 		}
 	case "":
-		return 0, &QueryError{Msg: "query is empty; a configured query is a single SELECT"}
+		return &QueryError{Msg: "query is empty; a configured query is a single SELECT"}
 	default:
-		return 0, &QueryError{Msg: fmt.Sprintf("query starts with %s; a configured query is a single read-only SELECT", first)}
+		return &QueryError{Msg: fmt.Sprintf("query starts with %s; a configured query is a single read-only SELECT", first)}
 	}
-	// Words that make a SELECT write or lock, at any depth.
+	return nil
+}
+
+// checkReadOnly refuses the words that make a SELECT write or lock, at any
+// depth.
+func checkReadOnly(q string, toks []token) error {
 	var prev, prev2 string
 	for _, t := range toks {
 		if t.kind != 'w' {
@@ -272,17 +299,17 @@ func check(q string, toks []token) (int, error) {
 		w := strings.ToUpper(q[t.start:t.end])
 		switch {
 		case w == "INTO":
-			return 0, &QueryError{Msg: fmt.Sprintf("SELECT ... INTO at byte %d is not allowed; a configured query only returns rows", t.start)}
+			return &QueryError{Msg: fmt.Sprintf("SELECT ... INTO at byte %d is not allowed; a configured query only returns rows", t.start)}
 		case prev == "FOR" && (w == "UPDATE" || w == "SHARE"):
-			return 0, &QueryError{Msg: fmt.Sprintf("FOR %s at byte %d is not allowed; a configured query must not lock rows", w, t.start)}
+			return &QueryError{Msg: fmt.Sprintf("FOR %s at byte %d is not allowed; a configured query must not lock rows", w, t.start)}
 		case prev == "KEY" && (w == "UPDATE" || w == "SHARE") && prev2 != "DUPLICATE":
-			return 0, &QueryError{Msg: fmt.Sprintf("FOR ... KEY %s at byte %d is not allowed; a configured query must not lock rows", w, t.start)}
+			return &QueryError{Msg: fmt.Sprintf("FOR ... KEY %s at byte %d is not allowed; a configured query must not lock rows", w, t.start)}
 		case prev2 == "LOCK" && prev == "IN" && w == "SHARE":
-			return 0, &QueryError{Msg: fmt.Sprintf("LOCK IN SHARE MODE at byte %d is not allowed; a configured query must not lock rows", t.start)}
+			return &QueryError{Msg: fmt.Sprintf("LOCK IN SHARE MODE at byte %d is not allowed; a configured query must not lock rows", t.start)}
 		}
 		prev2, prev = prev, w
 	}
-	return semi, nil
+	return nil
 }
 
 // Names lists the distinct parameters query uses, in order of first use.

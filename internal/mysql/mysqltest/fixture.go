@@ -193,6 +193,38 @@ func twoDigits(v int) string {
 	return strconv.Itoa(v)
 }
 
+// insertFixtureRows inserts rows, binding BIT columns as numbers and
+// binary ones as bytes.
+func insertFixtureRows(t testing.TB, ctx context.Context, conn *sql.Conn, rows [][]*string) {
+	t.Helper()
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(fixtureCols)), ",")
+	ins := "INSERT INTO `" + FidelityTable + "` VALUES (" + marks + ")"
+	for _, r := range rows {
+		args := make([]any, len(r))
+		for i, v := range r {
+			c := fixtureCols[i]
+			switch {
+			case v == nil:
+				args[i] = nil
+			case fixtureBits[c.name] > 0:
+				u, err := strconv.ParseUint(*v, 2, 64)
+				if err != nil {
+					t.Fatalf("mysqltest: bit value %q: %v", *v, err)
+				}
+				args[i] = u
+			case fixtureBinary[c.name]:
+				args[i] = []byte(*v)
+			default:
+				args[i] = *v
+			}
+		}
+		if _, err := conn.ExecContext(ctx, ins, args...); err != nil {
+			t.Fatalf("mysqltest: insert row %s: %v", *r[0], err)
+		}
+	}
+
+}
+
 // FidelityFixture creates and fills the awkward-values table in db (a
 // fresh database, e.g. from testdb.MySQLDB) and describes it. Every type
 // Ferry copies is there: NULL vs the empty string, quotes, commas, CR, LF, CRLF, tabs,
@@ -223,32 +255,8 @@ func FidelityFixture(t testing.TB, db *sql.DB) Fixture {
 	if _, err := conn.ExecContext(ctx, "CREATE TABLE `"+FidelityTable+"` ("+strings.Join(ddl, ", ")+") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"); err != nil {
 		t.Fatalf("mysqltest: create %s: %v", FidelityTable, err)
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(fixtureCols)), ",")
-	ins := "INSERT INTO `" + FidelityTable + "` VALUES (" + marks + ")"
 	rows := fixtureRows()
-	for _, r := range rows {
-		args := make([]any, len(r))
-		for i, v := range r {
-			c := fixtureCols[i]
-			switch {
-			case v == nil:
-				args[i] = nil
-			case fixtureBits[c.name] > 0:
-				u, err := strconv.ParseUint(*v, 2, 64)
-				if err != nil {
-					t.Fatalf("mysqltest: bit value %q: %v", *v, err)
-				}
-				args[i] = u
-			case fixtureBinary[c.name]:
-				args[i] = []byte(*v)
-			default:
-				args[i] = *v
-			}
-		}
-		if _, err := conn.ExecContext(ctx, ins, args...); err != nil {
-			t.Fatalf("mysqltest: insert row %s: %v", *r[0], err)
-		}
-	}
+	insertFixtureRows(t, ctx, conn, rows)
 
 	var version string
 	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
