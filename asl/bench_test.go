@@ -17,7 +17,7 @@ func BenchmarkMapPass10k(b *testing.B) {
 			input := benchItems(n)
 			// ResultPath null keeps the 10,000 results out of the (256 KiB-limited) state output.
 			sm := mustParse(b, `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","ResultPath":null,"End":true,
-				"ItemProcessor":{"ProcessorConfig":{"Mode":"`+mode+`"},"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"v.$":"$.i"},"End":true}}}}}}`)
+				"ItemProcessor":{"ProcessorConfig":{"Mode":"`+mode+`","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"v.$":"$.i"},"End":true}}}}}}`)
 			benchRun(b, sm, input, n)
 		})
 	}

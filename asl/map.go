@@ -120,6 +120,9 @@ func (s *mapState) parseProcessor(p *parser, o map[string]any, w string) {
 	}
 	if pc, ok := po["ProcessorConfig"].(map[string]any); ok {
 		s.parseProcessorConfig(p, pc, w+"."+key+".ProcessorConfig")
+		if _, has := pc["ExecutionType"]; s.Distributed && !has {
+			p.add(w+"."+key+".ProcessorConfig", "SCHEMA_VALIDATION_FAILED: ExecutionType (STANDARD or EXPRESS) is required when Mode is DISTRIBUTED")
+		}
 	}
 	s.Processor = p.machine(po, w+"."+key+".", false)
 }

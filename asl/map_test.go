@@ -58,7 +58,7 @@ func TestInlineMapConcurrencyAndOrder(t *testing.T) {
 }
 
 func TestOptionsMaxConcurrencyCaps(t *testing.T) {
-	def := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","End":true}}},"End":true}}}`
+	def := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","End":true}}},"End":true}}}`
 	f := &inflight{}
 	ex := runDef(t, def, `[1,2,3,4,5,6,7,8,9,10,11,12]`, Options{MaxConcurrency: 2, Tasks: map[string]TaskHandler{"f": f.handle}})
 	if ex.Status != StatusSucceeded || f.max.Load() > 2 {
@@ -248,7 +248,7 @@ func TestDistributedMapToleratedFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			def := `{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","End":true,` + tc.tol + `,
-				"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","End":true}}}}}}`
+				"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","End":true}}}}}}`
 			ex := runDef(t, def, `{"c":3,"items":[0,1,2,3,4,5,6,7,8,9]}`, Options{Tasks: map[string]TaskHandler{"f": h}})
 			if ex.Status != tc.wantStatus || ex.Error != tc.wantErr {
 				t.Fatalf("%s %s %s", ex.Status, ex.Error, ex.Cause)
@@ -276,7 +276,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		return in, nil
 	}
 	for _, mode := range []string{"INLINE", "DISTRIBUTED"} {
-		def := `{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":3,"End":true,"ItemProcessor":{"ProcessorConfig":{"Mode":"` + mode + `"},"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+		def := `{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":3,"End":true,"ItemProcessor":{"ProcessorConfig":{"Mode":"` + mode + `","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
 			{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","End":true}}},
 			{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}]}}}}}}`
 		for _, in := range []string{`[1,2,3,4,5,6,7,8,9,10]`, `[1,2,3]`} {

@@ -59,7 +59,7 @@ func TestRetryWholeMapState(t *testing.T) {
 
 func TestWriterConfigFlatten(t *testing.T) {
 	def := `{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"ResultWriter":{"WriterConfig":{"Transformation":"FLATTEN","OutputType":"JSON"}},
-		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"pair.$":"States.Array($, $)"},"OutputPath":"$.pair","End":true}}}}}}`
+		"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"pair.$":"States.Array($, $)"},"OutputPath":"$.pair","End":true}}}}}}`
 	ex := runDef(t, def, `[1,2]`, Options{})
 	if ex.Status != StatusSucceeded || !jsonEq(t, ex.Output, `[1,1,2,2]`) {
 		t.Fatalf("%s %s %s %s", ex.Status, ex.Output, ex.Error, ex.Cause)

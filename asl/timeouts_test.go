@@ -289,7 +289,7 @@ func TestMapConcurrencyLimitIsReachedNotExceeded(t *testing.T) {
 			for i := range items {
 				items[i] = fmt.Sprint(i)
 			}
-			def := fmt.Sprintf(`{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":%d,"End":true,"ItemProcessor":{"ProcessorConfig":{"Mode":%q},
+			def := fmt.Sprintf(`{"StartAt":"M","States":{"M":{"Type":"Map","MaxConcurrency":%d,"End":true,"ItemProcessor":{"ProcessorConfig":{"Mode":%q,"ExecutionType":"STANDARD"},
 				"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","End":true}}}}}}`, tc.own, tc.mode)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

@@ -61,7 +61,7 @@ func TestValidation(t *testing.T) {
 		{"JSONPath state in a JSONata machine", `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass","QueryLanguage":"JSONPath","End":true}}}`, "cannot use QueryLanguage JSONPath"},
 		{"JSONata field refused", `{"StartAt":"A","States":{"A":{"Type":"Pass","Output":{},"End":true}}}`, "only valid with QueryLanguage JSONata"},
 		{"bad Assign name", `{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"a-b":1},"End":true}}}`, "invalid variable name"},
-		{"ItemBatcher empty", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true,"ItemBatcher":{},"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"P","States":{"P":` + pass + `}}}}}`, "needs MaxItemsPerBatch"},
+		{"ItemBatcher empty", `{"StartAt":"A","States":{"A":{"Type":"Map","End":true,"ItemBatcher":{},"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":` + pass + `}}}}}`, "needs MaxItemsPerBatch"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
