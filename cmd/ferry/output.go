@@ -17,6 +17,7 @@ import (
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/ops"
+	"github.com/ferrydata/ferry/internal/steps"
 )
 
 // Exit codes of the day-2 commands.
@@ -351,11 +352,7 @@ func (m kvList) Set(s string) error {
 
 // runDateFlag parses --run-date (YYYY-MM-DD); empty is today (UTC).
 func runDateFlag(s string) (time.Time, error) {
-	if s == "" {
-		y, m, d := time.Now().UTC().Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
-	}
-	t, err := time.ParseInLocation("2006-01-02", s, time.UTC)
+	t, err := steps.ParseRunDate(s, time.Now())
 	if err != nil {
 		return time.Time{}, fmt.Errorf("--run-date %q is not a date YYYY-MM-DD", s)
 	}
