@@ -1,0 +1,445 @@
+package mysql
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/csvcodec"
+	"github.com/go-sql-driver/mysql"
+)
+
+type loadCol struct {
+	name string
+	kind kind
+}
+
+// stagingColumns reads the staging table's columns by name (lower case).
+func stagingColumns(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, schema, table string) (map[string]loadCol, error) {
+	rows, err := q.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]loadCol{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return nil, err
+		}
+		out[strings.ToLower(name)] = loadCol{name: name, kind: loadKind(typ)}
+	}
+	return out, rows.Err()
+}
+
+// Load replaces the rows of [req.Lo, req.Hi) in the staging table with the
+// CSV in r: it reads and checks the header, then in one transaction on one
+// connection deletes the range and streams the rest of r to LOAD DATA
+// LOCAL INFILE 'Reader::<unique name>' (csvcodec.MySQLLoadOptions). Binary
+// columns go through a user variable and UNHEX, BIT columns through CONV
+// from base 2; an unenclosed NULL reaches the column as NULL through the
+// variable too. Any warning the load raised (truncation, a bad value, a
+// NULL into NOT NULL) rolls it back and is a *ferry.DataError quoting it.
+// A failed or interrupted load leaves staging as it was. Running Load
+// twice with the same input leaves the same rows. Returns the rows loaded.
+//
+// LOAD DATA LOCAL needs local_infile=ON on the server; the driver's
+// allowAllFiles is not needed for Reader:: handlers. When the server
+// refuses it, or with WithInsertLoader, rows are inserted in batches of
+// bound multi-row INSERTs in the same transaction instead.
+func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (int64, error) {
+	op := fmt.Sprintf("mysql: load %s.%s [%d,%d)", req.Schema, req.Staging, req.Lo, req.Hi)
+	if err := validIdents(op, req.Schema, req.Staging, req.ChunkColumn); err != nil {
+		return 0, err
+	}
+	cr := csvcodec.NewReader(r)
+	cols, err := t.loadColumns(ctx, op, req, cr)
+	if err != nil {
+		return 0, err
+	}
+
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	defer conn.Close()
+	// One load of a chunk at a time: a retry racing its first attempt (Step
+	// Functions may start one while the other still runs) waits here, then
+	// replaces what the first committed. Released before the connection
+	// goes back to the pool.
+	release, err := chunkLock(ctx, conn, req)
+	if err != nil {
+		return 0, classify(op+": chunk lock", err)
+	}
+	defer release()
+	// READ COMMITTED: the range DELETE then locks only the rows it finds,
+	// not the gaps around them, so loads of neighbouring chunks into one
+	// staging table (disjoint ranges) do not deadlock each other, as they do
+	// under REPEATABLE READ's next-key locks.
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	defer tx.Rollback()
+	c := quoteIdent(req.ChunkColumn)
+	dctx, cancel, del := t.limit(ctx, "DELETE FROM "+qualified(req.Schema, req.Staging)+" WHERE "+c+" >= ? AND "+c+" < ?")
+	_, err = tx.ExecContext(dctx, del, req.Lo, req.Hi)
+	cancel()
+	if err != nil {
+		return 0, classify(op+": delete range", err)
+	}
+	var n int64
+	if t.opts.insertLoader {
+		n, err = t.loadInsert(ctx, tx, cr, req, cols)
+	} else {
+		n, err = t.loadData(ctx, tx, cr, req, cols)
+		if errors.Is(err, errLocalInfileRefused) {
+			t.opts.log.WarnContext(ctx, "mysql: server refuses LOAD DATA LOCAL (local_infile=OFF); loading with batched INSERTs", "schema", req.Schema, "table", req.Staging)
+			n, err = t.loadInsert(ctx, tx, cr, req, cols)
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	// Every loaded row must fall in [Lo, Hi): a row outside it would not be
+	// removed by a retry's range DELETE and could be doubled.
+	var inRange int64
+	cctx, ccancel, cq := t.limit(ctx, "SELECT COUNT(*) FROM "+qualified(req.Schema, req.Staging)+" WHERE "+c+" >= ? AND "+c+" < ?")
+	err = tx.QueryRowContext(cctx, cq, req.Lo, req.Hi).Scan(&inRange)
+	ccancel()
+	if err != nil {
+		return 0, classify(op+": count the range", err)
+	}
+	if inRange != n {
+		return 0, &ferry.DataError{Msg: fmt.Sprintf("%s: %d of the %d loaded rows fall outside the chunk's range [%d,%d) of %s; nothing was committed", op, n-inRange, n, req.Lo, req.Hi, req.ChunkColumn),
+			Fix: "the export and the plan disagree on the chunk column: rerun the workflow"}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, classify(op+": commit", err)
+	}
+	return n, nil
+}
+
+var errLocalInfileRefused = errors.New("server refuses LOAD DATA LOCAL")
+
+// loadColumns reads the CSV header and matches it to the staging table's
+// columns: a column staging lacks is a ConfigError (the live table differs
+// from the query), a bad or repeated name a DataError, a missing staging
+// table an error wrapping ferry.ErrNotFound.
+func (t *Target) loadColumns(ctx context.Context, op string, req ferry.LoadRequest, cr *csvcodec.Reader) ([]loadCol, error) {
+	header, err := cr.ReadHeader()
+	if err != nil {
+		return nil, &ferry.DataError{Msg: op + ": CSV header: " + err.Error(), Fix: "re-export the chunk"}
+	}
+	tcols, err := stagingColumns(ctx, t.db, req.Schema, req.Staging)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	if len(tcols) == 0 {
+		return nil, fmt.Errorf("%s: staging table does not exist (fix: rerun the run's planning step, which prepares staging): %w", op, ferry.ErrNotFound)
+	}
+	cols := make([]loadCol, len(header))
+	seen := map[string]bool{}
+	for i, h := range header {
+		if err := ferry.ValidIdent(h); err != nil {
+			return nil, &ferry.DataError{Column: h, Msg: op + ": CSV header: " + err.Error(), Fix: "alias the column in the query (AS name)"}
+		}
+		lc, ok := tcols[strings.ToLower(h)]
+		if !ok {
+			return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s: column %s of the export is not in the staging table (the live table's columns differ from the query's)", op, h),
+				Fix: "ALTER the live table to match the query, or drop it so Ferry recreates it from the query"}
+		}
+		if seen[strings.ToLower(h)] {
+			return nil, &ferry.DataError{Column: h, Msg: op + ": column appears twice in the CSV header", Fix: "alias the columns in the query so names are unique"}
+		}
+		seen[strings.ToLower(h)] = true
+		cols[i] = lc
+	}
+	return cols, nil
+}
+
+// chunkLock takes a named lock (GET_LOCK) for req's staging table and chunk
+// on conn, waiting until ctx's deadline (at most 15 minutes). The returned
+// func releases it.
+func chunkLock(ctx context.Context, conn *sql.Conn, req ferry.LoadRequest) (func(), error) {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d", req.Schema, req.Staging, req.Lo)))
+	name := "ferry_load_" + hex.EncodeToString(sum[:16])
+	wait := 15 * time.Minute
+	if dl, ok := ctx.Deadline(); ok {
+		wait = time.Until(dl)
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, int64(wait.Seconds())+1).Scan(&got); err != nil {
+		return nil, err
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return nil, ferry.Retryable("mysql: chunk lock", fmt.Errorf("another load of chunk [%d,%d) of %s.%s still holds it", req.Lo, req.Hi, req.Schema, req.Staging))
+	}
+	return func() {
+		conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(?)", name)
+	}, nil
+}
+
+// localInfileRefused recognises the server refusing LOAD DATA LOCAL before
+// reading any data: MariaDB 1148, MySQL 3948, and servers (such as the
+// embedded go-mysql-server) that say so with a generic error number.
+func localInfileRefused(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case erLocalInfileDisabled, erLocalInfileMySQL:
+		return true
+	}
+	return strings.Contains(strings.ToLower(me.Message), "local_infile")
+}
+
+// errReader records the error of the stream it reads, so a failed upstream
+// (S3, gzip) is told apart from a server error.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+func (t *Target) loadData(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader, req ferry.LoadRequest, cols []loadCol) (int64, error) {
+	op := fmt.Sprintf("mysql: load %s.%s [%d,%d)", req.Schema, req.Staging, req.Lo, req.Hi)
+	var list, sets []string
+	for i, col := range cols {
+		switch col.kind {
+		case kindBinary:
+			v := "@ferry_v" + strconv.Itoa(i)
+			list = append(list, v)
+			sets = append(sets, quoteIdent(col.name)+" = UNHEX(SUBSTRING("+v+", 3))")
+		case kindBit:
+			v := "@ferry_v" + strconv.Itoa(i)
+			list = append(list, v)
+			sets = append(sets, quoteIdent(col.name)+" = CAST(CONV("+v+", 2, 10) AS UNSIGNED)")
+		default:
+			list = append(list, quoteIdent(col.name))
+		}
+	}
+	b := make([]byte, 12)
+	rand.Read(b)
+	name := "ferry_" + hex.EncodeToString(b)
+	src := &errReader{r: cr.Buffered()}
+	mysql.RegisterReaderHandler(name, func() io.Reader { return src })
+	defer mysql.DeregisterReaderHandler(name)
+	stmt := "LOAD DATA LOCAL INFILE 'Reader::" + name + "' INTO TABLE " + qualified(req.Schema, req.Staging) + " " +
+		csvcodec.MySQLLoadOptions + " (" + strings.Join(list, ", ") + ")"
+	if len(sets) > 0 {
+		stmt += " SET " + strings.Join(sets, ", ")
+	}
+	lctx, cancel, stmt := t.limit(ctx, stmt)
+	defer cancel()
+	res, err := tx.ExecContext(lctx, stmt)
+	if src.err != nil {
+		return 0, fmt.Errorf("%s: reading the chunk: %w", op, src.err)
+	}
+	if err != nil {
+		if localInfileRefused(err) {
+			return 0, errLocalInfileRefused
+		}
+		return 0, classify(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	if err := checkWarnings(ctx, tx, op); err != nil {
+		return 0, err
+	}
+	if len(sets) > 0 {
+		// Do not keep the last row's values alive in the session.
+		var clear []string
+		for _, v := range list {
+			if strings.HasPrefix(v, "@") {
+				clear = append(clear, v+" = NULL")
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "SET "+strings.Join(clear, ", ")); err != nil {
+			return 0, classify(op, err)
+		}
+	}
+	return n, nil
+}
+
+// checkWarnings turns any Warning or Error the last statement left into a
+// *ferry.DataError quoting the first few.
+func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
+	rows, err := tx.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		return classify(op+": show warnings", err)
+	}
+	defer rows.Close()
+	var msgs []string
+	total := 0
+	for rows.Next() {
+		var level, msg string
+		var code int
+		if err := rows.Scan(&level, &code, &msg); err != nil {
+			return classify(op+": show warnings", err)
+		}
+		if strings.EqualFold(level, "Note") {
+			continue
+		}
+		total++
+		if len(msgs) < 3 {
+			msgs = append(msgs, fmt.Sprintf("%s %d: %s", level, code, msg))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return classify(op+": show warnings", err)
+	}
+	if total > 0 {
+		return &ferry.DataError{Msg: fmt.Sprintf("%s: the server reported %d warning(s), nothing was loaded: %s", op, total, strings.Join(msgs, "; ")),
+			Fix: "make the staging column types hold the source values (or cast them in the query), then rerun"}
+	}
+	return nil
+}
+
+// loadInsert loads the remaining records of cr with batched multi-row
+// INSERTs with bound values.
+func (t *Target) loadInsert(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader, req ferry.LoadRequest, cols []loadCol) (int64, error) {
+	b := newInsertBatch(tx, req, cols, t.opts.batchRows)
+	defer b.close()
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s: reading the chunk at record %d: %w", b.op, cr.Records()+1, err)
+		}
+		if len(rec) != len(cols) {
+			return 0, &ferry.DataError{Msg: fmt.Sprintf("%s: record %d has %d fields, the header %d", b.op, cr.Records(), len(rec), len(cols)), Fix: "re-export the chunk"}
+		}
+		for i, f := range rec {
+			v, err := insertValue(f, cols[i])
+			if err != nil {
+				return 0, &ferry.DataError{Column: cols[i].name, Msg: fmt.Sprintf("%s: record %d: %v", b.op, cr.Records(), err), Fix: "re-export the chunk"}
+			}
+			b.args = append(b.args, v)
+		}
+		if b.rows++; b.rows == b.size {
+			if err := b.flush(ctx); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := b.flush(ctx); err != nil {
+		return 0, err
+	}
+	return b.total, nil
+}
+
+// insertValue is one CSV field as the value an INSERT binds for col.
+func insertValue(f csvcodec.Field, col loadCol) (any, error) {
+	switch {
+	case f.Null:
+		return nil, nil
+	case col.kind == kindBinary:
+		return csvcodec.DecodeBinary(f.Data)
+	case col.kind == kindBit:
+		u, err := strconv.ParseUint(string(f.Data), 2, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bit value %q is not binary digits", f.Data)
+		}
+		return u, nil
+	}
+	return string(f.Data), nil
+}
+
+// insertBatch is the rows of one multi-row INSERT being gathered: at most
+// size rows (and 65535 placeholders); the full-size statement is prepared
+// once.
+type insertBatch struct {
+	tx     *sql.Tx
+	op     string
+	prefix string // INSERT INTO ... VALUES
+	row    string // (?,?,...)
+	size   int
+	full   *sql.Stmt
+	args   []any
+	rows   int
+	total  int64
+}
+
+func newInsertBatch(tx *sql.Tx, req ferry.LoadRequest, cols []loadCol, batchRows int) *insertBatch {
+	b := &insertBatch{tx: tx, op: fmt.Sprintf("mysql: load %s.%s [%d,%d) with INSERT", req.Schema, req.Staging, req.Lo, req.Hi),
+		size: max(min(batchRows, 65535/len(cols)), 1)}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = quoteIdent(c.name)
+	}
+	b.row = "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	b.prefix = "INSERT INTO " + qualified(req.Schema, req.Staging) + " (" + strings.Join(names, ", ") + ") VALUES "
+	b.args = make([]any, 0, b.size*len(cols))
+	return b
+}
+
+func (b *insertBatch) stmt(n int) string {
+	return b.prefix + strings.TrimSuffix(strings.Repeat(b.row+",", n), ",")
+}
+
+func (b *insertBatch) close() {
+	if b.full != nil {
+		b.full.Close()
+	}
+}
+
+// flush inserts the gathered rows; a value the column cannot hold is a
+// *ferry.DataError, as is any warning the statement left.
+func (b *insertBatch) flush(ctx context.Context) error {
+	if b.rows == 0 {
+		return nil
+	}
+	var res sql.Result
+	var err error
+	if b.rows == b.size {
+		if b.full == nil {
+			if b.full, err = b.tx.PrepareContext(ctx, b.stmt(b.size)); err != nil {
+				return classify(b.op, err)
+			}
+		}
+		res, err = b.full.ExecContext(ctx, b.args...)
+	} else {
+		res, err = b.tx.ExecContext(ctx, b.stmt(b.rows), b.args...)
+	}
+	if err != nil {
+		switch mysqlErrNo(err) {
+		case erTruncated, erWarnDataOutOfRange, erTruncatedWrongValue, erIncorrectValue, erDataTooLong, erBadNull:
+			return &ferry.DataError{Msg: b.op + ": " + err.Error(), Fix: "make the staging column types hold the source values (or cast them in the query), then rerun"}
+		}
+		return classify(b.op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return classify(b.op, err)
+	}
+	b.total += n
+	if err := checkWarnings(ctx, b.tx, b.op); err != nil {
+		return err
+	}
+	b.args, b.rows = b.args[:0], 0
+	return nil
+}
