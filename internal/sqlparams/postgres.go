@@ -206,3 +206,20 @@ func colonToken(q string, i, depth int) token {
 	}
 	return token{kind: 'o', start: i, end: i + 1, depth: depth}
 }
+
+// Bind is Bind (MySQL) or BindPostgres, as d says: a configured SELECT of
+// the source's dialect with its :name parameters bound.
+func (d Dialect) Bind(query string, values map[string]any) (sql string, args []any, used []string, err error) {
+	if d == Postgres {
+		return BindPostgres(query, values)
+	}
+	return Bind(query, values)
+}
+
+// Names is Names (MySQL) or NamesPostgres, as d says.
+func (d Dialect) Names(query string) ([]string, error) {
+	if d == Postgres {
+		return NamesPostgres(query)
+	}
+	return Names(query)
+}

@@ -60,3 +60,20 @@ func FuzzBindPostgres(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, q string) { checkBound(t, scanPostgres, q) })
 }
+
+func TestDialectBind(t *testing.T) {
+	q := "SELECT $$:a$$, :b # 1, ':a'"
+	if _, _, _, err := MySQL.Bind(q, map[string]any{"b": 1}); err == nil {
+		t.Error("the MySQL dialect does not read dollar quotes: :a inside one is a parameter without a value")
+	}
+	sql, args, _, err := Postgres.Bind(q, map[string]any{"b": 1})
+	if err != nil || sql != "SELECT $$:a$$, $1 # 1, ':a'" || len(args) != 1 {
+		t.Errorf("Postgres.Bind = %q, %v, %v", sql, args, err)
+	}
+	if names, err := Postgres.Names(q); err != nil || len(names) != 1 || names[0] != "b" {
+		t.Errorf("Postgres.Names = %v, %v", names, err)
+	}
+	if names, err := MySQL.Names("SELECT :x # :y\n"); err != nil || len(names) != 1 {
+		t.Errorf("MySQL.Names = %v, %v", names, err)
+	}
+}
