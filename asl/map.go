@@ -2,7 +2,7 @@ package asl
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -294,7 +294,7 @@ func (s *mapState) inline(ctx context.Context, t *thread, st *State, eff any, sr
 		limit = inlineMaxConcurrency
 	}
 	err = forEach(ctx, n, limit, func(ctx context.Context, i int) error {
-		child := t.fork(fmt.Sprintf("%s#%d", st.Name, i), start)
+		child := t.fork(st.Name+"#"+strconv.Itoa(i), start)
 		var err error
 		results[i], err = s.iteration(ctx, t, child, eff, sr, i, items[i])
 		return err

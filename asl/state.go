@@ -185,7 +185,10 @@ func (p *parser) flow(st *State, o map[string]any, w string) {
 // failed with. inStr is raw's JSON when the previous state encoded it
 // already ("" otherwise).
 func (t *thread) runState(ctx context.Context, st *State, raw any, inStr string) (any, string, string, error) {
-	sr := &stateRun{st: st, entered: t.r.clock.Now(), raw: raw, jin: &jsonataCache{}}
+	sr := &stateRun{st: st, entered: t.r.clock.Now(), raw: raw}
+	if st.QueryLanguage == QueryJSONata {
+		sr.jin = &jsonataCache{}
+	}
 	if inStr == "" {
 		var err error
 		if inStr, err = encodeChecked(raw, func() string {
