@@ -141,13 +141,9 @@ func (s *Source) Close() { s.close() }
 func OpenSource(ctx context.Context, raw string) (*Source, error) {
 	s, dsn, err := open(ctx, SourceDB, raw, func(ctx context.Context, d wire.DSN) (*Source, error) {
 		src, done, err := Engines.OpenSource(ctx, d, nil)
+		checks, err := withChecks[SourceChecks](src, done, err, d, "source")
 		if err != nil {
 			return nil, err
-		}
-		checks, ok := src.(SourceChecks)
-		if !ok {
-			done()
-			return nil, fmt.Errorf("the %s source has no preflight checks", d.Engine)
 		}
 		return &Source{SourceChecks: checks, close: done}, nil
 	})
@@ -194,13 +190,9 @@ func TargetEngine(raw string) (ferry.Engine, error) {
 func OpenTarget(ctx context.Context, raw string) (*Target, error) {
 	t, dsn, err := open(ctx, TargetDB, raw, func(ctx context.Context, d wire.DSN) (*Target, error) {
 		tgt, done, err := Engines.OpenTarget(ctx, d, nil)
+		checks, err := withChecks[TargetChecks](tgt, done, err, d, "target")
 		if err != nil {
 			return nil, err
-		}
-		checks, ok := tgt.(TargetChecks)
-		if !ok {
-			done()
-			return nil, fmt.Errorf("the %s target has no preflight checks", d.Engine)
 		}
 		return &Target{TargetChecks: checks, close: done}, nil
 	})
@@ -209,6 +201,21 @@ func OpenTarget(ctx context.Context, raw string) (*Target, error) {
 	}
 	t.Addr = dsn.Safe
 	return t, nil
+}
+
+// withChecks is an opened database as the interface C of the checks the
+// day-2 commands run on it; an adapter without them is closed again.
+func withChecks[C any](v any, done func(), err error, d wire.DSN, role string) (C, error) {
+	var zero C
+	if err != nil {
+		return zero, err
+	}
+	c, ok := v.(C)
+	if !ok {
+		done()
+		return zero, fmt.Errorf("the %s %s has no preflight checks", d.Engine, role)
+	}
+	return c, nil
 }
 
 // IsConnect reports whether err is a *ConnectError.

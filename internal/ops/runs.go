@@ -179,22 +179,9 @@ func TargetFreshness(ctx context.Context, tgt *Target, companies []ferry.Company
 // _ferry_freshness tables. It returns "" on success, else a note saying
 // why the target's view is missing.
 func ReadTargetFreshness(ctx context.Context, raw string, db *admin.DB, fresh []Freshness) string {
-	tgt, err := OpenTarget(ctx, raw)
+	tf, err := readTargetFreshness(ctx, raw, db)
 	if err != nil {
-		return "the target's _ferry_freshness tables were not read: " + err.Error()
-	}
-	defer tgt.Close()
-	companies, err := db.ListCompanies(ctx)
-	if err != nil {
-		return "the target's _ferry_freshness tables were not read: " + err.Error()
-	}
-	cs := make([]ferry.Company, len(companies))
-	for i, co := range companies {
-		cs[i] = co.Company
-	}
-	tf, err := TargetFreshness(ctx, tgt, cs)
-	if err != nil {
-		return "the target's _ferry_freshness tables were not read: " + err.Error()
+		return "the target's " + ferry.FreshnessTable + " tables were not read: " + err.Error()
 	}
 	for i := range fresh {
 		if f, ok := tf[fresh[i].CompanyID][fresh[i].Table]; ok {
@@ -202,4 +189,21 @@ func ReadTargetFreshness(ctx context.Context, raw string, db *admin.DB, fresh []
 		}
 	}
 	return ""
+}
+
+func readTargetFreshness(ctx context.Context, raw string, db *admin.DB) (map[int64]map[string]TargetFresh, error) {
+	tgt, err := OpenTarget(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	defer tgt.Close()
+	companies, err := db.ListCompanies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs := make([]ferry.Company, len(companies))
+	for i, co := range companies {
+		cs[i] = co.Company
+	}
+	return TargetFreshness(ctx, tgt, cs)
 }
