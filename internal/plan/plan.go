@@ -52,6 +52,11 @@ type Options struct {
 	Target ferry.Engine
 	// Parallel bounds concurrent source queries (default 4).
 	Parallel int
+	// Isolate plans every company that can be planned: a company with a
+	// problem (its own, or one of a table it would copy) is left out of
+	// Companies and listed in Plan.Failed instead of failing the whole
+	// plan. Transient source errors still fail it.
+	Isolate bool
 }
 
 // Plan is a whole run: every company's tables and chunks.
@@ -60,6 +65,17 @@ type Plan struct {
 	RunDate   string        `json:"run_date"`
 	Target    ferry.Engine  `json:"target"`
 	Companies []CompanyPlan `json:"companies"`
+	// Failed lists the companies that could not be planned (with
+	// Options.Isolate), in company order.
+	Failed []Failure `json:"failed,omitempty"`
+}
+
+// Failure is a company that could not be planned, and why.
+type Failure struct {
+	Company ferry.Company `json:"company"`
+	// Err is every problem of the company (errors.Join of
+	// *ferry.ConfigError, or the error that stopped its planning).
+	Err error `json:"-"`
 }
 
 // CompanyPlan is one company's part of the plan.
@@ -198,7 +214,10 @@ func (p *problems) add(where ferry.Where, msg, fix string) {
 	p.errs = append(p.errs, &ferry.ConfigError{Where: where, Msg: msg, Fix: fix})
 }
 
-func (p *problems) err() error {
+func (p *problems) err() error { return errors.Join(p.sorted()...) }
+
+// sorted orders the problems by company, table and message.
+func (p *problems) sorted() []error {
 	sort.SliceStable(p.errs, func(i, j int) bool {
 		a, b := p.errs[i].(*ferry.ConfigError), p.errs[j].(*ferry.ConfigError)
 		if a.Company != b.Company {
@@ -209,7 +228,7 @@ func (p *problems) err() error {
 		}
 		return a.Msg < b.Msg
 	})
-	return errors.Join(p.errs...)
+	return p.errs
 }
 
 // checkTable validates what does not depend on a company.
@@ -291,7 +310,10 @@ func Validate(ctx context.Context, src ferry.Source, companies []ferry.Company, 
 		return Plan{}, err
 	}
 	if len(probs.errs) > 0 {
-		return Plan{}, probs.err()
+		if !opt.Isolate {
+			return Plan{}, probs.err()
+		}
+		isolate(&p, probs)
 	}
 	return p, nil
 }
@@ -438,9 +460,8 @@ func checkPair(ctx context.Context, src ferry.Source, c ferry.Company, t ferry.T
 		seen[low] = true
 		if col.Name == t.ChunkColumn {
 			found = true
-			if !IsIntegerType(col.Type) {
-				probs.add(w, fmt.Sprintf("chunk column %s is %s, not an integer", col.Name, col.Type),
-					"set tables.chunk_column to an integer column of the result (usually the primary key)")
+			if msg := CheckChunkKey(col); msg != "" {
+				probs.add(w, msg, ChunkKeyFix)
 			}
 		}
 	}
@@ -462,6 +483,8 @@ func Build(ctx context.Context, src ferry.Source, companies []ferry.Company, tab
 	if err != nil {
 		return Plan{}, err
 	}
+	failed := make([]error, len(p.Companies))
+	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel(opt))
 	for i := range p.Companies {
@@ -471,7 +494,15 @@ func Build(ctx context.Context, src ferry.Source, companies []ferry.Company, tab
 			g.Go(func() error {
 				b, chunks, err := Chunk(gctx, src, tp.Spec.Query, tp.Params, tp.Spec.ChunkColumn, tp.Spec.ChunkRows)
 				if err != nil {
-					return fmt.Errorf("plan: company %s, table %s: %w", companyName(c), tp.Spec.Name, err)
+					err = fmt.Errorf("plan: company %s, table %s: %w", companyName(c), tp.Spec.Name, err)
+					var re *ferry.RetryableError
+					if !opt.Isolate || errors.As(err, &re) || gctx.Err() != nil {
+						return err
+					}
+					mu.Lock()
+					failed[i] = errors.Join(failed[i], err)
+					mu.Unlock()
+					return nil
 				}
 				tp.Bounds, tp.Chunks = b, chunks
 				return nil
@@ -481,7 +512,7 @@ func Build(ctx context.Context, src ferry.Source, companies []ferry.Company, tab
 	if err := g.Wait(); err != nil {
 		return Plan{}, err
 	}
-	return p, nil
+	return dropFailed(p, failed), nil
 }
 
 // Chunk cuts a query's rows into chunks of about every rows, as half-open
