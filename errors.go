@@ -74,6 +74,12 @@ type DataError struct {
 	Column string
 	Msg    string
 	Fix    string
+	// Detail is what the database added to its error (PostgreSQL's DETAIL
+	// and CONTEXT lines), which may quote row values. Error() puts it on
+	// lines of its own, each starting with DetailMark, after the message;
+	// LambdaError (so Step Functions causes) and the run history drop them
+	// (WithoutDetail). Logs keep them.
+	Detail string
 }
 
 func (e *DataError) Error() string {
@@ -88,7 +94,33 @@ func (e *DataError) Error() string {
 	if e.Fix != "" {
 		s += " (fix: " + e.Fix + ")"
 	}
+	if e.Detail != "" {
+		for _, line := range strings.Split(strings.ReplaceAll(e.Detail, "\r\n", "\n"), "\n") {
+			s += "\n" + DetailMark + line
+		}
+	}
 	return s
+}
+
+// DetailMark starts each line of a database detail in an error message
+// (see DataError.Detail).
+const DetailMark = "[database detail] "
+
+// WithoutDetail is msg without its database detail lines (DetailMark):
+// what Ferry shows of an error outside its logs, since those lines can
+// quote row values. Other lines (errors.Join's list) stay.
+func WithoutDetail(msg string) string {
+	if !strings.Contains(msg, DetailMark) {
+		return msg
+	}
+	lines := strings.Split(msg, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(l, DetailMark) {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
 }
 
 // CountMismatchError refuses a swap whose staging count differs from the
@@ -163,7 +195,9 @@ func (e *TaskError) Unwrap() error { return e.Err }
 
 // LambdaError returns err with one of the typed errors above outermost, so
 // that aws-lambda-go reports its type name and Step Functions can match it.
-// The message keeps the whole wrapped chain. When the chain holds several
+// The message keeps the whole wrapped chain without its database detail
+// lines (WithoutDetail): they may quote row values, and Step Functions
+// keeps causes in the execution history. When the chain holds several
 // typed errors, the first of RunLeaseHeldError, ConfigError, DataError,
 // CountMismatchError and RetryableError wins, so a permanent cause is never
 // retried; any other error becomes a TaskError. nil stays nil.
@@ -171,7 +205,7 @@ func LambdaError(err error) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
+	msg := WithoutDetail(err.Error())
 	var (
 		ce *ConfigError
 		de *DataError
@@ -194,9 +228,21 @@ func LambdaError(err error) error {
 		return &RetryableError{Op: "", Err: errors.New(msg)}
 	default:
 		var te *TaskError
+		if msg != err.Error() {
+			return &TaskError{Err: firstLineError{msg: msg, err: err}}
+		}
 		if errors.As(err, &te) && te == err {
 			return err
 		}
 		return &TaskError{Err: err}
 	}
 }
+
+// firstLineError shows err's message without its details and unwraps to it.
+type firstLineError struct {
+	msg string
+	err error
+}
+
+func (e firstLineError) Error() string { return e.msg }
+func (e firstLineError) Unwrap() error { return e.err }

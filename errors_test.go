@@ -158,3 +158,36 @@ func TestWhereAndMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestLambdaErrorWithoutDetail: database details that may quote row values
+// (DataError.Detail) never reach a Step Functions cause; the rest of the
+// message, errors.Join's lines included, does.
+func TestLambdaErrorWithoutDetail(t *testing.T) {
+	const private = "private.person@example.com"
+	de := &ferry.DataError{Where: ferry.Where{Company: "42 (acme)", Table: "people"}, Msg: `duplicate key value violates unique constraint "people_email"`,
+		Fix: "fix the source", Detail: "Key (email)=(" + private + ") already exists.\nCOPY people, line 4"}
+	if !strings.Contains(de.Error(), private) || strings.Count(de.Error(), "\n"+ferry.DetailMark) != 2 {
+		t.Fatalf("DataError.Error() = %q: the detail belongs on marked lines of its own", de.Error())
+	}
+	joined := errors.Join(&ferry.ConfigError{Msg: "first problem"}, fmt.Errorf("load: %w", de), &ferry.ConfigError{Msg: "last problem"})
+	for _, err := range []error{fmt.Errorf("load company 42 (acme): %w", de), joined, fmt.Errorf("x: %w", ferry.Retryable("op", de))} {
+		got := ferry.LambdaError(err).Error()
+		if strings.Contains(got, private) || strings.Contains(got, ferry.DetailMark) {
+			t.Errorf("LambdaError(%q) = %q", err.Error(), got)
+		}
+		if !strings.Contains(got, "duplicate key value") {
+			t.Errorf("LambdaError(%q) = %q lost the message", err.Error(), got)
+		}
+	}
+	if got := ferry.LambdaError(joined).Error(); !strings.Contains(got, "first problem\n") || !strings.Contains(got, "\nlast problem") {
+		t.Errorf("LambdaError of a joined error = %q, want every problem", got)
+	}
+	var got *ferry.DataError
+	if !errors.As(ferry.LambdaError(fmt.Errorf("x: %w", de)), &got) {
+		t.Error("the DataError type was lost")
+	}
+	plain := errors.New("no detail\nsecond line")
+	if ferry.LambdaError(plain).Error() != plain.Error() {
+		t.Error("a message without details changed")
+	}
+}
