@@ -98,6 +98,29 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
+// OpenMetadata opens a small pool on dsn for a Source's result metadata
+// (WithMetadataPool): the same session settings as Open, and the driver's
+// ColumnsWithAlias, which keeps each result column's table name.
+func OpenMetadata(ctx context.Context, dsn string) (*sql.DB, error) {
+	cfg, err := Config(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ColumnsWithAlias = true
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: open %s: %w", redactConfig(cfg), err)
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(2)
+	db.SetConnMaxIdleTime(time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, classify("mysql: connect to "+redactConfig(cfg), err)
+	}
+	return db, nil
+}
+
 // Redact returns dsn fit for a message: user, address and database, the
 // password replaced by "***" and no parameters. An unparsable DSN gives
 // "<malformed DSN>".

@@ -153,7 +153,12 @@ func (Engine) OpenSource(ctx context.Context, dsn string, log *slog.Logger) (fer
 	if err != nil {
 		return nil, nil, err
 	}
-	return NewSource(db, WithLogger(orDefault(log))), func() { db.Close() }, nil
+	meta, err := OpenMetadata(ctx, dsn)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return NewSource(db, WithLogger(orDefault(log)), WithMetadataPool(meta)), func() { db.Close(); meta.Close() }, nil
 }
 
 // OpenTarget opens a reporting database at dsn.

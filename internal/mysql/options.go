@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"time"
 
@@ -21,6 +22,7 @@ type options struct {
 	stmtTimeout  time.Duration
 	margin       time.Duration
 	lockWait     int // seconds; tests shorten it
+	metaDB       *sql.DB
 }
 
 func newOptions(opts []Option) options {
@@ -82,3 +84,9 @@ func WithSwapAttempts(n int) Option {
 // MySQL MAX_EXECUTION_TIME) is set from the smaller of the two, less a
 // margin, so the server stops work the client gave up on.
 func WithStatementTimeout(d time.Duration) Option { return func(o *options) { o.stmtTimeout = d } }
+
+// WithMetadataPool gives a Source the pool OpenMetadata opened on the same
+// database: its result metadata names the table each result column is read
+// from, so Columns can tell a table's column from a computed one (chunk
+// keys). Without it the origin of every column is unknown.
+func WithMetadataPool(db *sql.DB) Option { return func(o *options) { o.metaDB = db } }

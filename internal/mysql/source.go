@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/mysql/mysqltype"
 	"github.com/ferrydata/ferry/internal/sqlparams"
 )
 
@@ -132,34 +133,65 @@ func derived(inner string) string {
 	return "(\n" + inner + "\n) AS ferry_q"
 }
 
-// Columns returns the result columns of query without reading rows. It
-// first runs CREATE TEMPORARY TABLE ... AS SELECT * FROM (query) LIMIT 0 on
-// one session and reads SHOW COLUMNS from it, which gives the exact type
-// text (tinyint(1), enum values, bit widths, varchar lengths, decimal
-// precision). That needs the CREATE TEMPORARY TABLES privilege and a
-// default database; without them (or on a server that refuses CREATE ...
-// SELECT, such as MySQL with enforce_gtid_consistency before 8.0.21) it
-// falls back to the driver's metadata, in which lengths the protocol does
-// not carry become the widest type (varchar → longtext, varbinary →
-// longblob, bit → bit(64), enum/set → longtext). On MariaDB a JSON column
-// reports as longtext (JSON is an alias there). Integer display widths
-// are dropped except tinyint(1).
+// Columns returns the result columns of query without reading rows, as
+// ferry.Columns with every attribute the server tells (mysqltype).
+//
+// It first reads the result's protocol metadata on one session with
+// sql_select_limit = 0 (resultFields): that needs nothing beyond SELECT,
+// gives each column's origin (a table's column or computed) and key flags,
+// and a type corrected from the protocol's lengths (decimal(10,2) unsigned,
+// bit(8), varchar(40), tinyint(1) ...). Then, when the account may create a
+// temporary table, it reads the exact type text from CREATE TEMPORARY
+// TABLE ... AS SELECT * FROM (query) LIMIT 0 and SHOW FULL COLUMNS: enum
+// and set labels, MariaDB's uuid/inet4/inet6 and JSON alias (longtext), and
+// the collation. Without that privilege, enum and set become varchar of
+// their longest label and uuid/inet char(n): a type that holds every value.
 func (s *Source) Columns(ctx context.Context, query string, params map[string]ferry.Param) ([]ferry.Column, error) {
 	const op = "mysql: columns of query"
 	inner, args, err := bind(op, query, params)
 	if err != nil {
 		return nil, err
 	}
-	sel := "SELECT * FROM " + derived(inner) + " LIMIT 0"
-	cols, err := s.columnsByTempTable(ctx, sel, args)
-	if err == nil {
-		return cols, nil
+	meta, merr := s.resultColumns(ctx, inner, args)
+	if merr != nil && (ctx.Err() != nil || isConfigProblem(merr)) {
+		return nil, classify(op, merr)
 	}
-	if ctx.Err() != nil {
+	exact, err := s.columnsByTempTable(ctx, "SELECT * FROM "+derived(inner)+" LIMIT 0", args)
+	var unknownType *ferry.ConfigError
+	switch {
+	case errors.As(err, &unknownType):
+		return nil, err
+	case err == nil && len(exact) == len(meta):
+		for i := range exact {
+			exact[i].Origin, exact[i].Table, exact[i].Key = meta[i].Origin, meta[i].Table, meta[i].Key
+		}
+		return exact, nil
+	case err == nil:
+		return exact, nil
+	case ctx.Err() != nil:
 		return nil, classify(op, err)
+	case merr == nil:
+		s.opts.log.DebugContext(ctx, "mysql: exact column types unavailable (no CREATE TEMPORARY TABLES?), using the result metadata", "error", err)
+		return meta, nil
 	}
-	s.opts.log.DebugContext(ctx, "mysql: exact column types unavailable, using driver metadata", "error", err)
-	rows, err := s.db.QueryContext(ctx, sel, args...)
+	s.opts.log.DebugContext(ctx, "mysql: result metadata unavailable, using database/sql's", "error", merr)
+	return s.driverColumns(ctx, op, inner, args)
+}
+
+// resultColumns reads the result metadata of the bound query (on the
+// metadata pool when there is one: it names each column's table).
+func (s *Source) resultColumns(ctx context.Context, inner string, args []any) ([]ferry.Column, error) {
+	db, tables := s.db, false
+	if s.opts.metaDB != nil {
+		db, tables = s.opts.metaDB, true
+	}
+	return resultFields(ctx, db, inner, args, tables)
+}
+
+// driverColumns is the last resort: database/sql's column types, in which
+// lengths become the widest type of the family.
+func (s *Source) driverColumns(ctx context.Context, op, inner string, args []any) ([]ferry.Column, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT * FROM "+derived(inner)+" LIMIT 0", args...)
 	if err != nil {
 		return nil, classify(op, err)
 	}
@@ -171,7 +203,7 @@ func (s *Source) Columns(ctx context.Context, query string, params map[string]fe
 	out := make([]ferry.Column, len(cts))
 	for i, ct := range cts {
 		nullable, ok := ct.Nullable()
-		out[i] = ferry.Column{Name: ct.Name(), Type: driverType(ct), Nullable: nullable || !ok}
+		out[i], _ = mysqltype.Parse(ct.Name(), driverType(ct), nullable || !ok)
 	}
 	return out, classify(op, rows.Err())
 }
@@ -197,7 +229,7 @@ func (s *Source) columnsByTempTable(ctx context.Context, sel string, args []any)
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	rows, err := conn.QueryContext(ctx, "SHOW COLUMNS FROM "+quoteIdent(tmp))
+	rows, err := conn.QueryContext(ctx, "SHOW FULL COLUMNS FROM "+quoteIdent(tmp))
 	if err != nil {
 		return nil, err
 	}
@@ -205,12 +237,19 @@ func (s *Source) columnsByTempTable(ctx context.Context, sel string, args []any)
 	var out []ferry.Column
 	for rows.Next() {
 		var field, typ, null string
-		var key, extra sql.RawBytes
-		var def sql.RawBytes
-		if err := rows.Scan(&field, &typ, &null, &key, &def, &extra); err != nil {
+		var collation sql.NullString
+		var key, def, extra, privileges, comment sql.RawBytes
+		if err := rows.Scan(&field, &typ, &collation, &null, &key, &def, &extra, &privileges, &comment); err != nil {
 			return nil, err
 		}
-		out = append(out, ferry.Column{Name: field, Type: normalizeType(typ), Nullable: strings.EqualFold(null, "YES")})
+		c, err := mysqltype.Parse(field, typ, strings.EqualFold(null, "YES"))
+		if err != nil {
+			return nil, &ferry.ConfigError{Msg: "mysql: columns of query: " + err.Error(), Fix: "cast the column in the query to a type Ferry copies (see docs/types.md)"}
+		}
+		if collation.Valid {
+			c.Collation, c.Charset = collation.String, mysqltype.Charset(collation.String)
+		}
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

@@ -294,3 +294,13 @@ func FidelityFixture(t testing.TB, db *sql.DB) Fixture {
 	}
 	return f
 }
+
+// Basic keeps each column's name, type and nullability: what the fixture
+// states, without the attributes Source.Columns derives from them.
+func Basic(cols []ferry.Column) []ferry.Column {
+	out := make([]ferry.Column, len(cols))
+	for i, c := range cols {
+		out[i] = ferry.Column{Name: c.Name, Type: c.Type, Nullable: c.Nullable}
+	}
+	return out
+}
