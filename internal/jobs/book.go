@@ -57,6 +57,10 @@ type Book interface {
 	// JobRun returns one job run record; RecordJobRun upserts one.
 	JobRun(ctx context.Context, runID, job string, companyID int64) (JobRun, error)
 	RecordJobRun(ctx context.Context, r JobRun) error
+	// AbandonJobRuns marks failed, with msg, the records of job × company
+	// still "running" in runs other than runID: their run died (runID
+	// holds the lease now).
+	AbandonJobRuns(ctx context.Context, job string, companyID int64, runID, msg string, at time.Time) error
 }
 
 // Databases opens (or returns the open) database a job runs on.

@@ -164,3 +164,15 @@ func (d *fakeDB) ExtractJob(_ context.Context, q ferry.JobSQL, w io.Writer) (fer
 	_, err := io.WriteString(w, d.csv)
 	return ferry.ExportStats{Rows: 2}, err
 }
+
+func (b *memBook) AbandonJobRuns(_ context.Context, job string, c int64, runID, msg string, at time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, r := range b.runs {
+		if r.Job == job && r.CompanyID == c && r.RunID != runID && r.Status == RunRunning {
+			r.Status, r.Error, r.FinishedAt = RunFailed, msg, &at
+			b.runs[k] = r
+		}
+	}
+	return nil
+}

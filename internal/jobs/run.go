@@ -76,7 +76,9 @@ func (r *Runner) claim(ctx context.Context, p *prepared, now time.Time) error {
 func (r *Runner) record(ctx context.Context, t ferry.JobTask, now time.Time) (JobRun, error) {
 	rec, err := r.Book.JobRun(ctx, t.RunID, t.Job, t.CompanyID)
 	if errors.Is(err, ferry.ErrNotFound) {
-		rec, err = JobRun{RunID: t.RunID, Job: t.Job, CompanyID: t.CompanyID, Trigger: t.Trigger, StartedAt: now}, nil
+		rec = JobRun{RunID: t.RunID, Job: t.Job, CompanyID: t.CompanyID, Trigger: t.Trigger, StartedAt: now}
+		err = r.Book.AbandonJobRuns(ctx, t.Job, t.CompanyID, t.RunID,
+			fmt.Sprintf("abandoned: its run ended without finishing it; run %s took it over (what it committed stays)", t.RunID), now)
 	}
 	if err != nil {
 		return rec, err

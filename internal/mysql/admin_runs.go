@@ -68,20 +68,26 @@ func scanRun(sc interface{ Scan(...any) error }) (admin.Run, error) {
 
 // Runs implements admin.Backend.
 func (a *Admin) Runs(ctx context.Context, limit int) ([]admin.Run, error) {
-	rows, err := a.q.QueryContext(ctx, "SELECT "+runCols+" FROM `ferry_runs` ORDER BY `started_at` DESC, `run_id` DESC LIMIT ?", limit)
+	return queryAll(ctx, a.q, "admin: list runs", scanRun, "SELECT "+runCols+" FROM `ferry_runs` ORDER BY `started_at` DESC, `run_id` DESC LIMIT ?", limit)
+}
+
+// queryAll runs query and scans every row with scan; errors are wrapped
+// with op (transient ones retryable).
+func queryAll[T any](ctx context.Context, q querier, op string, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, dbErr("admin: list runs", err)
+		return nil, dbErr(op, err)
 	}
 	defer rows.Close()
-	var out []admin.Run
+	var out []T
 	for rows.Next() {
-		r, err := scanRun(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, dbErr("admin: list runs", err)
+			return nil, dbErr(op, err)
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
-	return out, dbErr("admin: list runs", rows.Err())
+	return out, dbErr(op, rows.Err())
 }
 
 // Run implements admin.Backend.

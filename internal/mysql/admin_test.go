@@ -13,13 +13,16 @@ import (
 
 // TestAdminContract runs the admin database's contract suite on MySQL.
 func TestAdminContract(t *testing.T) {
-	admintest.Run(t, func(t *testing.T) *admin.DB {
-		db, _ := openDB(t)
-		adm := NewAdmin(db)
-		_, err := adm.Migrate(ctxT(t))
-		testdb.Must(t, "migrate", err)
-		return adm
-	})
+	admintest.Run(t, openAdmin)
+	admintest.RunJobs(t, openAdmin)
+}
+
+func openAdmin(t *testing.T) *admin.DB {
+	db, _ := openDB(t)
+	adm := NewAdmin(db)
+	_, err := adm.Migrate(ctxT(t))
+	testdb.Must(t, "migrate", err)
+	return adm
 }
 
 func TestMigrateKeepsOriginalRowsAndIsIdempotent(t *testing.T) {
