@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export AWS_EC2_METADATA_DISABLED := true
 GO ?= go
-FUNCTIONS := list-tables export-chunk load-chunk swap-tables
+FUNCTIONS := list-tables export-chunk load-chunk swap-tables run-job
 BIN := bin
 GOARCH_LAMBDA ?= arm64
 

@@ -20,8 +20,18 @@
 --     --query 'SELECT id, sku, price FROM products WHERE company_id = :company_id AND region = :region'
 --   ferry company add --company-id 42 --alias acme --config days=90 --config region=eu
 --
--- internal/deploytest's TestSAMEventsInvoke loads this file and invokes every
--- event against it, so the payloads (chunk bounds, SHA-256) stay exact.
+-- The run-job events purge company 42's orders older than its last 90 days
+-- (ferry job add purge_old_orders --kind batched --db source --batch-rows 100
+--   --schedule 'cron(30 2 * * ? *)' --timezone Europe/Paris
+--   --sql 'DELETE FROM orders WHERE company_id = :company_id AND created_at < :since'):
+--
+--   sam local invoke RunJobFunction -e sam/events/run-job-due.json      (claims it, returns the task)
+--   sam local invoke RunJobFunction -e sam/events/run-job-run.json      (the batches)
+--   sam local invoke RunJobFunction -e sam/events/run-job-finish.json   (records it, releases the lease)
+--
+-- internal/deploytest's TestSAMEventsInvoke and TestSAMEventsRunJob load this
+-- file and invoke every event against it, so the payloads (chunk bounds,
+-- SHA-256, the job's task) stay exact.
 
 CREATE TABLE orders (id BIGINT PRIMARY KEY, company_id INT NOT NULL, customer_id INT NOT NULL,
   total DECIMAL(12,2) NOT NULL, status VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL);

@@ -228,6 +228,7 @@ func TestFunctions(t *testing.T) {
 		"ExportChunkFunction": "export-chunk",
 		"LoadChunkFunction":   "load-chunk",
 		"SwapTablesFunction":  "swap-tables",
+		"RunJobFunction":      "run-job",
 	}
 	res, _ := lookup(lines, "Resources")
 	var got []string
@@ -544,6 +545,9 @@ func TestSAMEvents(t *testing.T) {
 		"load-chunk.json":      {&ferry.ExportChunkOutput{}, "load-chunk.json"},
 		"swap-tables.json":     {&ferry.CompanyRun{}, "swap-tables.json"},
 		"start-execution.json": {&input{}, ""},
+		"run-job-due.json":     {&steps.JobRequest{}, ""},
+		"run-job-run.json":     {&steps.JobRequest{}, ""},
+		"run-job-finish.json":  {&steps.JobRequest{}, ""},
 	}
 	files, _ := filepath.Glob(filepath.Join(root, "sam/events/*.json"))
 	if len(files) != len(cases) {
@@ -632,13 +636,19 @@ func TestNotifications(t *testing.T) {
 		t.Fatal("template.yaml has no FailedExecutionsAlarm")
 	}
 	props := childMap(lines, alarm)
-	if props["Namespace"] != "AWS/States" || props["MetricName"] != "ExecutionsFailed" ||
-		props["AlarmActions"] != "!If [AlarmEmailOn, [!Ref FailedExecutionsTopic], !Ref AWS::NoValue]" {
+	if props["AlarmActions"] != "!If [AlarmEmailOn, [!Ref FailedExecutionsTopic], !Ref AWS::NoValue]" {
 		t.Fatalf("FailedExecutionsAlarm = %v", props)
 	}
-	dims, _ := lookup(lines, "Resources", "FailedExecutionsAlarm", "Properties", "Dimensions")
-	if !strings.Contains(lines[dims+2].val, "!Ref FerryStateMachine") {
-		t.Fatalf("FailedExecutionsAlarm does not watch FerryStateMachine: %q", lines[dims+2].val)
+	// It adds the failed executions of both state machines (metric math).
+	var block []string
+	for j := alarm + 1; j < len(lines) && lines[j].indent > lines[alarm].indent; j++ {
+		block = append(block, lines[j].key+": "+lines[j].val)
+	}
+	b := strings.Join(block, "\n")
+	for _, want := range []string{"Expression: copy + jobs", "MetricName: ExecutionsFailed", "Value: !Ref FerryStateMachine }]", "Value: !Ref JobsStateMachine }]"} {
+		if !strings.Contains(b, want) {
+			t.Fatalf("FailedExecutionsAlarm lacks %q:\n%s", want, b)
+		}
 	}
 	if _, ok := lookup(lines, "Resources", "FailedExecutionsTopic"); !ok {
 		t.Fatal("no FailedExecutionsTopic")
@@ -682,6 +692,10 @@ func TestLeastPrivilege(t *testing.T) {
 		"ExportChunkFunction": {"kms:Decrypt", "s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "secretsmanager:GetSecretValue"},
 		"LoadChunkFunction":   {"kms:Decrypt", "s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "secretsmanager:GetSecretValue"},
 		"SwapTablesFunction":  {"events:PutEvents", "kms:Decrypt", "s3:GetObject", "s3:ListBucket", "secretsmanager:GetSecretValue"},
+		// run-job only writes extracts (to their own bucket).
+		"RunJobFunction": {"kms:Decrypt", "s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "secretsmanager:GetSecretValue"},
+		"JobsStateMachine": {"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery"},
 		"FerryStateMachine": {"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
 			"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
 			"s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject",

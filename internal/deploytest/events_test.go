@@ -139,6 +139,8 @@ type eventsWorld struct {
 	pg    *pgx.Conn
 	logs  *syncBuf
 	fns   map[string]any // by function directory name
+	admin *sql.DB        // the admin database
+	src   *sql.DB        // the source database
 }
 
 func newEventsWorld(t *testing.T) *eventsWorld {
@@ -158,6 +160,7 @@ func newEventsWorld(t *testing.T) *eventsWorld {
 	}
 	_, sourceDSN := testdb.MySQL(t)
 	srcDB := openMySQL(t, sourceDSN)
+	w.admin, w.src = adminDB, srcDB
 	for _, s := range sourceStatements(t) {
 		if _, err := srcDB.ExecContext(ctx, s); err != nil {
 			t.Fatalf("seed source: %s: %v", s, err)
@@ -223,6 +226,8 @@ func mainHandlers() map[string]struct {
 			wire.Handler(steps.NeedsLoadChunk, (*steps.Steps).LoadChunk, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))},
 		"swap-tables": {"wire.Handler(steps.NeedsSwapTables, (*steps.Steps).SwapTables, wire.WithEngines(mysql.Engine{}, postgres.Engine{}), wire.WithNotifier(events.Open))",
 			wire.Handler(steps.NeedsSwapTables, (*steps.Steps).SwapTables, wire.WithEngines(mysql.Engine{}, postgres.Engine{}), wire.WithNotifier(events.Open))},
+		"run-job": {"wire.Handler(steps.NeedsRunJob, (*steps.Steps).RunJob, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))",
+			wire.Handler(steps.NeedsRunJob, (*steps.Steps).RunJob, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))},
 	}
 }
 

@@ -29,6 +29,10 @@ var lambdaLinks = map[string]struct{ must, mustNot []string }{
 	"swap-tables": {
 		must: []string{"internal/postgres", "internal/mysql", "internal/admin", "service/eventbridge", "internal/events"},
 	},
+	"run-job": {
+		must:    []string{"internal/postgres", "internal/mysql", "internal/admin", "internal/jobs", "internal/s3store"},
+		mustNot: []string{"service/eventbridge", "internal/events"},
+	},
 }
 
 // linkedByNone are packages no Lambda binary may link: the CLI and its

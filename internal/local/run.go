@@ -49,6 +49,9 @@ type Options struct {
 	// DefinitionSubstitutions fill them (default ferry.Template).
 	Definition []byte
 	Template   []byte
+	// Machine is the template's state machine whose substitutions fill
+	// Definition (default FerryMachine).
+	Machine string
 
 	// RunID is the execution name, hence the run id (default
 	// "local-<UTC timestamp>-<random>"). RunDate (YYYY-MM-DD) and Companies go into
@@ -60,6 +63,8 @@ type Options struct {
 	// parameter defaults when > 0.
 	CompanyConcurrency int
 	ChunkConcurrency   int
+	// JobConcurrency overrides the jobs state machine's default when > 0.
+	JobConcurrency int
 
 	// Progress receives the progress display (nil: none). Terminal draws a
 	// one-line bar redrawn in place; otherwise plain lines are printed.
@@ -87,6 +92,7 @@ var functionSteps = map[string]func(*steps.Steps) any{
 	"ExportChunkFunction": func(s *steps.Steps) any { return s.ExportChunk },
 	"LoadChunkFunction":   func(s *steps.Steps) any { return s.LoadChunk },
 	"SwapTablesFunction":  func(s *steps.Steps) any { return s.SwapTables },
+	"RunJobFunction":      func(s *steps.Steps) any { return s.RunJob },
 }
 
 // Prepare resolves the definition's substitutions from the template and
@@ -105,6 +111,11 @@ func Prepare(o Options) (*asl.StateMachine, map[string]asl.TaskHandler, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if o.Machine != "" {
+		if t, err = t.Machine(o.Machine); err != nil {
+			return nil, nil, err
+		}
+	}
 	bucket := o.Bucket
 	if bucket == "" {
 		bucket = DefaultBucket
@@ -115,6 +126,9 @@ func Prepare(o Options) (*asl.StateMachine, map[string]asl.TaskHandler, error) {
 	}
 	if o.ChunkConcurrency > 0 {
 		params["ChunkConcurrency"] = strconv.Itoa(o.ChunkConcurrency)
+	}
+	if o.JobConcurrency > 0 {
+		params["JobConcurrency"] = strconv.Itoa(o.JobConcurrency)
 	}
 	res, err := t.Resolve(params, map[string]string{"ChunkBucket": bucket})
 	if err != nil {
@@ -132,7 +146,7 @@ func Prepare(o Options) (*asl.StateMachine, map[string]asl.TaskHandler, error) {
 	for arn, id := range res.Functions {
 		mk, ok := functionSteps[id]
 		if !ok {
-			return nil, nil, fmt.Errorf("local: the template's function %s has no in-process step (known: ListTablesFunction, ExportChunkFunction, LoadChunkFunction, SwapTablesFunction)", id)
+			return nil, nil, fmt.Errorf("local: the template's function %s has no in-process step (known: ListTablesFunction, ExportChunkFunction, LoadChunkFunction, SwapTablesFunction, RunJobFunction)", id)
 		}
 		if o.Steps == nil {
 			return nil, nil, errors.New("local: Options.Steps is required")

@@ -19,6 +19,7 @@ import (
 	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/steps"
 	"github.com/ferrydata/ferry/internal/testdb"
+	"github.com/ferrydata/ferry/statemachine"
 )
 
 // e2e is one end-to-end setup: real MariaDB admin and source databases, a
@@ -298,16 +299,35 @@ func TestTemplateResolve(t *testing.T) {
 	if r.Values["CompanyConcurrency"] != tpl.Defaults["CompanyConcurrency"] || r.Values["CompanyConcurrency"] == "" {
 		t.Errorf("CompanyConcurrency %q, template default %q", r.Values["CompanyConcurrency"], tpl.Defaults["CompanyConcurrency"])
 	}
-	if len(r.Functions) != len(functionSteps) {
-		t.Errorf("functions %v, want one per step %v", r.Functions, functionSteps)
+	// Every function of both state machines has a step, and every step a
+	// function.
+	all := map[string]string{}
+	for _, m := range []string{FerryMachine, JobsMachine} {
+		mt, err := tpl.Machine(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := mt.Resolve(map[string]string{"ChunkConcurrency": "3"}, map[string]string{"ChunkBucket": "b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for arn, id := range r.Functions {
+			all[arn] = id
+		}
 	}
-	for arn, id := range r.Functions {
+	if len(all) != len(functionSteps) {
+		t.Errorf("functions %v, want one per step %v", all, functionSteps)
+	}
+	for arn, id := range all {
 		if _, ok := functionSteps[id]; !ok || arn != FunctionARN(id) {
 			t.Errorf("function %s → %s has no step", arn, id)
 		}
 	}
 	if _, _, err := Prepare(Options{Steps: steps.New(steps.Deps{})}); err != nil {
 		t.Errorf("prepare the real definition: %v", err)
+	}
+	if _, _, err := Prepare(Options{Steps: steps.New(steps.Deps{}), Definition: statemachine.JobsDefinition, Machine: JobsMachine}); err != nil {
+		t.Errorf("prepare the real jobs definition: %v", err)
 	}
 }
 

@@ -8,13 +8,34 @@ import (
 	"strings"
 )
 
-// Template is what a local run needs from template.yaml: the state
+// Template is what a local run needs from template.yaml: each state
 // machine's DefinitionSubstitutions (raw YAML values such as
 // "!GetAtt ListTablesFunction.Arn" or "!Ref ChunkBucket") and the
 // Parameters' defaults.
 type Template struct {
+	// Substitutions are FerryStateMachine's (the copy workflow's).
 	Substitutions map[string]string
-	Defaults      map[string]string
+	// Machines are every state machine's substitutions, by logical id.
+	Machines map[string]map[string]string
+	Defaults map[string]string
+}
+
+// The state machines' logical ids in template.yaml.
+const (
+	FerryMachine = "FerryStateMachine"
+	JobsMachine  = "JobsStateMachine"
+)
+
+// Machine returns the template with id's substitutions as Substitutions;
+// an id the template lacks is an error.
+func (t *Template) Machine(id string) (*Template, error) {
+	subs, ok := t.Machines[id]
+	if !ok {
+		return nil, fmt.Errorf("local: the template has no state machine %s", id)
+	}
+	c := *t
+	c.Substitutions = subs
+	return &c, nil
 }
 
 // ParseTemplate reads the two parts of a SAM template that a local run
@@ -22,7 +43,7 @@ type Template struct {
 // written in (no flow mappings for these two parts); a template without
 // DefinitionSubstitutions is an error.
 func ParseTemplate(b []byte) (*Template, error) {
-	t := &Template{Substitutions: map[string]string{}, Defaults: map[string]string{}}
+	t := &Template{Machines: map[string]map[string]string{}, Defaults: map[string]string{}}
 	type line struct {
 		indent int
 		text   string
@@ -42,9 +63,12 @@ func ParseTemplate(b []byte) (*Template, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("local: read template: %w", err)
 	}
-	found := false
+	resource := ""
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
+		if l.indent == 2 && strings.HasSuffix(l.text, ":") {
+			resource = strings.TrimSuffix(l.text, ":")
+		}
 		switch {
 		case l.indent == 0 && l.text == "Parameters:":
 			// Children at the first deeper indent are parameter names; a
@@ -67,21 +91,28 @@ func ParseTemplate(b []byte) (*Template, error) {
 				}
 			}
 		case l.text == "DefinitionSubstitutions:":
-			if found {
-				return nil, fmt.Errorf("local: template line %d: a second DefinitionSubstitutions (one state machine expected)", l.n)
+			if _, dup := t.Machines[resource]; dup {
+				return nil, fmt.Errorf("local: template line %d: a second DefinitionSubstitutions in %s", l.n, resource)
 			}
-			found = true
+			subs := map[string]string{}
 			for j := i + 1; j < len(lines) && lines[j].indent > l.indent; j++ {
 				k, v, ok := keyValue(lines[j].text)
 				if !ok || v == "" {
 					return nil, fmt.Errorf("local: template line %d: DefinitionSubstitutions entry %q is not \"Key: value\"", lines[j].n, lines[j].text)
 				}
-				t.Substitutions[k] = v
+				subs[k] = v
 			}
+			t.Machines[resource] = subs
 		}
 	}
-	if !found {
+	if len(t.Machines) == 0 {
 		return nil, fmt.Errorf("local: the template has no DefinitionSubstitutions (is it Ferry's template.yaml?)")
+	}
+	t.Substitutions = t.Machines[FerryMachine]
+	if t.Substitutions == nil && len(t.Machines) == 1 {
+		for _, subs := range t.Machines {
+			t.Substitutions = subs
+		}
 	}
 	return t, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/jobs"
 	"github.com/ferrydata/ferry/internal/metrics"
 	"github.com/klauspost/compress/gzip"
 )
@@ -59,6 +60,9 @@ const (
 	// NeedNotifier is optional: a step that lists it notifies when one is
 	// configured and works without.
 	NeedNotifier
+	// NeedJobs is the job bookkeeping and the databases jobs run on; the
+	// extract store (Extracts) is optional.
+	NeedJobs
 )
 
 // What each step uses: the one declaration that the steps check at run
@@ -74,6 +78,8 @@ const (
 	// NeedsFunction is the list-tables Lambda function's (Function):
 	// ListTables, FinishRun and EndRun.
 	NeedsFunction = NeedsListTables | NeedsFinishRun
+	// NeedsRunJob is the run-job Lambda function's (RunJob).
+	NeedsRunJob = NeedJobs
 )
 
 // Deps are the steps' dependencies. A step uses those its Needs* constant
@@ -86,6 +92,15 @@ type Deps struct {
 	Store  ferry.Store
 	// Notifier is told about each company's swap; nil tells no one.
 	Notifier Notifier
+	// Jobs is the job bookkeeping (*admin.DB's Jobs()); JobDBs opens the
+	// database a job runs on; Extracts receives extract jobs' objects
+	// (nil: extracts fail with a ConfigError).
+	Jobs     jobs.Book
+	JobDBs   jobs.Databases
+	Extracts ferry.Store
+	// JobLeaseTTL is how long a job's lease outlives its last heartbeat
+	// (default 2 minutes).
+	JobLeaseTTL time.Duration
 	// Metrics receives CloudWatch EMF records per chunk and per swapped
 	// table; nil emits nothing.
 	Metrics *metrics.Emitter
@@ -120,6 +135,7 @@ func (d Deps) missing(need Need) []string {
 	}{
 		{NeedConfig, d.Config != nil, "Config"}, {NeedLedger, d.Ledger != nil, "Ledger"},
 		{NeedSource, d.Source != nil, "Source"}, {NeedTarget, d.Target != nil, "Target"}, {NeedStore, d.Store != nil, "Store"},
+		{NeedJobs, d.Jobs != nil && d.JobDBs != nil, "Jobs"},
 	} {
 		if need&c.n != 0 && !c.set {
 			out = append(out, c.s)

@@ -50,6 +50,9 @@ const (
 	EnvBucket     = "FERRY_BUCKET"
 	EnvStore      = "FERRY_STORE"
 	EnvS3Endpoint = "FERRY_S3_ENDPOINT"
+	// EnvExtractBucket is the bucket extract jobs write to (on AWS the
+	// template's ExtractBucket); empty: the store above.
+	EnvExtractBucket = "FERRY_EXTRACT_BUCKET"
 	// Optional tuning.
 	EnvSecretsEndpoint = "FERRY_SECRETS_ENDPOINT" // Secrets Manager endpoint override (tests, LocalStack)
 	EnvSecretTTL       = "FERRY_SECRET_TTL"       // how long a secret is cached (Go duration, default 5m)
@@ -99,9 +102,10 @@ type Env struct {
 	// or secret.
 	TargetEngine ferry.Engine
 
-	Bucket     string
-	Store      string
-	S3Endpoint string
+	Bucket        string
+	Store         string
+	S3Endpoint    string
+	ExtractBucket string
 
 	SecretsEndpoint string
 	SecretTTL       time.Duration
@@ -126,7 +130,7 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 	e := Env{
 		AdminSecretARN: get(EnvAdminSecretARN), SourceSecretARN: get(EnvSourceSecretARN), TargetSecretARN: get(EnvTargetSecretARN),
 		AdminDSN: get(EnvAdminDSN), SourceDSN: get(EnvSourceDSN), TargetDSN: get(EnvTargetDSN),
-		Bucket: get(EnvBucket), Store: get(EnvStore), S3Endpoint: get(EnvS3Endpoint),
+		Bucket: get(EnvBucket), Store: get(EnvStore), S3Endpoint: get(EnvS3Endpoint), ExtractBucket: get(EnvExtractBucket),
 		SecretsEndpoint: get(EnvSecretsEndpoint), SecretTTL: secrets.DefaultTTL,
 		MySQLTLS: orDefault(get(EnvMySQLTLS), "preferred"), PostgresSSLMode: orDefault(get(EnvPGSSLMode), "prefer"),
 		MigrateAdmin: !strings.EqualFold(get(EnvAdminMigrate), "false"),

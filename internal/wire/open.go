@@ -193,18 +193,23 @@ func (w *Wire) Store(ctx context.Context) (ferry.Store, error) {
 		case where == "":
 			return nil, &ferry.ConfigError{Msg: "no object store is configured", Fix: "set " + EnvBucket + " (on AWS the template does) or " + EnvStore + "=file:///dir or s3://bucket"}
 		}
-		cfg := s3store.Config{Endpoint: w.env.S3Endpoint, PathStyle: w.env.S3Endpoint != "", DisableIMDS: w.local}
-		if w.local && w.env.S3Endpoint != "" && !w.env.AWSCredentials {
-			// A local S3-compatible server: static credentials, never the
-			// default chain's network lookups.
-			cfg.AccessKey, cfg.SecretKey = "ferry-local", "ferry-local"
-		}
-		client, err := s3store.NewClient(ctx, cfg)
+		client, err := s3store.NewClient(ctx, w.s3Config())
 		if err != nil {
 			return nil, fmt.Errorf("wire: store: %w", err)
 		}
 		return s3store.New(client, where), nil
 	})
+}
+
+// s3Config is the S3 client's configuration: the endpoint, and on Local
+// with an S3-compatible server and no AWS credentials, static placeholder
+// ones (never the default chain's network lookups).
+func (w *Wire) s3Config() s3store.Config {
+	cfg := s3store.Config{Endpoint: w.env.S3Endpoint, PathStyle: w.env.S3Endpoint != "", DisableIMDS: w.local}
+	if w.local && w.env.S3Endpoint != "" && !w.env.AWSCredentials {
+		cfg.AccessKey, cfg.SecretKey = "ferry-local", "ferry-local"
+	}
+	return cfg
 }
 
 // bucket is the store's bucket, for ListTablesOutput ("" for a directory).

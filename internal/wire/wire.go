@@ -36,8 +36,12 @@ type Wire struct {
 	target  lazy[ferry.Target]
 	store   lazy[ferry.Store]
 	notify  lazy[steps.Notifier]
-	mu      sync.Mutex
-	closers map[Role]func() // guarded by mu
+	// The databases jobs run on and the extracts' store (run-job).
+	jobSource lazy[ferry.JobDB]
+	jobTarget lazy[ferry.JobDB]
+	extracts  lazy[ferry.Store]
+	mu        sync.Mutex
+	closers   map[Role]func() // guarded by mu
 }
 
 // Option configures a Wire.
@@ -120,6 +124,11 @@ func (w *Wire) Deps(ctx context.Context, need steps.Need) (steps.Deps, error) {
 		}
 		d.Bucket = w.bucket()
 	}
+	if need&steps.NeedJobs != 0 {
+		if err := w.jobDeps(ctx, &d); err != nil {
+			return steps.Deps{}, err
+		}
+	}
 	return d, nil
 }
 
@@ -176,6 +185,8 @@ func (w *Wire) Reset() {
 	w.admin.reset(func(db *admin.DB) { db.Close() })
 	w.source.reset(func(ferry.Source) { w.closeRole(Source) })
 	w.target.reset(func(ferry.Target) { w.closeRole(Target) })
+	w.jobSource.reset(func(ferry.JobDB) { w.closeRole(Source + "-jobs") })
+	w.jobTarget.reset(func(ferry.JobDB) { w.closeRole(Target + "-jobs") })
 }
 
 // Close releases everything (Reset, then nothing is left open).

@@ -1,0 +1,249 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/asl"
+	"github.com/ferrydata/ferry/internal/jobs"
+	"github.com/ferrydata/ferry/internal/mysql"
+	"github.com/ferrydata/ferry/internal/postgres"
+	"github.com/ferrydata/ferry/internal/steps"
+	"github.com/ferrydata/ferry/internal/testdb"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// batchLog records the longest batch each invocation reports.
+type batchLog struct {
+	slog.Handler
+	longest atomic.Int64 // ms
+}
+
+func (b *batchLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "batches run" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "longest_batch_ms" {
+				if v := a.Value.Int64(); v > b.longest.Load() {
+					b.longest.Store(v)
+				}
+			}
+			return true
+		})
+	}
+	return nil
+}
+func (b *batchLog) Enabled(context.Context, slog.Level) bool { return true }
+func (b *batchLog) WithAttrs([]slog.Attr) slog.Handler       { return b }
+func (b *batchLog) WithGroup(string) slog.Handler            { return b }
+
+// purgeDB is the database a purge runs on, through plain SQL for the test's
+// own statements.
+type purgeDB struct {
+	engine ferry.Engine
+	exec   func(ctx context.Context, q string, args ...any) error
+	count  func(ctx context.Context, q string) int64
+	jobDB  ferry.JobDB
+	// ph is the placeholder of the n-th argument.
+	ph func(n int) string
+}
+
+func mysqlPurgeDB(t *testing.T) purgeDB {
+	db, _ := testdb.MySQLDB(t)
+	return purgeDB{
+		engine: ferry.EngineMySQL,
+		exec: func(ctx context.Context, q string, args ...any) error {
+			_, err := db.ExecContext(ctx, q, args...)
+			return err
+		},
+		count: func(ctx context.Context, q string) int64 {
+			var n int64
+			testdb.Must(t, q, db.QueryRowContext(ctx, q).Scan(&n))
+			return n
+		},
+		jobDB: mysql.NewJobs(db),
+		ph:    func(int) string { return "?" },
+	}
+}
+
+func postgresPurgeDB(t *testing.T) purgeDB {
+	pool, err := pgxpool.New(context.Background(), testdb.Postgres(t))
+	testdb.Must(t, "pool", err)
+	t.Cleanup(pool.Close)
+	return purgeDB{
+		engine: ferry.EnginePostgres,
+		exec: func(ctx context.Context, q string, args ...any) error {
+			_, err := pool.Exec(ctx, q, args...)
+			return err
+		},
+		count: func(ctx context.Context, q string) int64 {
+			var n int64
+			testdb.Must(t, q, pool.QueryRow(ctx, q).Scan(&n))
+			return n
+		},
+		jobDB: postgres.NewJobs(pool),
+		ph:    func(n int) string { return "$" + strconv.Itoa(n) },
+	}
+}
+
+// fill creates events with rows old rows (ids 1..rows) and 10,000 recent ones.
+func (p purgeDB) fill(t *testing.T, rows int) {
+	ctx := context.Background()
+	if p.engine == ferry.EngineMySQL {
+		testdb.Must(t, "create", p.exec(ctx, "CREATE TABLE events (id BIGINT PRIMARY KEY, created_at DATETIME NOT NULL, payload VARCHAR(100), KEY (created_at)) ENGINE=InnoDB"))
+		testdb.Must(t, "fill", p.exec(ctx, fmt.Sprintf("INSERT INTO events SELECT seq, '2020-01-01' + INTERVAL (seq %% 1000) MINUTE, REPEAT('x', 60) FROM seq_1_to_%d", rows)))
+		testdb.Must(t, "recent", p.exec(ctx, fmt.Sprintf("INSERT INTO events SELECT seq, '2099-01-01', 'keep' FROM seq_%d_to_%d", rows+1, rows+10000)))
+		return
+	}
+	testdb.Must(t, "create", p.exec(ctx, "CREATE TABLE events (id BIGINT PRIMARY KEY, created_at timestamp NOT NULL, payload text)"))
+	testdb.Must(t, "index", p.exec(ctx, "CREATE INDEX ON events (created_at)"))
+	testdb.Must(t, "fill", p.exec(ctx, fmt.Sprintf("INSERT INTO events SELECT g, '2020-01-01'::timestamp + (g %% 1000) * interval '1 minute', repeat('x', 60) FROM generate_series(1, %d) g", rows)))
+	testdb.Must(t, "recent", p.exec(ctx, fmt.Sprintf("INSERT INTO events SELECT g, '2099-01-01', 'keep' FROM generate_series(%d, %d) g", rows+1, rows+10000)))
+	testdb.Must(t, "analyze", p.exec(ctx, "ANALYZE events"))
+}
+
+// writer updates random old rows (the ones being purged) and inserts new
+// ones until stop, and records the longest any statement waited.
+func (p purgeDB) writer(t *testing.T, rows int, stop <-chan struct{}) (longest func() time.Duration, wait func()) {
+	var max atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ctx := context.Background()
+		next := rows + 1_000_000
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
+			var err error
+			if i%2 == 0 {
+				err = p.exec(ctx, "UPDATE events SET payload = 'w' WHERE id = "+p.ph(1), rand.IntN(rows)+1)
+			} else {
+				next++
+				err = p.exec(ctx, "INSERT INTO events (id, created_at, payload) VALUES ("+p.ph(1)+", '2099-06-01', 'new')", next)
+			}
+			if err != nil {
+				t.Errorf("writer: %v", err)
+				return
+			}
+			if d := int64(time.Since(start)); d > max.Load() {
+				max.Store(d)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return func() time.Duration { return time.Duration(max.Load()) }, wg.Wait
+}
+
+func purgeRows() int {
+	if n, err := strconv.Atoi(os.Getenv("FERRY_PURGE_ROWS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+// TestJobsPurgeKilledAndResumed runs a batched purge of a million rows in
+// batches of 10,000 through the real jobs state machine and run-job's
+// Lambda JSON path, on MariaDB and on PostgreSQL, kills the execution
+// halfway (its context is cancelled mid-batch, as when the process dies),
+// and lets the next execution resume it to zero remaining rows, while a
+// writer keeps updating the rows being purged. The rows/s, the longest
+// batch and the writer's longest wait are printed (not asserted: timing).
+func TestJobsPurgeKilledAndResumed(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(*testing.T) purgeDB
+		on   ferry.JobDatabase
+	}{{"mariadb", mysqlPurgeDB, ferry.JobOnSource}, {"postgres", postgresPurgeDB, ferry.JobOnTarget}} {
+		t.Run(tc.name, func(t *testing.T) { testPurge(t, tc.open(t), tc.on) })
+	}
+}
+
+func testPurge(t *testing.T, db purgeDB, on ferry.JobDatabase) {
+	ctx := context.Background()
+	rows := purgeRows()
+	db.fill(t, rows)
+	adminDB, _ := testdb.MySQLDB(t)
+	adm := mysql.NewAdmin(adminDB)
+	_, err := adm.Migrate(ctx)
+	testdb.Must(t, "migrate", err)
+	ja, err := adm.JobAdmin()
+	testdb.Must(t, "job admin", err)
+	testdb.Must(t, "add job", ja.PutJob(ctx, ferry.Job{Name: "purge_events", Active: true, Kind: ferry.JobBatched, Database: on,
+		SQL: "DELETE FROM events WHERE created_at < :run_date", Params: []string{"run_date"}, Trigger: ferry.JobOnSchedule, Schedule: "cron(0 3 * * ? *)",
+		Position: 100, Timeout: time.Hour, BatchRows: 10_000}, false))
+	book, err := adm.Jobs()
+	testdb.Must(t, "book", err)
+	bl := &batchLog{}
+	st := steps.New(steps.Deps{Jobs: book, Logger: slog.New(bl), JobLeaseTTL: 3 * time.Second,
+		JobDBs: func(context.Context, ferry.JobDatabase) (ferry.JobDB, error) { return db.jobDB, nil }})
+
+	stop := make(chan struct{})
+	longestWait, waitWriter := db.writer(t, rows, stop)
+	remaining := func() int64 { return db.count(ctx, "SELECT COUNT(*) FROM events WHERE created_at < '2021-01-01'") }
+
+	// First execution: killed once about half the rows are gone.
+	killCtx, kill := context.WithCancel(ctx)
+	go func() {
+		for remaining() > int64(rows/2) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		kill()
+	}()
+	start := time.Now()
+	ex1, err := RunJobs(killCtx, JobsOptions{Steps: st, RunID: "jobs-killed", Jobs: []string{"purge_events"}, Force: true, Logger: quiet})
+	testdb.Must(t, "first execution", err)
+	first := time.Since(start)
+	left := remaining()
+	if ex1.Status != asl.StatusAborted || left == 0 || left >= int64(rows) {
+		t.Fatalf("first execution %s with %d rows left: want ABORTED halfway", ex1.Status, left)
+	}
+	// The killed run still holds the job's lease until its heartbeat
+	// expires: a tick before then skips the job, one after resumes it.
+	time.Sleep(3500 * time.Millisecond)
+	start = time.Now()
+	ex2, err := RunJobs(ctx, JobsOptions{Steps: st, RunID: "jobs-resumed", Jobs: []string{"purge_events"}, Force: true, Logger: quiet})
+	testdb.Must(t, "second execution", err)
+	second := time.Since(start)
+	close(stop)
+	waitWriter()
+	if ex2.Status != asl.StatusSucceeded {
+		t.Fatalf("second execution %s: %s %s", ex2.Status, ex2.Error, ex2.Cause)
+	}
+	if n := remaining(); n != 0 {
+		t.Fatalf("%d old rows remain after the resumed purge", n)
+	}
+	if n := db.count(ctx, "SELECT COUNT(*) FROM events WHERE created_at >= '2099-01-01' AND id <= "+strconv.Itoa(rows+10000)); n != 10000 {
+		t.Fatalf("%d of the 10,000 recent rows remain: the purge deleted rows it should not have", n)
+	}
+	jb, _ := adm.JobAdmin()
+	rec, err := jb.JobRuns(ctx, "jobs-resumed")
+	testdb.Must(t, "job runs", err)
+	// The batch in flight when the first execution was killed may still
+	// commit on the server (MariaDB finishes a statement whose client went
+	// away, within max_statement_time): the resumed run deletes the rest.
+	if len(rec) != 1 || rec[0].Status != jobs.RunSucceeded || rec[0].Rows <= 0 || rec[0].Rows > left {
+		t.Fatalf("resumed job run %+v, want succeeded with at most the %d rows left", rec, left)
+	}
+	killed, err := jb.JobRuns(ctx, "jobs-killed")
+	testdb.Must(t, "killed job runs", err)
+	if len(killed) != 1 || killed[0].Status != jobs.RunFailed || !strings.Contains(killed[0].Error, "abandoned") {
+		t.Fatalf("the killed run's record %+v, want failed (abandoned) once the resumed run took the job over", killed)
+	}
+	total := first + second
+	t.Logf("%s purge of %d rows in batches of at most 10,000: killed after %v with %d left, resumed in %v (%d batches); %.0f rows/s overall; longest batch %d ms; a concurrent writer waited at most %v",
+		db.engine, rows, first.Round(time.Millisecond), left, second.Round(time.Millisecond), rec[0].Batches, float64(rows)/total.Seconds(), bl.longest.Load(), longestWait().Round(time.Millisecond))
+}
