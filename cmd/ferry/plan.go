@@ -20,6 +20,9 @@ type planResult struct {
 	EstRows   int64         `json:"est_rows"`
 	Chunks    int           `json:"chunks"`
 	Rows      []ops.PlanRow `json:"plan"`
+	// Jobs are the SQL jobs the run starts, in order (before-run, each
+	// company's after-swap, after-run).
+	Jobs []ferry.JobTask `json:"jobs"`
 }
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -60,9 +63,18 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, r := range res.Rows {
 		res.EstRows += r.EstRows
 	}
+	companies := make([]ferry.Company, len(p.Companies))
+	for i, cp := range p.Companies {
+		companies[i] = cp.Company
+	}
+	if res.Jobs, err = ops.PlanJobs(ctx, db, p.RunDate, companies); err != nil {
+		return c.fail(err)
+	}
+	res.Jobs = nonNil(res.Jobs)
 	if c.json() {
 		return c.printJSON(res)
 	}
+	defer printPlannedJobs(stdout, res.Jobs)
 	if len(res.Rows) == 0 {
 		fmt.Fprintf(stdout, "Nothing to copy on %s: %d active companies, %d active tables. Add them with `ferry company add` and `ferry table add`.\n",
 			p.RunDate, len(p.Companies), res.Tables)
@@ -71,4 +83,21 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Plan for run date %s (dry run, nothing written):\n\n", p.RunDate)
 	printPlan(stdout, res.Rows, true)
 	return exitOK
+}
+
+// printPlannedJobs lists the jobs a run starts.
+func printPlannedJobs(w io.Writer, tasks []ferry.JobTask) {
+	if len(tasks) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nJobs the run starts:")
+	rows := make([][]string, len(tasks))
+	for i, t := range tasks {
+		company := "-"
+		if t.CompanyID != 0 {
+			company = fmt.Sprintf("%d (%s)", t.CompanyID, t.Alias)
+		}
+		rows[i] = []string{string(t.Trigger), t.Job, string(t.Kind), company}
+	}
+	writeTable(w, []string{"WHEN", "JOB", "KIND", "COMPANY"}, rows)
 }

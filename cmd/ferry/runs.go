@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/jobs"
 	"github.com/ferrydata/ferry/internal/ops"
 )
 
@@ -99,10 +100,13 @@ func runRunsList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 type runsShowResult struct {
 	Run    admin.Run         `json:"run"`
 	Tables []admin.TableLoad `json:"tables"`
+	// Jobs are the SQL jobs the run ran (a copy run's before-run,
+	// after-swap and after-run jobs, or a jobs execution's).
+	Jobs []jobs.JobRun `json:"jobs"`
 }
 
 func runRunsShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newOpsCmd("runs show", "RUN_ID [flags]", "One run: its status and summary, then every company × table with chunks, rows, time, swap and error.",
+	c := newOpsCmd("runs show", "RUN_ID [flags]", "One run: its status and summary, every company × table with chunks, rows, time, swap and error,\nand every SQL job it ran with its outcome, rows, batches and seconds.",
 		"ferry runs show ferry-2026-11-22T02-00-00Z", stdout, stderr).dbs(ops.AdminDB).withJSON()
 	if code, done := c.parse(args); done {
 		return code
@@ -116,12 +120,12 @@ func runRunsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return c.fail(err)
 	}
 	defer db.Close()
-	run, loads, err := db.GetRun(ctx, id)
+	res, err := ops.ShowRun(ctx, db, id)
 	if err != nil {
 		return c.fail(notFoundFix(err, "run "+id, "ferry runs"))
 	}
 	if c.json() {
-		return c.printJSON(runsShowResult{Run: run, Tables: nonNil(loads)})
+		return c.printJSON(runsShowResult{Run: res.Run, Tables: nonNil(res.Tables), Jobs: nonNil(res.Jobs)})
 	}
 	companies, err := db.ListCompanies(ctx)
 	if err != nil {
@@ -131,6 +135,17 @@ func runRunsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	for _, co := range companies {
 		alias[co.ID] = co.Alias
 	}
+	if res.Recorded {
+		printRunHeader(stdout, res.Run)
+		printTableLoads(stdout, res.Tables, alias)
+	} else {
+		fmt.Fprintf(stdout, "Jobs run %s\n", id)
+	}
+	printJobRuns(stdout, res.Jobs, alias)
+	return exitOK
+}
+
+func printRunHeader(stdout io.Writer, run admin.Run) {
 	st := run.StartedAt
 	fmt.Fprintf(stdout, "Run %s: %s\n", run.RunID, strings.ToUpper(run.Status))
 	fmt.Fprintf(stdout, "  run date   %s\n  started    %s\n  finished   %s\n  duration   %s\n  companies  %d (%d failed)\n  rows       %s\n",
@@ -138,9 +153,12 @@ func runRunsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if run.Summary != "" {
 		fmt.Fprintf(stdout, "  summary    %s\n", run.Summary)
 	}
+}
+
+func printTableLoads(stdout io.Writer, loads []admin.TableLoad, alias map[int64]string) {
 	if len(loads) == 0 {
 		fmt.Fprintln(stdout, "\nNo table was recorded for this run.")
-		return exitOK
+		return
 	}
 	fmt.Fprintln(stdout)
 	rows := make([][]string, len(loads))
@@ -162,7 +180,29 @@ func runRunsShow(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintf(stdout, "  company %d (%s), table %s: %s\n", l.CompanyID, orDash(alias[l.CompanyID]), l.Table, l.Error)
 		}
 	}
-	return exitOK
+}
+
+// printJobRuns prints each job task of a run: outcome, rows, batches,
+// seconds, and the errors after the table.
+func printJobRuns(stdout io.Writer, runs []jobs.JobRun, alias map[int64]string) {
+	if len(runs) == 0 {
+		return
+	}
+	fmt.Fprintln(stdout, "\nJobs:")
+	rows := make([][]string, len(runs))
+	for i, r := range runs {
+		company := "-"
+		if r.CompanyID != 0 {
+			company = fmt.Sprintf("%d (%s)", r.CompanyID, orDash(alias[r.CompanyID]))
+		}
+		rows[i] = []string{r.Job, company, string(r.Trigger), strings.ToUpper(r.Status), humanInt(r.Rows), itoa(r.Batches), fmt.Sprintf("%.1fs", r.Seconds), orDash(r.Key)}
+	}
+	writeTable(stdout, []string{"JOB", "COMPANY", "WHEN", "STATUS", "ROWS", "BATCHES", "TIME", "OBJECT"}, rows)
+	for _, r := range runs {
+		if r.Error != "" {
+			fmt.Fprintf(stdout, "  %s\n", r.Error)
+		}
+	}
 }
 
 func runRunsRelease(ctx context.Context, args []string, stdout, stderr io.Writer) int {
