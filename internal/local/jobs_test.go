@@ -1,8 +1,12 @@
 package local
 
 import (
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -15,7 +19,9 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/asl"
+	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/jobs"
+	"github.com/ferrydata/ferry/internal/localstore"
 	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/steps"
@@ -246,4 +252,67 @@ func testPurge(t *testing.T, db purgeDB, on ferry.JobDatabase) {
 	total := first + second
 	t.Logf("%s purge of %d rows in batches of at most 10,000: killed after %v with %d left, resumed in %v (%d batches); %.0f rows/s overall; longest batch %d ms; a concurrent writer waited at most %v",
 		db.engine, rows, first.Round(time.Millisecond), left, second.Round(time.Millisecond), rec[0].Batches, float64(rows)/total.Seconds(), bl.longest.Load(), longestWait().Round(time.Millisecond))
+}
+
+// TestJobsExtractToStore runs an extract job per company through the jobs
+// state machine: each company's object is at its key, its content is the
+// export dialect byte for byte, and the recorded SHA-256 and sizes are the
+// object's.
+func TestJobsExtractToStore(t *testing.T) {
+	ctx := context.Background()
+	src, _ := testdb.MySQLDB(t)
+	mustExec(t, src, "CREATE TABLE orders (id INT PRIMARY KEY, company_id INT NOT NULL, note VARCHAR(40) NULL, total DECIMAL(8,2) NOT NULL)")
+	mustExec(t, src, `INSERT INTO orders VALUES (1, 1, 'a, "b"', 1.5), (2, 2, NULL, 2), (3, 1, 'NULL', 3), (4, 1, 'x\ny', 4)`)
+	adminDB, _ := testdb.MySQLDB(t)
+	adm := mysql.NewAdmin(adminDB)
+	_, err := adm.Migrate(ctx)
+	testdb.Must(t, "migrate", err)
+	for _, c := range []admin.NewCompany{alpha, beta} {
+		testdb.Must(t, "add company", adm.AddCompany(ctx, c))
+	}
+	ja, _ := adm.JobAdmin()
+	testdb.Must(t, "add job", ja.PutJob(ctx, ferry.Job{Name: "partner_orders", Active: true, Kind: ferry.JobExtract, Database: ferry.JobOnSource,
+		SQL: "SELECT id, note, total FROM orders WHERE company_id = :company_id ORDER BY id", Params: []string{"company_id"},
+		Trigger: ferry.JobOnSchedule, Schedule: "cron(0 6 * * ? *)", Position: 100, Timeout: time.Minute,
+		KeyPattern: "partners/{alias}/{run_date}/orders.csv.gz"}, false))
+	store, err := localstore.New(t.TempDir())
+	testdb.Must(t, "store", err)
+	book, _ := adm.Jobs()
+	st := steps.New(steps.Deps{Jobs: book, Extracts: store, Logger: quiet,
+		JobDBs: func(context.Context, ferry.JobDatabase) (ferry.JobDB, error) { return mysql.NewJobs(src), nil }})
+	ex, err := RunJobs(ctx, JobsOptions{Steps: st, RunID: "jobs-extract", Jobs: []string{"partner_orders"}, Force: true, Logger: quiet})
+	testdb.Must(t, "run", err)
+	if ex.Status != asl.StatusSucceeded {
+		t.Fatalf("%s %s %s", ex.Status, ex.Error, ex.Cause)
+	}
+	want := map[string]string{
+		"alpha": `"id","note","total"` + "\n" + `"1","a, ""b""","1.50"` + "\n" + `"3","NULL","3.00"` + "\n" + "\"4\",\"x\ny\",\"4.00\"\n",
+		"beta":  `"id","note","total"` + "\n" + `"2",NULL,"2.00"` + "\n",
+	}
+	runs, err := ja.JobRuns(ctx, "jobs-extract")
+	testdb.Must(t, "job runs", err)
+	if len(runs) != 2 {
+		t.Fatalf("job runs %+v", runs)
+	}
+	for _, r := range runs {
+		alias := map[int64]string{alpha.ID: "alpha", beta.ID: "beta"}[r.CompanyID]
+		key := "partners/" + alias + "/" + time.Now().UTC().Format("2006-01-02") + "/orders.csv.gz"
+		got := gunzipObject(t, store, key)
+		sum := sha256.Sum256(got)
+		if string(got) != want[alias] || r.Key != key || r.SHA256 != hex.EncodeToString(sum[:]) || r.Status != jobs.RunSucceeded {
+			t.Errorf("%s: object %q (record %+v)\nwant %q", alias, got, r, want[alias])
+		}
+	}
+}
+
+func gunzipObject(t *testing.T, st ferry.Store, key string) []byte {
+	t.Helper()
+	rc, err := st.Open(context.Background(), key)
+	testdb.Must(t, "open "+key, err)
+	defer rc.Close()
+	zr, err := gzip.NewReader(rc)
+	testdb.Must(t, "gunzip "+key, err)
+	b, err := io.ReadAll(zr)
+	testdb.Must(t, "read "+key, err)
+	return b
 }

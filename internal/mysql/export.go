@@ -62,7 +62,21 @@ func (s *Source) Export(ctx context.Context, req ferry.ExportRequest, w io.Write
 	c := "ferry_q." + quoteIdent(req.ChunkColumn)
 	qctx, cancel, sel := s.withTimeout(ctx, "SELECT * FROM "+derived(inner)+" WHERE "+c+" >= ? AND "+c+" < ?")
 	defer cancel()
-	rows, err := s.db.QueryContext(qctx, sel, append(args, req.Lo, req.Hi)...)
+	return s.exportRows(ctx, op, s.db, rowsQuery{qctx, sel, append(args, req.Lo, req.Hi)}, req, policy, w)
+}
+
+// rowsQuery is a bound SELECT and the context it runs under.
+type rowsQuery struct {
+	ctx  context.Context
+	sel  string
+	args []any
+}
+
+// exportRows writes the rows of q, run on db, as the csvcodec dialect
+// (header first) into w; see Export.
+func (s *Source) exportRows(ctx context.Context, op string, db querier, q rowsQuery, req ferry.ExportRequest, policy ferry.ZeroDatePolicy, w io.Writer) (ferry.ExportStats, error) {
+	var st ferry.ExportStats
+	rows, err := db.QueryContext(q.ctx, q.sel, q.args...)
 	if err != nil {
 		return st, classify(op, err)
 	}
@@ -79,6 +93,7 @@ func (s *Source) Export(ctx context.Context, req ferry.ExportRequest, w io.Write
 		if err := rows.Scan(enc.dest...); err != nil {
 			return st, classify(op+": read row", err)
 		}
+		enc.row++
 		if err := enc.encode(); err != nil {
 			return st, err
 		}
@@ -106,7 +121,8 @@ type rowEncoder struct {
 	dest      []any
 	rec       []csvcodec.Field
 	num       []byte // the text of this row's numbers
-	chunkIdx  int
+	chunkIdx  int    // -1: no chunk column (a whole query); rows are named by number
+	row       int64
 	policy    ferry.ZeroDatePolicy
 	target    ferry.Engine
 	zeroDates int64
@@ -137,7 +153,7 @@ func (s *Source) newRowEncoder(ctx context.Context, op string, req ferry.ExportR
 		}
 		needBits = needBits || e.cols[i].kind == kindBit
 	}
-	if e.chunkIdx < 0 {
+	if e.chunkIdx < 0 && req.ChunkColumn != "" {
 		return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s: chunk column %s is not a column of the query's result", op, req.ChunkColumn),
 			Fix: "set chunk_column to one of: " + strings.Join(e.names, ", ")}
 	}
@@ -187,18 +203,18 @@ func (e *rowEncoder) field(col *exportCol) (csvcodec.Field, error) {
 			f.Data = e.num[start:]
 		}
 	case kindDate:
-		if zeroDate(f.Data) {
+		if zeroDate(f.Data) && e.policy != zeroDateKeep {
 			if e.policy == ferry.ZeroDateNull {
 				e.zeroDates++
 				return csvcodec.Field{Null: true}, nil
 			}
-			return f, &ferry.DataError{Row: string(e.cols[e.chunkIdx].text()), Column: col.name,
+			return f, &ferry.DataError{Row: e.rowName(), Column: col.name,
 				Msg: fmt.Sprintf("zero or partial date %q", f.Data),
 				Fix: "set the table's zero_dates policy to null, or fix the source rows"}
 		}
 	}
 	if e.target == ferry.EnginePostgres && !f.Binary && bytes.IndexByte(f.Data, 0) >= 0 {
-		return f, &ferry.DataError{Row: string(e.cols[e.chunkIdx].text()), Column: col.name,
+		return f, &ferry.DataError{Row: e.rowName(), Column: col.name,
 			Msg: "text contains a 0x00 byte, which PostgreSQL text cannot hold",
 			Fix: "cast the column to a binary type in the query (CAST(col AS BINARY)) or strip the byte (REPLACE(col, CHAR(0), ''))"}
 	}
@@ -232,6 +248,19 @@ func (e *rowEncoder) value(col *exportCol) (f csvcodec.Field, null bool, err err
 		return f, false, fmt.Errorf("%s: column %s: unexpected %T from the driver", e.op, col.name, v)
 	}
 	return csvcodec.Field{Data: e.num[start:]}, false, nil
+}
+
+// zeroDateKeep writes zero dates as the server gives them: an extract job's
+// policy (no target has to hold them).
+const zeroDateKeep ferry.ZeroDatePolicy = "keep"
+
+// rowName names the current row in an error: its chunk-column value, or
+// its number (#1 is the first) in a whole query.
+func (e *rowEncoder) rowName() string {
+	if e.chunkIdx < 0 {
+		return "#" + strconv.FormatInt(e.row, 10)
+	}
+	return string(e.cols[e.chunkIdx].text())
 }
 
 func (c *exportCol) text() []byte {

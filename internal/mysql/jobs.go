@@ -245,9 +245,26 @@ func (j *Jobs) CheckJob(ctx context.Context, q ferry.JobSQL, parts *ferry.BatchP
 	return jobError(op, rows.Close(), false)
 }
 
-// ExtractJob is not wired yet on MySQL (see Source.Export).
+// ExtractJob streams a read-only SELECT's rows as the csvcodec dialect,
+// encoded as Source.Export encodes a chunk (zero dates are written as the
+// server gives them: no target has to hold them), on a session with the
+// job's schema and time limit.
 func (j *Jobs) ExtractJob(ctx context.Context, q ferry.JobSQL, w io.Writer) (ferry.ExportStats, error) {
-	return ferry.ExportStats{}, errors.New("mysql: extract: not yet")
+	op := "mysql: extract"
+	inner, args, err := bind(op, q.SQL, q.Params)
+	if err != nil {
+		return ferry.ExportStats{}, err
+	}
+	ctx, cancel, _ := statementBudget(ctx, j.opts)
+	defer cancel()
+	conn, done, err := j.session(ctx, q, "", "")
+	if err != nil {
+		return ferry.ExportStats{}, jobError(op, err, false)
+	}
+	defer done()
+	src := &Source{db: j.db, opts: j.opts}
+	req := ferry.ExportRequest{Query: q.SQL, Params: q.Params}
+	return src.exportRows(ctx, op, conn, rowsQuery{ctx, inner, args}, req, zeroDateKeep, w)
 }
 
 // OpenJobs opens a database jobs run on at dsn (its own pool).

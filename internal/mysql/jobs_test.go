@@ -112,3 +112,32 @@ func TestJobsExecStatements(t *testing.T) {
 		t.Fatal("CheckJob changed data")
 	}
 }
+
+func TestJobsExtract(t *testing.T) {
+	j, db, schema := jobsEnv(t)
+	ctx := context.Background()
+	mustExec(t, db, "CREATE TABLE partner (id INT PRIMARY KEY, note VARCHAR(50) NULL, amount DECIMAL(10,2), at DATETIME(6), d DATE, b VARBINARY(4)) ")
+	mustExec(t, db, "SET SESSION sql_mode = ''")
+	mustExec(t, db, `INSERT INTO partner VALUES (1, 'a "quoted", comma', 1.50, '2026-12-03 01:02:03.456789', '2026-12-03', 0x00FF), (2, NULL, -0.01, NULL, '0000-00-00', NULL), (3, 'NULL', 0, '2026-01-01 00:00:00', NULL, ''), (4, 'line1\r\nline2 \\ 😀', 100, NULL, NULL, 'ab')`)
+	var buf strings.Builder
+	st, err := j.ExtractJob(ctx, ferry.JobSQL{SQL: "SELECT id, note, amount, at, d, b FROM partner WHERE id >= :company_id ORDER BY id", Params: map[string]ferry.Param{"company_id": 1}, Schema: schema}, &buf)
+	testdb.Must(t, "extract", err)
+	// The export dialect, byte for byte: NULL apart from 'NULL', quotes
+	// doubled, CR/LF and backslashes kept, DECIMAL as text, DATETIME(6)
+	// without a time zone, a zero date as the server gives it, binary as
+	// \x + hex.
+	want := `"id","note","amount","at","d","b"` + "\n" +
+		`"1","a ""quoted"", comma","1.50","2026-12-03 01:02:03.456789","2026-12-03","\x00ff"` + "\n" +
+		`"2",NULL,"-0.01",NULL,"0000-00-00",NULL` + "\n" +
+		`"3","NULL","0.00","2026-01-01 00:00:00.000000",NULL,"\x"` + "\n" +
+		"\"4\",\"line1\r\nline2 \\ 😀\",\"100.00\",NULL,NULL,\"\\x6162\"\n"
+	if buf.String() != want || st.Rows != 4 || st.RawBytes != int64(len(want)) {
+		t.Fatalf("extract (%d rows, %d bytes):\n%q\nwant\n%q", st.Rows, st.RawBytes, buf.String(), want)
+	}
+	// A query that is not a read-only SELECT is refused.
+	_, err = j.ExtractJob(ctx, ferry.JobSQL{SQL: "SELECT * FROM partner FOR UPDATE", Schema: schema}, &buf)
+	var ce *ferry.ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("FOR UPDATE: %v", err)
+	}
+}
