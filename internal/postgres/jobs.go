@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -230,12 +229,6 @@ func jobErr(ctx context.Context, op string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// ExtractJob is not available on PostgreSQL until its source exporter
-// lands (issue 14).
-func (j *Jobs) ExtractJob(ctx context.Context, q ferry.JobSQL, w io.Writer) (ferry.ExportStats, error) {
-	return ferry.ExportStats{}, &ferry.ConfigError{Msg: "postgres: extract jobs need the PostgreSQL exporter", Fix: "run the extract on a MySQL database for now"}
 }
 
 // OpenJobs opens a database jobs run on at dsn (its own pool).
