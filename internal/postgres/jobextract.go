@@ -24,7 +24,7 @@ var extractSettings = []string{"TimeZone", "UTC", "DateStyle", "ISO, YMD", "Inte
 // ExtractJob streams a read-only SELECT's rows as the csvcodec dialect
 // (header first) into w, one row at a time: each value as PostgreSQL's
 // text output prints it (the bytes COPY would write), bytea as a binary
-// field, NULL apart from ''. It runs in a READ ONLY transaction with the
+// field, NULL apart from ”. It runs in a READ ONLY transaction with the
 // job's schema, time limit and the settings above.
 func (j *Jobs) ExtractJob(ctx context.Context, q ferry.JobSQL, w io.Writer) (ferry.ExportStats, error) {
 	op := "postgres: extract"
