@@ -157,7 +157,7 @@ func runLocal(ctx context.Context, env wire.Env, o local.Options, jsonOut, verbo
 	w := wire.New(env, wire.WithEngines(ops.Engines...), wire.WithNotifier(events.Open), wire.WithLogger(o.Logger), wire.Local())
 	defer w.Close()
 	var err error
-	if o.Steps, err = w.Steps(ctx, steps.NeedsFunction|steps.NeedsExportChunk|steps.NeedsLoadChunk|steps.NeedsSwapTables); err != nil {
+	if o.Steps, err = w.Steps(ctx, steps.NeedsFunction|steps.NeedsExportChunk|steps.NeedsLoadChunk|steps.NeedsSwapTables|steps.NeedsRunJob); err != nil {
 		fmt.Fprintf(stderr, "ferry run: %v\n", err)
 		return 1
 	}

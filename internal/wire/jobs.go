@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/ferrydata/ferry"
@@ -77,7 +78,9 @@ func (w *Wire) jobDeps(ctx context.Context, d *steps.Deps) error {
 	if err != nil {
 		return err
 	}
-	if d.Jobs, err = adm.Jobs(); err != nil {
+	// An admin engine that keeps no jobs leaves Jobs nil: run-job then
+	// says so, the other steps work.
+	if d.Jobs, err = adm.Jobs(); err != nil && !errors.Is(err, ferry.ErrNotFound) {
 		return err
 	}
 	d.JobDBs = w.JobDB
