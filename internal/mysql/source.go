@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/keyset"
 	"github.com/ferrydata/ferry/internal/mysql/mysqltype"
 	"github.com/ferrydata/ferry/internal/sqlparams"
 )
@@ -49,6 +50,9 @@ var _ ferry.Source = (*Source)(nil)
 func NewSource(db *sql.DB, opts ...Option) *Source {
 	return &Source{db: db, opts: newOptions(opts)}
 }
+
+// Engine is ferry.EngineMySQL: configured queries are MySQL's SQL.
+func (s *Source) Engine() ferry.Engine { return ferry.EngineMySQL }
 
 // flavourCache remembers whether the server is MariaDB.
 type flavourCache struct {
@@ -294,25 +298,15 @@ func (s *Source) Bounds(ctx context.Context, query string, params map[string]fer
 	return b, nil
 }
 
-// Boundaries walks the chunk column in [lo, hi) by keyset: it returns the
-// smallest value >= lo, then repeatedly the value every rows further on
-// (SELECT col ... WHERE col >= cur AND col < hi ORDER BY col LIMIT 1 OFFSET
-// every). When more than every rows share one value, the walk moves on to
-// the next distinct value instead, so it always advances: it never loops
-// and never returns more than rows/every+1 values, whatever the gaps
-// between keys (ids 1 and 1.8e18 give two boundaries, not an empty-chunk
-// storm). The values are strictly increasing; chunk i is [b[i], b[i+1]),
-// the last one [b[last], hi). An empty range returns nil.
+// Boundaries walks the chunk column in [lo, hi) by keyset (keyset.Walk:
+// SELECT col ... WHERE col >= cur AND col < hi ORDER BY col LIMIT 1 OFFSET
+// every, moving to the next distinct value when a value repeats more than
+// every times), so it never loops and returns at most rows/every+1 strictly
+// increasing values. An empty range returns nil.
 func (s *Source) Boundaries(ctx context.Context, query string, params map[string]ferry.Param, chunkColumn string, lo, hi int64, every int64) ([]int64, error) {
 	op := "mysql: chunk boundaries of " + chunkColumn
 	if err := checkChunkColumn(op, chunkColumn); err != nil {
 		return nil, err
-	}
-	if every < 1 {
-		return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s: chunk size %d", op, every), Fix: "set chunk_rows to a positive number"}
-	}
-	if lo >= hi {
-		return nil, nil
 	}
 	inner, args, err := bind(op, query, params)
 	if err != nil {
@@ -320,11 +314,17 @@ func (s *Source) Boundaries(ctx context.Context, query string, params map[string
 	}
 	c := "ferry_q." + quoteIdent(chunkColumn)
 	from := " FROM " + derived(inner) + " WHERE " + c + " >= ? AND " + c + " < ?"
-	first := "SELECT MIN(" + c + ")" + from
-	step := "SELECT " + c + from + " ORDER BY " + c + " LIMIT 1 OFFSET ?"
-	next := "SELECT MIN(" + c + ") FROM " + derived(inner) + " WHERE " + c + " > ? AND " + c + " < ?"
-	probe := func(sel string, extra ...any) (int64, bool, error) {
-		qctx, cancel, q := s.withTimeout(ctx, sel)
+	sqls := map[keyset.Probe]string{
+		keyset.First: "SELECT MIN(" + c + ")" + from,
+		keyset.Step:  "SELECT " + c + from + " ORDER BY " + c + " LIMIT 1 OFFSET ?",
+		keyset.Next:  "SELECT MIN(" + c + ") FROM " + derived(inner) + " WHERE " + c + " > ? AND " + c + " < ?",
+	}
+	return keyset.Walk(op, lo, hi, every, func(p keyset.Probe, cur int64) (int64, bool, error) {
+		extra := []any{cur, hi}
+		if p == keyset.Step {
+			extra = append(extra, every)
+		}
+		qctx, cancel, q := s.withTimeout(ctx, sqls[p])
 		defer cancel()
 		var v sql.NullInt64
 		err := s.db.QueryRowContext(qctx, q, append(append([]any{}, args...), extra...)...).Scan(&v)
@@ -335,30 +335,5 @@ func (s *Source) Boundaries(ctx context.Context, query string, params map[string
 			return 0, false, classify(op, err)
 		}
 		return v.Int64, v.Valid, nil
-	}
-	cur, ok, err := probe(first, lo, hi)
-	if err != nil || !ok {
-		return nil, err
-	}
-	out := []int64{cur}
-	for {
-		nxt, ok, err := probe(step, cur, hi, every)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return out, nil
-		}
-		if nxt <= cur {
-			nxt, ok, err = probe(next, cur, hi)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return out, nil
-			}
-		}
-		out = append(out, nxt)
-		cur = nxt
-	}
+	})
 }
