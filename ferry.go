@@ -187,6 +187,9 @@ type Bounds struct {
 
 // Source is the production MySQL database rows are read from.
 type Source interface {
+	// Engine is the source database's engine: configured queries are
+	// written in its SQL.
+	Engine() Engine
 	// Columns returns the result columns of query without reading rows.
 	Columns(ctx context.Context, query string, params map[string]Param) ([]Column, error)
 	// Bounds counts the query's rows and the min/max of its chunk column.

@@ -220,8 +220,8 @@ func mainHandlers() map[string]struct {
 	return map[string]h{
 		"list-tables": {"wire.Handler(steps.NeedsFunction, (*steps.Steps).Function, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))",
 			wire.Handler(steps.NeedsFunction, (*steps.Steps).Function, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))},
-		"export-chunk": {"wire.Handler(steps.NeedsExportChunk, (*steps.Steps).ExportChunk, wire.WithEngines(mysql.Engine{}))",
-			wire.Handler(steps.NeedsExportChunk, (*steps.Steps).ExportChunk, wire.WithEngines(mysql.Engine{}))},
+		"export-chunk": {"wire.Handler(steps.NeedsExportChunk, (*steps.Steps).ExportChunk, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))",
+			wire.Handler(steps.NeedsExportChunk, (*steps.Steps).ExportChunk, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))},
 		"load-chunk": {"wire.Handler(steps.NeedsLoadChunk, (*steps.Steps).LoadChunk, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))",
 			wire.Handler(steps.NeedsLoadChunk, (*steps.Steps).LoadChunk, wire.WithEngines(mysql.Engine{}, postgres.Engine{}))},
 		"swap-tables": {"wire.Handler(steps.NeedsSwapTables, (*steps.Steps).SwapTables, wire.WithEngines(mysql.Engine{}, postgres.Engine{}), wire.WithNotifier(events.Open))",
@@ -233,7 +233,7 @@ func mainHandlers() map[string]struct {
 
 // TestMainsStartTheTestedHandlers: each main starts the handler
 // TestSAMEventsInvoke invokes, with the adapters its step needs and no
-// more (export-chunk links no PostgreSQL driver and no EventBridge client).
+// more (export-chunk links no EventBridge client).
 func TestMainsStartTheTestedHandlers(t *testing.T) {
 	for fn, h := range mainHandlers() {
 		src := string(read(t, filepath.Join("functions", fn, "main.go")))

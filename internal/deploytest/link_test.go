@@ -10,13 +10,13 @@ import (
 
 // lambdaLinks is what each Lambda binary may and may not link, as `sam
 // build` builds it (linux/arm64, -tags lambda.norpc). Every function needs
-// the MySQL adapter (source or admin database) and the S3 store; only the
-// functions that open targets link PostgreSQL, and only swap-tables
-// publishes to EventBridge.
+// both adapters (the source, admin and target databases may each be MySQL
+// or PostgreSQL) and the S3 store; only swap-tables publishes to
+// EventBridge.
 var lambdaLinks = map[string]struct{ must, mustNot []string }{
 	"export-chunk": {
-		must:    []string{"internal/mysql", "internal/s3store", "internal/secrets", "aws-lambda-go/lambda"},
-		mustNot: []string{"jackc/pgx/v5", "internal/postgres", "service/eventbridge", "internal/events"},
+		must:    []string{"internal/mysql", "internal/postgres", "internal/s3store", "internal/secrets", "aws-lambda-go/lambda"},
+		mustNot: []string{"service/eventbridge", "internal/events"},
 	},
 	"load-chunk": {
 		must:    []string{"internal/postgres", "internal/mysql", "internal/s3store"},

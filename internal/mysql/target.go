@@ -114,17 +114,18 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 			if err := ferry.ValidIdent(c.Name); err != nil {
 				return &ferry.ConfigError{Msg: op + ": column: " + err.Error(), Fix: "alias the column in the query (AS name)"}
 			}
-			if err := validType(c.Type); err != nil {
+			typ, err := stagingType(c)
+			if err != nil {
 				return &ferry.ConfigError{Msg: op + ": column " + c.Name + ": " + err.Error(), Fix: "cast the column in the query to a plain MySQL type"}
 			}
 			null := " NOT NULL"
-			if c.Nullable || zeroDateType(c.Type) {
+			if c.Nullable || zeroDateType(typ) {
 				null = " NULL"
-				if strings.HasPrefix(c.Type, "timestamp") {
+				if strings.HasPrefix(typ, "timestamp") {
 					null = " NULL DEFAULT NULL"
 				}
 			}
-			defs = append(defs, quoteIdent(c.Name)+" "+c.Type+null)
+			defs = append(defs, quoteIdent(c.Name)+" "+typ+null)
 			if strings.EqualFold(c.Name, chunkColumn) {
 				hasChunk = true
 			}

@@ -96,7 +96,7 @@ func TestConnectErrors(t *testing.T) {
 		want []string
 	}{
 		{"admin unset", func() error { _, _, err := OpenAdmin(ctx, ""); return err }, []string{"admin database: is not set", "--admin-dsn", "FERRY_ADMIN_DSN"}},
-		{"source is postgres", func() error { _, err := OpenSource(ctx, "postgres://u:secret@127.0.0.1:5432/x"); return err }, []string{"must be MySQL", "--source-dsn"}},
+		{"postgres source refused", func() error { _, err := OpenSource(ctx, "postgres://u:secret@127.0.0.1:5432/x"); return err }, []string{"cannot connect", "--source-dsn"}},
 		{"bad scheme", func() error { _, err := OpenTarget(ctx, "oracle://u:secret@h/x"); return err }, []string{"not supported", "--target-dsn"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,7 +54,7 @@ func CheckTable(ctx context.Context, db *admin.DB, src ferry.Source, spec ferry.
 	if err != nil {
 		return TableCheck{}, err
 	}
-	used, qprobs := queryProblems(spec, configs)
+	used, qprobs := queryProblems(spec, configs, sqlparams.DialectOf(src.Engine()))
 	probs = append(probs, qprobs...)
 	spec.Params = used
 	if len(probs) > 0 {
@@ -138,11 +138,11 @@ func clashes(spec ferry.TableSpec, tables []admin.TableRow, replace bool) []erro
 
 // queryProblems checks the query parses and binds, and that each parameter
 // it uses is a built-in or a configuration; it returns the parameters.
-func queryProblems(spec ferry.TableSpec, configs []string) ([]string, []error) {
+func queryProblems(spec ferry.TableSpec, configs []string, d sqlparams.Dialect) ([]string, []error) {
 	var probs []error
-	used, err := sqlparams.Names(spec.Query)
+	used, err := d.Names(spec.Query)
 	if err == nil {
-		_, _, _, err = sqlparams.Bind(spec.Query, anyValues(used))
+		_, _, _, err = d.Bind(spec.Query, anyValues(used))
 	}
 	if strings.TrimSpace(spec.Query) == "" {
 		probs = append(probs, tableProblem(spec, "the query is empty", "pass --query 'SELECT ... FROM ... WHERE company_id = :company_id'"))

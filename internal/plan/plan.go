@@ -232,7 +232,7 @@ func (p *problems) sorted() []error {
 }
 
 // checkTable validates what does not depend on a company.
-func checkTable(t ferry.TableSpec, probs *problems) bool {
+func checkTable(t ferry.TableSpec, d sqlparams.Dialect, probs *problems) bool {
 	n := len(probs.errs)
 	w := ferry.Where{Table: t.Name}
 	if err := ferry.ValidIdent(t.Name); err != nil {
@@ -259,7 +259,7 @@ func checkTable(t ferry.TableSpec, probs *problems) bool {
 	} else {
 		// Statement checks come before parameter lookups in Bind: with no
 		// values, a QueryError is about the query itself, for every company.
-		_, _, _, err := sqlparams.Bind(t.Query, nil)
+		_, _, _, err := d.Bind(t.Query, nil)
 		var qe *sqlparams.QueryError
 		if errors.As(err, &qe) {
 			probs.add(w, "query refused: "+err.Error(), "make query_select one read-only SELECT with named parameters")
@@ -278,7 +278,7 @@ func checkTable(t ferry.TableSpec, probs *problems) bool {
 func Validate(ctx context.Context, src ferry.Source, companies []ferry.Company, tables []ferry.TableSpec, opt Options) (Plan, error) {
 	p := Plan{RunID: opt.RunID, RunDate: opt.RunDate.Format(DateLayout), Target: opt.Target}
 	probs := &problems{}
-	okTable := checkTables(tables, probs)
+	okTable := checkTables(tables, sqlparams.DialectOf(src.Engine()), probs)
 	params, okCompany := checkCompanies(companies, opt.RunDate, probs)
 
 	// Every company × table against the source.
@@ -318,15 +318,15 @@ func Validate(ctx context.Context, src ferry.Source, companies []ferry.Company, 
 	return p, nil
 }
 
-// checkTables checks each table (checkTable) and the names they share: two
+// checkTables checks each table (checkTable, queries in dialect d) and the names they share: two
 // tables differing only in case, two with one staging table, a table named
 // like another's staging table. It reports which tables are usable.
-func checkTables(tables []ferry.TableSpec, probs *problems) []bool {
+func checkTables(tables []ferry.TableSpec, d sqlparams.Dialect, probs *problems) []bool {
 	okTable := make([]bool, len(tables))
 	byLower := map[string]string{}
 	staging := map[string]string{}
 	for i, t := range tables {
-		okTable[i] = checkTable(t, probs)
+		okTable[i] = checkTable(t, d, probs)
 		low := strings.ToLower(t.Name)
 		if other, dup := byLower[low]; dup {
 			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("table %s and table %s differ only in case; MySQL targets may treat them as one", other, t.Name), "rename one of them")
@@ -403,7 +403,7 @@ func parallel(opt Options) int {
 func checkPair(ctx context.Context, src ferry.Source, c ferry.Company, t ferry.TableSpec, all map[string]ferry.Param, probs *problems) (TablePlan, error) {
 	w := ferry.Where{Company: companyName(c), Table: t.Name}
 	tp := TablePlan{Spec: t, Staging: ferry.StagingName(t.Name)}
-	_, _, used, err := sqlparams.Bind(t.Query, all)
+	_, _, used, err := sqlparams.DialectOf(src.Engine()).Bind(t.Query, all)
 	var unknown *sqlparams.UnknownParamError
 	switch {
 	case errors.As(err, &unknown):

@@ -62,6 +62,21 @@ type Target struct {
 // keyword/value string) and checks that it answers. Errors never contain
 // the password.
 func Open(ctx context.Context, url string) (*Target, error) {
+	pool, err := OpenPool(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return New(pool), nil
+}
+
+// OpenPool connects to the PostgreSQL database at url (a postgres:// URL
+// or a keyword/value string) and checks that it answers: the pool every
+// role of the adapter (target, source, admin database) runs on.
+// Statements are sent with the extended protocol and no server-side
+// prepared statements (they survive poolers such as RDS Proxy); the
+// session's application_name is "ferry" unless url sets one. Errors never
+// contain the password.
+func OpenPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx redacts the password in its parse errors; Redact anyway.
@@ -87,7 +102,7 @@ func Open(ctx context.Context, url string) (*Target, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", op, cause)
 	}
-	return New(pool), nil
+	return pool, nil
 }
 
 // New wraps an existing pool.

@@ -65,7 +65,7 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 	if exists {
 		create = `CREATE TABLE ` + qualified(schema, staging) + ` (LIKE ` + qualified(schema, table) + ` INCLUDING ALL)`
 	} else {
-		create, err = createDDL(schema, table, staging, cols, chunkColumn)
+		create, err = createDDL(schema, table, staging, cols, chunkColumn, func(c ferry.Column) (string, error) { return stagingType(ctx, tx, c) })
 		if err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func wrapOp(ctx context.Context, op string, err error) error {
 // createDDL is the CREATE TABLE of a staging table without a live table.
 // Columns keep NOT NULL except temporal ones, which the zero-date policy
 // "null" may fill with NULL.
-func createDDL(schema, table, staging string, cols []ferry.Column, chunkColumn string) (string, error) {
+func createDDL(schema, table, staging string, cols []ferry.Column, chunkColumn string, typeOf func(ferry.Column) (string, error)) (string, error) {
 	if len(cols) == 0 {
 		return "", &ferry.ConfigError{Where: ferry.Where{Table: table}, Msg: "postgres: the query returns no columns", Fix: "check the table's query"}
 	}
@@ -135,7 +135,7 @@ func createDDL(schema, table, staging string, cols []ferry.Column, chunkColumn s
 		if c.Name == chunkColumn {
 			hasChunk = true
 		}
-		pt, err := MapType(c.Type)
+		pt, err := typeOf(c)
 		if err != nil {
 			return "", &ferry.ConfigError{Where: ferry.Where{Table: table},
 				Msg: fmt.Sprintf("postgres: column %s: %v", c.Name, err),

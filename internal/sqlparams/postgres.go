@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ferrydata/ferry"
 )
 
 // BindPostgres is Bind for a query written in PostgreSQL's SQL: each :name
@@ -205,6 +207,14 @@ func colonToken(q string, i, depth int) token {
 		return token{kind: 'p', start: i, end: j, depth: depth}
 	}
 	return token{kind: 'o', start: i, end: i + 1, depth: depth}
+}
+
+// DialectOf is the dialect of engine's SQL (MySQL unless PostgreSQL).
+func DialectOf(engine ferry.Engine) Dialect {
+	if engine == ferry.EnginePostgres {
+		return Postgres
+	}
+	return MySQL
 }
 
 // Bind is Bind (MySQL) or BindPostgres, as d says: a configured SELECT of
