@@ -266,7 +266,7 @@ func TestWireSecretErrors(t *testing.T) {
 	fake, client := smfake.Start(t)
 	fake.Set(sourceARN, "not json, password=hunter2hunter2")
 	fake.Set(targetARN, secretJSON("postgres", "127.0.0.1", 5432, "u", "hunter2hunter2", "d"))
-	fake.Set(adminARN, secretJSON("postgres", host, port, "u", "hunter2hunter2", "d"))
+	fake.Set(adminARN, secretJSON("oracle", host, port, "u", "hunter2hunter2", "d"))
 	dead := secretsmanager.New(secretsmanager.Options{
 		Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1"), RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
@@ -281,7 +281,7 @@ func TestWireSecretErrors(t *testing.T) {
 	}{
 		{"missing secret", Env{SourceSecretARN: sourceARN + "-gone"}, client, steps.NeedSource, "*ferry.ConfigError", "ResourceNotFoundException"},
 		{"malformed secret", Env{SourceSecretARN: sourceARN}, client, steps.NeedSource, "*ferry.ConfigError", "RDS JSON"},
-		{"admin must be mysql", Env{AdminSecretARN: adminARN}, client, steps.NeedLedger, "*ferry.ConfigError", "must be MySQL"},
+		{"admin engine unsupported", Env{AdminSecretARN: adminARN}, client, steps.NeedLedger, "*ferry.ConfigError", `"oracle" is not supported`},
 		{"engine mismatch", Env{TargetSecretARN: targetARN, TargetEngine: ferry.EngineMySQL}, client, steps.NeedTarget, "*ferry.ConfigError", "FERRY_TARGET_ENGINE is mysql but the target database is postgres"},
 		{"secrets manager unreachable", Env{SourceSecretARN: sourceARN}, dead, steps.NeedSource, "*ferry.RetryableError", "GetSecretValue"},
 		{"nothing configured", Env{}, client, steps.NeedLedger, "*ferry.ConfigError", "FERRY_ADMIN_SECRET_ARN"},
