@@ -20,6 +20,8 @@ type fakeSource struct {
 	errs   map[any]error
 }
 
+func (f fakeSource) Engine() ferry.Engine { return ferry.EngineMySQL }
+
 func (f fakeSource) Columns(ctx context.Context, q string, p map[string]ferry.Param) ([]ferry.Column, error) {
 	return f.cols, nil
 }

@@ -14,7 +14,7 @@ import (
 // TestAdminContract runs the admin database's contract suite on
 // PostgreSQL.
 func TestAdminContract(t *testing.T) {
-	admintest.Run(t, func(t *testing.T) *admin.DB {
+	open := func(t *testing.T) *admin.DB {
 		_, url := testdb.PostgresConn(t)
 		adm, err := Engine{}.OpenAdmin(context.Background(), url, nil)
 		testdb.Must(t, "open admin", err)
@@ -22,7 +22,9 @@ func TestAdminContract(t *testing.T) {
 		_, err = adm.Migrate(context.Background())
 		testdb.Must(t, "migrate", err)
 		return adm
-	})
+	}
+	admintest.Run(t, open)
+	admintest.RunJobs(t, open)
 }
 
 func TestAdminMigrateKeepsOriginalRowsAndIsIdempotent(t *testing.T) {

@@ -73,6 +73,12 @@ const sessionSQL = `SELECT set_config('statement_timeout', $1, true), set_config
 // session settings of Source, and rolls the transaction back after it
 // (nothing was written). Errors are classified with op.
 func (s *Source) read(ctx context.Context, op string, fn func(pc *pgconn.PgConn) error) error {
+	return s.readIn(ctx, op, "", fn)
+}
+
+// readIn is read with schema (when not empty) as the transaction's
+// search_path, for unqualified names.
+func (s *Source) readIn(ctx context.Context, op, schema string, fn func(pc *pgconn.PgConn) error) error {
 	st, err := statementTimeout(ctx)
 	if err != nil {
 		return classify(ctx, op, err)
@@ -89,6 +95,11 @@ func (s *Source) read(ctx context.Context, op string, fn func(pc *pgconn.PgConn)
 	defer rollback(tx)
 	if _, err := tx.Exec(ctx, sessionSQL, strconv.FormatInt(st.Milliseconds(), 10)+"ms"); err != nil {
 		return classify(ctx, op, err)
+	}
+	if schema != "" {
+		if _, err := tx.Exec(ctx, `SELECT set_config('search_path', quote_ident($1), true)`, schema); err != nil {
+			return classify(ctx, op, err)
+		}
 	}
 	return fn(conn.Conn().PgConn())
 }

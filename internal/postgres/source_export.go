@@ -57,17 +57,24 @@ func (s *Source) Export(ctx context.Context, req ferry.ExportRequest, w io.Write
 		where: " WHERE " + c + " >= " + placeholder(n) + "::bigint AND " + c + " < " + placeholder(n+1) + "::bigint"}, w)
 }
 
-// ExportQuery streams every row of a configured query (a job's extract:
-// no chunk column, no range) as the csvcodec dialect, header first, into
-// w: the same read-only transaction, session settings, bound parameters
-// and encoding as Export for a PostgreSQL target.
-func (s *Source) ExportQuery(ctx context.Context, query string, params map[string]ferry.Param, w io.Writer) (ferry.ExportStats, error) {
+// ExportQuery streams every row of a job's SELECT (an extract: no chunk
+// column, no range) as the csvcodec dialect, header first, into w: the
+// same read-only transaction, session settings, bound parameters and
+// encoding as Export for a PostgreSQL target, with q.Schema as the
+// search_path and q.Timeout bounding the statement. The header holds the
+// bare column names: an extract is read by people and other tools.
+func (s *Source) ExportQuery(ctx context.Context, q ferry.JobSQL, w io.Writer) (ferry.ExportStats, error) {
 	const op = "postgres: export query"
-	b, err := bindQuery(op, query, params)
+	b, err := bindQuery(op, q.SQL, q.Params)
 	if err != nil {
 		return ferry.ExportStats{}, err
 	}
-	return s.export(ctx, op, exportSpec{inner: b.sql, args: b.args, target: ferry.EnginePostgres, policy: ferry.ZeroDateError}, w)
+	if q.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, q.Timeout)
+		defer cancel()
+	}
+	return s.export(ctx, op, exportSpec{inner: b.sql, args: b.args, schema: q.Schema, target: ferry.EnginePostgres, policy: ferry.ZeroDateError, plainHeader: true}, w)
 }
 
 // exportSpec is what export runs: the bound query, the WHERE on ferry_q
@@ -75,17 +82,20 @@ func (s *Source) ExportQuery(ctx context.Context, query string, params map[strin
 // and the target's conventions.
 type exportSpec struct {
 	inner, where string
+	schema       string
 	args         [][]byte
 	chunkColumn  string
 	target       ferry.Engine
 	policy       ferry.ZeroDatePolicy
+	// plainHeader writes bare column names instead of the typed header.
+	plainHeader bool
 }
 
 // export describes the query (to name and check its columns), then streams
 // SELECT <columns> FROM (query) AS ferry_q <where> into w.
 func (s *Source) export(ctx context.Context, op string, sp exportSpec, w io.Writer) (ferry.ExportStats, error) {
 	var st ferry.ExportStats
-	err := s.read(ctx, op, func(pc *pgconn.PgConn) error {
+	err := s.readIn(ctx, op, sp.schema, func(pc *pgconn.PgConn) error {
 		cols, sd, err := describe(ctx, pc, bound{sql: sp.inner, args: sp.args})
 		if err != nil {
 			return err
@@ -103,7 +113,13 @@ func (s *Source) export(ctx context.Context, op string, sp exportSpec, w io.Writ
 		// Stopping early cancels the statement rather than read the rest.
 		qctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		rw := rowWriter{header: header(cols), chunk: chunk, policy: sp.policy, conv: converters(sd.Fields, sp.target), abort: cancel}
+		hdr := header(cols)
+		if sp.plainHeader {
+			for i := range hdr {
+				hdr[i] = csvcodec.HeaderColumn{Name: hdr[i].Name}
+			}
+		}
+		rw := rowWriter{header: hdr, chunk: chunk, policy: sp.policy, conv: converters(sd.Fields, sp.target), abort: cancel}
 		st, err = rw.write(exec(qctx, pc, bound{sql: "SELECT " + selectList(sd.Fields) + " FROM " + derivedPG(sp.inner) + sp.where, args: sp.args}), w)
 		return err
 	})

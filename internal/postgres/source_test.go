@@ -192,10 +192,17 @@ func TestSourceExportQuery(t *testing.T) {
 	e.exec(`CREATE TABLE t (k text, v numeric)`)
 	e.exec(`INSERT INTO t VALUES ('a', 'NaN'), ('b,"c"', NULL)`)
 	var buf bytes.Buffer
-	st, err := src.ExportQuery(context.Background(), "SELECT k, v FROM t WHERE k <> :x ORDER BY k", map[string]ferry.Param{"x": "z"}, &buf)
+	e.exec(`CREATE SCHEMA other; CREATE TABLE other.t (k text, v numeric); INSERT INTO other.t VALUES ('x', 1)`)
+	st, err := src.ExportQuery(context.Background(), ferry.JobSQL{SQL: "SELECT k, v FROM t WHERE k <> :x ORDER BY k", Params: map[string]ferry.Param{"x": "z"}}, &buf)
 	testdb.Must(t, "export query", err)
-	if got, want := strs(readCSV(t, buf.Bytes())), [][]string{{"k:text:text", "v:text:numeric"}, {"a", "NaN"}, {`b,"c"`, "<NULL>"}}; !reflect.DeepEqual(got, want) || st.Rows != 2 {
+	if got, want := strs(readCSV(t, buf.Bytes())), [][]string{{"k", "v"}, {"a", "NaN"}, {`b,"c"`, "<NULL>"}}; !reflect.DeepEqual(got, want) || st.Rows != 2 {
 		t.Fatalf("ExportQuery = %q (%d rows), want %q", got, st.Rows, want)
+	}
+	buf.Reset()
+	_, err = src.ExportQuery(context.Background(), ferry.JobSQL{SQL: "SELECT k FROM t", Schema: "other"}, &buf)
+	testdb.Must(t, "export query in a schema", err)
+	if got := strs(readCSV(t, buf.Bytes())); len(got) != 2 || got[1][0] != "x" {
+		t.Fatalf("ExportQuery in schema other = %q", got)
 	}
 }
 
