@@ -105,6 +105,12 @@ func ManifestKey(runID, alias string) string {
 	return path.Join(runID, alias, "manifest.json")
 }
 
+// CompaniesKey is the object key of a run's companies manifest: a JSON
+// array of CompanyRun, read by ForEachCompany's ItemReader.
+func CompaniesKey(runID string) string {
+	return path.Join(runID, "companies.json")
+}
+
 // ChunkName is how errors and logs name a chunk: "table#index [lo,hi)".
 func ChunkName(table string, c Chunk) string {
 	return table + "#" + strconv.Itoa(c.Index) + " [" + strconv.FormatInt(c.Lo, 10) + "," + strconv.FormatInt(c.Hi, 10) + ")"

@@ -6,16 +6,27 @@ import (
 )
 
 // ListTablesInput starts a run. The state machine passes the execution name
-// as RunID and the execution start time as RunDate's source.
+// as RunID, and, for RunDate, the time the run was scheduled for (or
+// started) and the schedule's time zone.
 type ListTablesInput struct {
 	// RunID identifies the run; it prefixes every object key. Required.
 	RunID string `json:"run_id"`
 	// RunDate (YYYY-MM-DD) anchors date windows: :run_date, and :since =
-	// RunDate - N days for the "last N days" configuration. Empty: today (UTC).
+	// RunDate - N days for the "last N days" configuration. Empty: the date
+	// of ScheduledTime in TimeZone (else today, UTC).
 	RunDate string `json:"run_date,omitempty"`
+	// ScheduledTime (RFC 3339) is the instant the run was scheduled for:
+	// EventBridge Scheduler's <aws.scheduler.scheduled-time>, else the
+	// execution's start. The same for every retry and redrive.
+	ScheduledTime string `json:"scheduled_time,omitempty"`
+	// TimeZone (IANA, e.g. Europe/Berlin) is the schedule's; empty is UTC.
+	TimeZone string `json:"time_zone,omitempty"`
 	// Companies restricts the run to these company ids; empty means all
 	// active companies.
 	Companies []int64 `json:"companies,omitempty"`
+	// Concurrency is what the execution asks for; the connection budget
+	// may lower it (ListTablesOutput.Concurrency). Zeros mean unlimited.
+	Concurrency
 }
 
 // CompanyRun is one company's part of a run: small, whatever the number of
@@ -33,14 +44,20 @@ type CompanyRun struct {
 	Chunks  int    `json:"chunks"`
 }
 
-// ListTablesOutput is the plan's summary.
+// ListTablesOutput is the plan's summary: keys and counts, whatever the
+// number of companies. The companies are at CompaniesKey, a JSON array of
+// CompanyRun, which ForEachCompany's ItemReader reads.
 type ListTablesOutput struct {
-	RunID     string       `json:"run_id"`
-	RunDate   string       `json:"run_date"`
-	Bucket    string       `json:"bucket,omitempty"`
-	Companies []CompanyRun `json:"companies"`
-	Tables    int          `json:"tables"`
-	Chunks    int          `json:"chunks"`
+	RunID        string `json:"run_id"`
+	RunDate      string `json:"run_date"`
+	Bucket       string `json:"bucket,omitempty"`
+	CompaniesKey string `json:"companies_key"`
+	Companies    int    `json:"companies"`
+	Tables       int    `json:"tables"`
+	Chunks       int    `json:"chunks"`
+	// Concurrency is what the run uses: the requested one, lowered to fit
+	// the connection budget (Budget.Fit).
+	Concurrency
 }
 
 // PlanKey is the object key of a company's Manifest (plan.json), next to
@@ -110,9 +127,21 @@ type CompanyOutcome struct {
 // the list-tables function with Action "finish".
 type FinishRunInput struct {
 	// Action is "finish" on the wire (see internal/steps.Request).
-	Action   string           `json:"action,omitempty"`
-	RunID    string           `json:"run_id"`
+	Action string `json:"action,omitempty"`
+	RunID  string `json:"run_id"`
+	// Results is where ForEachCompany's ResultWriter put the companies'
+	// outcomes (its manifest.json); nil when the outcomes are given.
+	Results *MapResults `json:"results,omitempty"`
+	// Outcomes are given directly when there are no Results (ForEachCompany
+	// itself failed, or a caller that has them).
 	Outcomes []CompanyOutcome `json:"outcomes"`
+}
+
+// MapResults is a Distributed Map's ResultWriterDetails: the manifest of
+// the results it exported.
+type MapResults struct {
+	Bucket string `json:"Bucket"`
+	Key    string `json:"Key"`
 }
 
 // FinishRunOutput is the run summary. Failed > 0 fails the execution.

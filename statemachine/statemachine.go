@@ -5,6 +5,7 @@
 package statemachine
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"regexp"
@@ -48,12 +49,14 @@ const (
 	ChunkBucket            = "ChunkBucket"
 	CompanyConcurrency     = "CompanyConcurrency"
 	ChunkConcurrency       = "ChunkConcurrency"
+	// ScheduleTimezone is the IANA time zone run_date is taken in.
+	ScheduleTimezone = "ScheduleTimezone"
 )
 
 // Keys lists the placeholders, sorted.
 var Keys = []string{
 	ChunkBucket, ChunkConcurrency, CompanyConcurrency, ExportChunkFunctionArn,
-	ListTablesFunctionArn, LoadChunkFunctionArn, SwapTablesFunctionArn,
+	ListTablesFunctionArn, LoadChunkFunctionArn, ScheduleTimezone, SwapTablesFunctionArn,
 }
 
 // Values are what a run fills in.
@@ -67,6 +70,8 @@ type Values struct {
 	// Maps' MaxConcurrency (an execution's input may override them); 0
 	// means unbounded, as in Step Functions.
 	CompanyConcurrency, ChunkConcurrency int
+	// TimeZone is the schedule's (IANA); empty is UTC.
+	TimeZone string
 }
 
 // Map returns v keyed by placeholder.
@@ -78,6 +83,7 @@ func (v Values) Map() map[string]string {
 		SwapTablesFunctionArn:  v.SwapTables,
 		ChunkBucket:            v.Bucket,
 		CompanyConcurrency:     strconv.Itoa(v.CompanyConcurrency),
+		ScheduleTimezone:       cmp.Or(v.TimeZone, "UTC"),
 		ChunkConcurrency:       strconv.Itoa(v.ChunkConcurrency),
 	}
 }

@@ -57,11 +57,13 @@ type runFlags struct {
 
 func newRunFlags(fs *flag.FlagSet) *runFlags {
 	f := &runFlags{env: map[string]*string{
-		wire.EnvAdminDSN:   fs.String("admin-dsn", "", "admin database `URL` (mysql://user:pass@host:3306/db); default $"+wire.EnvAdminDSN),
-		wire.EnvSourceDSN:  fs.String("source-dsn", "", "source database `URL` (mysql://...); default $"+wire.EnvSourceDSN),
-		wire.EnvTargetDSN:  fs.String("target-dsn", "", "target database `URL` (mysql://... or postgres://...); default $"+wire.EnvTargetDSN),
-		wire.EnvStore:      fs.String("store", "", "object store: file:///dir or s3://bucket; default $"+wire.EnvStore),
-		wire.EnvS3Endpoint: fs.String("s3-endpoint", "", "S3-compatible endpoint `URL` for an s3:// store (path-style); default $"+wire.EnvS3Endpoint),
+		wire.EnvAdminDSN:          fs.String("admin-dsn", "", "admin database `URL` (mysql://user:pass@host:3306/db); default $"+wire.EnvAdminDSN),
+		wire.EnvSourceDSN:         fs.String("source-dsn", "", "source database `URL` (mysql://...); default $"+wire.EnvSourceDSN),
+		wire.EnvTargetDSN:         fs.String("target-dsn", "", "target database `URL` (mysql://... or postgres://...); default $"+wire.EnvTargetDSN),
+		wire.EnvStore:             fs.String("store", "", "object store: file:///dir or s3://bucket; default $"+wire.EnvStore),
+		wire.EnvS3Endpoint:        fs.String("s3-endpoint", "", "S3-compatible endpoint `URL` for an s3:// store (path-style); default $"+wire.EnvS3Endpoint),
+		wire.EnvSourceConnections: fs.String("source-connections", "", "connection budget on the source: the run holds at most `n` (it lowers the concurrency to fit); default $"+wire.EnvSourceConnections+", else no limit"),
+		wire.EnvTargetConnections: fs.String("target-connections", "", "connection budget on the target (`n`); default $"+wire.EnvTargetConnections+", else no limit"),
 	}}
 	f.template = fs.String("template", "", "SAM template whose DefinitionSubstitutions fill the definition (default: the embedded template.yaml)")
 	f.definition = fs.String("definition", "", "ASL definition `file` (default: the embedded statemachine/ferry.asl.json)")

@@ -157,8 +157,12 @@ func TestDay2ConfigDrivesTheWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	companies, err := steps.Companies(ctx, store, list)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var outcomes []ferry.CompanyOutcome
-	for _, c := range list.Companies {
+	for _, c := range companies {
 		r, err := store.Open(ctx, c.ManifestKey)
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ package main
 
 import (
 	"log/slog"
+	_ "time/tzdata" // run_date is taken in the schedule's time zone, whatever zoneinfo the runtime has
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"

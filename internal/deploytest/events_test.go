@@ -326,11 +326,13 @@ func TestSAMEventsInvoke(t *testing.T) {
 	listEvent := readEvent(t, "list-tables.json", &listReq)
 	var plan ferry.ListTablesOutput
 	w.invoke("list-tables", listEvent, &plan)
-	if plan.RunID != eventsRun || plan.RunDate != "2026-11-22" || len(plan.Companies) != 1 || plan.Companies[0].CompanyID != eventsCompany ||
+	companies, err := steps.Companies(w.ctx, w.store, plan)
+	testdb.Must(t, "read the companies manifest", err)
+	if plan.RunID != eventsRun || plan.RunDate != "2026-11-22" || plan.Companies != 1 || len(companies) != 1 || companies[0].CompanyID != eventsCompany ||
 		plan.Tables != 3 || plan.Chunks != 9 || plan.Bucket != w.fake.Bucket {
-		t.Fatalf("list-tables.json planned %+v, want run %s, company %d, 3 tables, 9 chunks", plan, eventsRun, eventsCompany)
+		t.Fatalf("list-tables.json planned %+v (companies %+v), want run %s, company %d, 3 tables, 9 chunks", plan, companies, eventsRun, eventsCompany)
 	}
-	company := plan.Companies[0]
+	company := companies[0]
 
 	// export-chunk.json is orders' chunk 3 of the manifest, byte for byte
 	// what list-tables wrote; load-chunk.json is its export's output.

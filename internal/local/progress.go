@@ -14,6 +14,8 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/asl"
+	"github.com/ferrydata/ferry/internal/maprun"
+	"github.com/ferrydata/ferry/internal/steps"
 )
 
 // Report is a finished run's summary: per company and table, what was
@@ -80,7 +82,8 @@ type progress struct {
 	items     map[string]ferry.ChunkTask // child execution ARN → its chunk
 	tables    map[string]*tableStats     // alias/table
 	plan      *ferry.ListTablesOutput
-	outcomes  []ferry.CompanyOutcome
+	outcomes  []ferry.CompanyOutcome // given to Report directly
+	results   *ferry.MapResults      // where Report reads the others
 	finish    *ferry.FinishRunOutput
 	total     int
 	done      int
@@ -161,11 +164,12 @@ func (p *progress) scheduled(state, arn string, e asl.Event) {
 	case "Report":
 		var params struct {
 			Payload struct {
+				Results  *ferry.MapResults      `json:"results"`
 				Outcomes []ferry.CompanyOutcome `json:"outcomes"`
 			} `json:"Payload"`
 		}
 		if json.Unmarshal([]byte(e.TaskScheduledEventDetails.Parameters), &params) == nil {
-			p.outcomes = params.Payload.Outcomes
+			p.outcomes, p.results = params.Payload.Outcomes, params.Payload.Results
 		}
 	}
 }
@@ -180,7 +184,7 @@ func (p *progress) succeeded(state, arn string, e asl.Event) {
 			p.plan = &lt
 			p.total = lt.Chunks
 			p.start = time.Now()
-			p.line(fmt.Sprintf("planned run %s: %d companies, %d tables, %d chunks", lt.RunID, len(lt.Companies), lt.Tables, lt.Chunks))
+			p.line(fmt.Sprintf("planned run %s: %d companies, %d tables, %d chunks", lt.RunID, lt.Companies, lt.Tables, lt.Chunks))
 		}
 	case "ExportChunk":
 		var ex ferry.ExportChunkOutput
@@ -326,11 +330,12 @@ func (p *progress) report(ctx context.Context, store ferry.Store, exec *asl.Exec
 		r.Summary = p.finish.Summary
 	}
 	outcome := map[int64]ferry.CompanyOutcome{}
-	for _, o := range p.outcomes {
+	for _, o := range p.companyOutcomes(ctx, store) {
 		outcome[o.CompanyID] = o
 	}
 	if p.plan != nil {
-		for _, c := range p.plan.Companies {
+		companies, _ := steps.Companies(ctx, store, *p.plan) // none when the plan is unreadable
+		for _, c := range companies {
 			cr := CompanyReport{CompanyID: c.CompanyID, Alias: c.Alias, Status: "not run"}
 			if o, ok := outcome[c.CompanyID]; ok {
 				cr.Rows, cr.Error, cr.Cause = o.Rows, o.Error, causeMessage(o.Cause)
@@ -350,6 +355,18 @@ func (p *progress) report(ctx context.Context, store ferry.Store, exec *asl.Exec
 	}
 	sort.SliceStable(r.Tables, func(i, j int) bool { return r.Tables[i].CompanyID < r.Tables[j].CompanyID })
 	return r
+}
+
+// companyOutcomes are the outcomes Report was given and those it read from
+// ForEachCompany's results in the store.
+func (p *progress) companyOutcomes(ctx context.Context, store ferry.Store) []ferry.CompanyOutcome {
+	out := p.outcomes
+	if p.results != nil {
+		if read, err := maprun.CompanyOutcomes(ctx, store, p.results.Key); err == nil {
+			out = append(read, out...)
+		}
+	}
+	return out
 }
 
 // companyTables reports a company's tables: those of its plan (read from

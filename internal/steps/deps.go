@@ -104,6 +104,11 @@ type Deps struct {
 	// Metrics receives CloudWatch EMF records per chunk and per swapped
 	// table; nil emits nothing.
 	Metrics *metrics.Emitter
+	// Budget caps the connections a run holds on the source and the
+	// target: ListTables lowers the run's concurrency to fit it
+	// (ferry.Budget.Fit) and plans with that many connections at once.
+	// Zero: no cap.
+	Budget ferry.Budget
 	// Bucket is reported in ListTablesOutput (informational).
 	Bucket string
 	// Clock returns the current time; nil is time.Now.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/maprun"
 )
 
 // maxFailures and maxFailureBytes bound the failure lines of a summary. The
@@ -86,9 +87,13 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 	if err := ferry.ValidRunID(in.RunID); err != nil {
 		return ferry.FinishRunOutput{}, err
 	}
-	out := ferry.FinishRunOutput{RunID: in.RunID, Companies: len(in.Outcomes)}
+	outcomes, err := s.outcomes(ctx, in)
+	if err != nil {
+		return ferry.FinishRunOutput{}, err
+	}
+	out := ferry.FinishRunOutput{RunID: in.RunID, Companies: len(outcomes)}
 	var failures []string
-	for _, o := range in.Outcomes {
+	for _, o := range outcomes {
 		if !o.Failed {
 			out.Rows += o.Rows
 			continue
@@ -103,7 +108,9 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 			line += ": " + clip(msg, 1500)
 		}
 		failures = append(failures, line)
-		if s.d.Store != nil && o.Alias != "" && o.Alias != "*" {
+		// Naming the unloaded tables reads the store: only for the
+		// failures the summary shows (hundreds may have failed).
+		if s.d.Store != nil && o.Alias != "" && o.Alias != "*" && len(failures) <= maxFailures {
 			failures = append(failures, s.unloadedTables(ctx, in.RunID, o)...)
 		}
 	}
@@ -150,6 +157,27 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 		return out, err
 	}
 	return out, nil
+}
+
+// outcomes are the companies' outcomes: read from where ForEachCompany's
+// ResultWriter exported them (in.Results, in the run's bucket), else
+// in.Outcomes.
+func (s *Steps) outcomes(ctx context.Context, in ferry.FinishRunInput) ([]ferry.CompanyOutcome, error) {
+	if in.Results == nil {
+		return in.Outcomes, nil
+	}
+	if s.d.Store == nil {
+		return nil, &ferry.ConfigError{Msg: "the run's results are in the store, which finish-run was not given", Fix: "configure the chunk bucket (FERRY_BUCKET) for the list-tables function"}
+	}
+	if s.d.Bucket != "" && in.Results.Bucket != s.d.Bucket {
+		return nil, &ferry.ConfigError{Msg: fmt.Sprintf("the run's results are in bucket %s, not in this function's bucket %s", in.Results.Bucket, s.d.Bucket),
+			Fix: "deploy the state machine and the functions from the same template (one ChunkBucket)"}
+	}
+	outcomes, err := maprun.CompanyOutcomes(ctx, s.d.Store, in.Results.Key)
+	if err != nil {
+		return nil, ferry.Retryable("read the companies' outcomes", err)
+	}
+	return append(outcomes, in.Outcomes...), nil
 }
 
 // unloadedTables names the tables of a failed company with chunks that

@@ -20,6 +20,7 @@ func TestGoldenPayloads(t *testing.T) {
 	types := map[string]any{
 		"list-tables.json":           &steps.Request{},
 		"list-tables.out.json":       &ferry.ListTablesOutput{},
+		"companies.json":             &[]ferry.CompanyRun{},
 		"manifest.json":              &[]ferry.ChunkTask{},
 		"plan.json":                  &ferry.Manifest{},
 		"export-chunk.json":          &ferry.ChunkTask{},

@@ -14,6 +14,33 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// RunDate is a run's date: in.RunDate, else the date of in.ScheduledTime
+// (the instant the run was scheduled for; else now) in in.TimeZone (else
+// UTC). A bad value is a ConfigError naming the field.
+func RunDate(in ferry.ListTablesInput, now time.Time) (time.Time, error) {
+	if in.RunDate != "" {
+		return ParseRunDate(in.RunDate, now)
+	}
+	at := now
+	if in.ScheduledTime != "" {
+		t, err := time.Parse(time.RFC3339, in.ScheduledTime)
+		if err != nil {
+			return time.Time{}, &ferry.ConfigError{Msg: fmt.Sprintf("scheduled_time %q is not an RFC 3339 time", in.ScheduledTime), Fix: "pass scheduled_time like 2026-11-22T02:00:00Z, or run_date"}
+		}
+		at = t
+	}
+	loc := time.UTC
+	if in.TimeZone != "" {
+		l, err := time.LoadLocation(in.TimeZone)
+		if err != nil {
+			return time.Time{}, &ferry.ConfigError{Msg: fmt.Sprintf("time_zone %q is not an IANA time zone", in.TimeZone), Fix: "use a name such as Europe/Berlin (the template's ScheduleTimezone)"}
+		}
+		loc = l
+	}
+	y, m, d := at.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
+}
+
 // ParseRunDate parses a run date (YYYY-MM-DD); empty is today in UTC.
 func ParseRunDate(s string, now time.Time) (time.Time, error) {
 	if s == "" {
@@ -35,8 +62,10 @@ func ParseRunDate(s string, now time.Time) (time.Time, error) {
 // company ensures the schema, prepares every staging table empty, removes
 // objects a previous attempt of this run left under <run>/<alias>/, and
 // writes plan.json (ferry.Manifest at ferry.PlanKey) and the chunk manifest
-// (a JSON array of ferry.ChunkTask at ferry.ManifestKey, written last). It
-// returns keys and counts only. Running it again for the same run id redoes
+// (a JSON array of ferry.ChunkTask at ferry.ManifestKey); last, the
+// companies manifest (a JSON array of ferry.CompanyRun at
+// ferry.CompaniesKey). It returns keys, counts and the concurrency the
+// connection budget allows, whatever the number of companies. Running it again for the same run id redoes
 // the same work; on any error the lease is released.
 func (s *Steps) ListTables(ctx context.Context, in ferry.ListTablesInput) (ferry.ListTablesOutput, error) {
 	log := s.d.Logger.With("step", "list-tables", "run_id", in.RunID)
@@ -46,7 +75,7 @@ func (s *Steps) ListTables(ctx context.Context, in ferry.ListTablesInput) (ferry
 	if err != nil {
 		return ferry.ListTablesOutput{}, s.fail(ctx, log, "list-tables", err)
 	}
-	log.InfoContext(ctx, "run planned", "companies", len(out.Companies), "tables", out.Tables, "chunks", out.Chunks)
+	log.InfoContext(ctx, "run planned", "companies", out.Companies, "tables", out.Tables, "chunks", out.Chunks)
 	return out, nil
 }
 
@@ -58,7 +87,7 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 		return out, err
 	}
 	now := s.now()
-	runDate, err := ParseRunDate(in.RunDate, now)
+	runDate, err := RunDate(in, now)
 	if err != nil {
 		return out, err
 	}
@@ -78,7 +107,7 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 		}
 	}()
 
-	par := min(s.d.Parallel, 4)
+	par := s.planParallel()
 	p, err := s.planRun(ctx, in, runDate, par)
 	if err != nil {
 		return out, err
@@ -86,24 +115,44 @@ func (s *Steps) listTables(ctx context.Context, in ferry.ListTablesInput, log *s
 	if err := s.d.Ledger.StartRun(ctx, in.RunID, p.RunDate, len(p.Companies), now); err != nil {
 		return out, err
 	}
-	out = ferry.ListTablesOutput{RunID: in.RunID, RunDate: p.RunDate, Bucket: s.d.Bucket, Companies: make([]ferry.CompanyRun, len(p.Companies)),
-		Tables: p.Tables(), Chunks: p.Chunks()}
+	companies, err := s.prepareCompanies(ctx, p, par, now)
+	if err != nil {
+		return out, err
+	}
+	key := ferry.CompaniesKey(in.RunID)
+	if err := putJSON(ctx, s.d.Store, key, companies); err != nil {
+		return out, fmt.Errorf("companies manifest: %w", err)
+	}
+	return ferry.ListTablesOutput{RunID: in.RunID, RunDate: p.RunDate, Bucket: s.d.Bucket, CompaniesKey: key, Companies: len(companies),
+		Tables: p.Tables(), Chunks: p.Chunks(), Concurrency: s.d.Budget.Fit(in.Concurrency)}, nil
+}
+
+// planParallel is how many planning queries and company preparations run
+// at once: the connection budget (each holds one source or one target
+// connection), else 4. With a budget, 10,000 companies plan within one
+// invocation's 15 minutes (docs/architecture.md, "One Lambda invocation
+// plans the run").
+func (s *Steps) planParallel() int {
+	if n := s.d.Budget.Limit(); n > 0 {
+		return min(n, 64)
+	}
+	return min(s.d.Parallel, 4)
+}
+
+// prepareCompanies prepares every company of p (par at a time) and
+// returns their CompanyRuns in plan order: the companies manifest.
+func (s *Steps) prepareCompanies(ctx context.Context, p plan.Plan, par int, now time.Time) ([]ferry.CompanyRun, error) {
+	out := make([]ferry.CompanyRun, len(p.Companies))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(par)
 	for i, cp := range p.Companies {
 		g.Go(func() error {
 			cr, err := s.prepareCompany(gctx, p, cp, now)
-			if err != nil {
-				return err
-			}
-			out.Companies[i] = cr
-			return nil
+			out[i] = cr
+			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return ferry.ListTablesOutput{}, err
-	}
-	return out, nil
+	return out, g.Wait()
 }
 
 // refuseFinished refuses a run id a finished run used. A run id names one
@@ -211,4 +260,14 @@ func putManifest(ctx context.Context, st ferry.Store, key string, tasks []ferry.
 		return fmt.Errorf("store: commit %s: %w", key, err)
 	}
 	return nil
+}
+
+// Companies reads a plan's companies manifest (at out.CompaniesKey): the
+// CompanyRun of every company the run copies, in plan order.
+func Companies(ctx context.Context, st ferry.Store, out ferry.ListTablesOutput) ([]ferry.CompanyRun, error) {
+	var cs []ferry.CompanyRun
+	if err := getJSON(ctx, st, out.CompaniesKey, &cs); err != nil {
+		return nil, fmt.Errorf("companies of run %s: %w", out.RunID, err)
+	}
+	return cs, nil
 }

@@ -202,6 +202,17 @@ func errorType(err error) string {
 	return t.Name()
 }
 
+// companies are the plan's companies (its companies manifest).
+func (e *env) companies(plan ferry.ListTablesOutput) []ferry.CompanyRun {
+	e.t.Helper()
+	cs, err := steps.Companies(e.ctx, e.store, plan)
+	testdb.Must(e.t, "read the companies manifest", err)
+	if len(cs) != plan.Companies {
+		e.t.Fatalf("the companies manifest lists %d companies, the plan says %d", len(cs), plan.Companies)
+	}
+	return cs
+}
+
 func (e *env) manifest(c ferry.CompanyRun) []json.RawMessage {
 	e.t.Helper()
 	r, err := e.store.Open(e.ctx, c.ManifestKey)
@@ -261,11 +272,12 @@ func (e *env) runChain(runID string, g golden) ferry.FinishRunOutput {
 	if !reflect.DeepEqual(plan, again) {
 		e.t.Fatalf("retried list-tables differs:\n%+v\n%+v", plan, again)
 	}
-	if len(plan.Companies) != 2 || plan.Tables != 4 {
+	if plan.Companies != 2 || plan.Tables != 4 {
 		e.t.Fatalf("plan = %+v", plan)
 	}
+	g.keep("companies.json", e.companies(plan))
 	var outcomes []ferry.CompanyOutcome
-	for ci, c := range plan.Companies {
+	for ci, c := range e.companies(plan) {
 		items := e.manifest(c)
 		g.keep("manifest.json", items)
 		g.keep("plan.json", e.planJSON(c))
@@ -572,7 +584,7 @@ func TestOverlappingRuns(t *testing.T) {
 
 	// The first run completes.
 	var outcomes []ferry.CompanyOutcome
-	for _, c := range first.Companies {
+	for _, c := range e.companies(first) {
 		for _, item := range e.manifest(c) {
 			exp, err := invoke[json.RawMessage](e, e.steps.ExportChunk, item)
 			testdb.Must(t, "export", err)
@@ -600,7 +612,8 @@ func TestFailuresAreNamed(t *testing.T) {
 	e.seed()
 	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-f", RunDate: "2026-03-01"})
 	testdb.Must(t, "list tables", err)
-	acme, globex := plan.Companies[0], plan.Companies[1]
+	cs := e.companies(plan)
+	acme, globex := cs[0], cs[1]
 
 	// acme: every chunk but the last is loaded; the swap refuses, naming it.
 	items := e.manifest(acme)
@@ -700,15 +713,15 @@ func TestStatementsRunUnderTheInvocationDeadline(t *testing.T) {
 	e.seed()
 	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-d", RunDate: "2026-03-01", Companies: []int64{2}})
 	testdb.Must(t, "list tables", err)
-	if len(plan.Companies) != 1 || plan.Companies[0].Alias != "globex" {
-		t.Fatalf("a run restricted to company 2 planned %+v", plan.Companies)
+	if cs := e.companies(plan); len(cs) != 1 || cs[0].Alias != "globex" {
+		t.Fatalf("a run restricted to company 2 planned %+v", cs)
 	}
 	src := &deadlineSource{Source: mysql.NewSource(e.src)}
 	s := steps.New(steps.Deps{Source: src, Store: e.store, DeadlineMargin: 5 * time.Second})
 	invocation := time.Now().Add(time.Minute)
 	ctx, cancel := context.WithDeadline(e.ctx, invocation)
 	defer cancel()
-	item := e.manifest(plan.Companies[0])[0]
+	item := e.manifest(e.companies(plan)[0])[0]
 	if _, err := lambda.NewHandler(s.ExportChunk).Invoke(ctx, item); err != nil {
 		t.Fatal(err)
 	}
@@ -847,7 +860,7 @@ func TestUpperBoundFixedAtPlanning(t *testing.T) {
 	e.seed()
 	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-u", RunDate: "2026-03-01", Companies: []int64{1}})
 	testdb.Must(t, "list tables", err)
-	c := plan.Companies[0]
+	c := e.companies(plan)[0]
 	// Rows arrive while the run is under way: above every planned range.
 	e.exec(e.src, "INSERT INTO items VALUES (500, 1, 'LATE-1', 1, NULL), (501, 1, 'LATE-2', 2, NULL)",
 		"INSERT INTO orders VALUES (2000000000000, 1, 'late', 1.00, NULL)")
@@ -978,7 +991,7 @@ func TestShrinkGuard(t *testing.T) {
 	e.exec(e.src, "DELETE FROM orders WHERE id % 10 NOT IN (0, 1)") // ~80% of both companies' rows vanish
 	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-lagging", RunDate: "2026-03-01"})
 	testdb.Must(t, "list tables", err)
-	c := plan.Companies[0]
+	c := e.companies(plan)[0]
 	for _, item := range e.manifest(c) {
 		exp, err := invoke[json.RawMessage](e, e.steps.ExportChunk, item)
 		testdb.Must(t, "export", err)

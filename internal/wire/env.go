@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ const (
 	EnvEventBus        = "FERRY_EVENT_BUS"        // EventBridge bus for "Ferry Tables Swapped" (empty: none)
 	EnvEventsEndpoint  = "FERRY_EVENTS_ENDPOINT"  // EventBridge endpoint override (tests)
 	EnvMetrics         = "FERRY_METRICS"          // emf | off (default: emf inside Lambda, off elsewhere)
+	// The connection budget: a run holds at most this many source and
+	// target connections (list-tables lowers the concurrency to fit).
+	EnvSourceConnections = "FERRY_SOURCE_CONNECTIONS"
+	EnvTargetConnections = "FERRY_TARGET_CONNECTIONS"
 	// Read, not set: whether this is a Lambda, and whether AWS
 	// credentials are in the environment.
 	EnvLambdaFunction = "AWS_LAMBDA_FUNCTION_NAME"
@@ -116,6 +121,8 @@ type Env struct {
 	EventBus       string
 	EventsEndpoint string
 	Metrics        bool
+	// Budget is the connection budget (zero: none).
+	Budget ferry.Budget
 	// AWSCredentials is true when AWS_ACCESS_KEY_ID is set.
 	AWSCredentials bool
 }
@@ -152,6 +159,18 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 			return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not an engine", EnvTargetEngine, strings.ToLower(v)), Fix: "set " + EnvTargetEngine + " to mysql or postgres"}
 		}
 		e.TargetEngine = eng
+	}
+	for _, b := range []struct {
+		k string
+		n *int
+	}{{EnvSourceConnections, &e.Budget.Source}, {EnvTargetConnections, &e.Budget.Target}} {
+		if v := get(b.k); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not a number of connections", b.k, v), Fix: "set " + b.k + " to a positive number (0: no limit)"}
+			}
+			*b.n = n
+		}
 	}
 	if v := get(EnvSecretTTL); v != "" {
 		d, err := time.ParseDuration(v)
