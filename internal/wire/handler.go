@@ -14,7 +14,8 @@ type Step[In, Out any] func(s *steps.Steps, ctx context.Context, in In) (Out, er
 
 // Handler returns the Lambda handler of one step: on the first invocation
 // in a container it reads the environment and opens what need names
-// (steps.Needs*); later invocations reuse the open connections. A
+// (steps.Needs*); later invocations reuse the open pools, which close their
+// idle connections when an invocation ends (CloseIdle). A
 // configuration or connection failure is returned as the step's typed
 // error (ConfigError, or RetryableError for a transient one) and retried
 // on the next invocation; a refused login drops the cached secrets (see
@@ -52,6 +53,10 @@ func handlerFrom[In, Out any](getenv func(string) string, need steps.Need, step 
 			return zero, wire.Fail(err)
 		}
 		out, err := step(s, ctx, in)
+		// Between invocations the environment is frozen: a connection
+		// kept open would count against the connection budget while no
+		// step uses it.
+		wire.CloseIdle()
 		if err != nil {
 			return out, wire.Fail(err)
 		}

@@ -189,6 +189,28 @@ func (w *Wire) Reset() {
 	w.jobTarget.reset(func(ferry.JobDB) { w.closeRole(Target + "-jobs") })
 }
 
+// idler is an adapter's database that can close its idle connections
+// (internal/mysql's and internal/postgres's Source and Target).
+type idler interface{ CloseIdle() }
+
+// CloseIdle closes the idle connections of the opened source and target,
+// keeping their pools and the cached secrets: a Lambda function holds a
+// connection only while an invocation uses it, so a run never holds more
+// than its connection budget (steps.Deps.Budget) even with frozen,
+// reused execution environments.
+func (w *Wire) CloseIdle() {
+	if s, ok := w.source.peek(); ok {
+		if i, ok := s.(idler); ok {
+			i.CloseIdle()
+		}
+	}
+	if t, ok := w.target.peek(); ok {
+		if i, ok := t.(idler); ok {
+			i.CloseIdle()
+		}
+	}
+}
+
 // Close releases everything (Reset, then nothing is left open).
 func (w *Wire) Close() { w.Reset() }
 
