@@ -78,3 +78,11 @@ func (c Credentials) GoString() string { return "ferry.Credentials(" + c.String(
 
 // LogValue makes slog print the redacted form.
 func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// TLSVerifyFull prefixes the TLS setting an Engine's CredentialsDSN gets
+// when server certificates must be verified against a CA bundle:
+// "verify-full:" and the path of a PEM file. The engine must require TLS,
+// verify the server's certificate against that file's certificates and
+// check that it names the host (MySQL tls=custom, PostgreSQL
+// sslmode=verify-full with sslrootcert).
+const TLSVerifyFull = "verify-full:"

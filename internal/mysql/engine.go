@@ -117,7 +117,9 @@ func safeMySQL(cfg *mysql.Config) string {
 // CredentialsDSN returns the go-sql-driver DSN for c, built with the
 // driver's Config so that any character in the password is escaped. tls is
 // the driver's tls parameter ("" for none, "preferred", "true",
-// "skip-verify"). Open adds Ferry's session settings.
+// "skip-verify"), or ferry.TLSVerifyFull and a PEM file: TLS required, the
+// server's certificate verified against the file and matched to the host
+// (tls=custom). Open adds Ferry's session settings.
 func (Engine) CredentialsDSN(c ferry.Credentials, tls string) string {
 	cfg := mysql.NewConfig()
 	cfg.User = c.Username
@@ -130,6 +132,9 @@ func (Engine) CredentialsDSN(c ferry.Credentials, tls string) string {
 	cfg.Addr = net.JoinHostPort(c.Host, strconv.Itoa(port))
 	cfg.DBName = c.DBName
 	cfg.TLSConfig = tls
+	if file, ok := strings.CutPrefix(tls, ferry.TLSVerifyFull); ok {
+		cfg.TLSConfig = registerCA(file)
+	}
 	return cfg.FormatDSN()
 }
 

@@ -38,7 +38,10 @@ func (Engine) FromURL(u *url.URL) (driver, safe string, err error) {
 }
 
 // CredentialsDSN returns the pgx connection URL for c; the password is
-// escaped by url.UserPassword. sslmode "" leaves pgx's default (prefer).
+// escaped by url.UserPassword. sslmode "" leaves pgx's default (prefer);
+// ferry.TLSVerifyFull and a PEM file is sslmode=verify-full with that file
+// as sslrootcert (the server's certificate verified and matched to the
+// host).
 func (Engine) CredentialsDSN(c ferry.Credentials, sslmode string) string {
 	port := c.Port
 	if port == 0 {
@@ -50,7 +53,9 @@ func (Engine) CredentialsDSN(c ferry.Credentials, sslmode string) string {
 		Host:   net.JoinHostPort(c.Host, strconv.Itoa(port)),
 		Path:   "/" + c.DBName,
 	}
-	if sslmode != "" {
+	if file, ok := strings.CutPrefix(sslmode, ferry.TLSVerifyFull); ok {
+		u.RawQuery = url.Values{"sslmode": {"verify-full"}, "sslrootcert": {file}}.Encode()
+	} else if sslmode != "" {
 		u.RawQuery = url.Values{"sslmode": {sslmode}}.Encode()
 	}
 	return u.String()

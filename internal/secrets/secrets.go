@@ -42,10 +42,14 @@ var ErrMalformed = errors.New("malformed database secret")
 // prints its password).
 type Credentials = ferry.Credentials
 
-// ParseSecret parses the standard RDS secret JSON. port may be a number or
-// a string (the console writes either). engine, host, username and password
-// are required; a missing port defaults from the engine (3306 / 5432).
-// The error never contains the secret's text.
+// ParseSecret parses a database secret: the standard RDS secret JSON
+// (engine, host, port, username, password, dbname; port a number or a
+// string, as the console writes either), or a secret RDS manages for a
+// master user (ManageMasterUserPassword), which holds only username and
+// password: engine, host, port and dbname may be missing, and Complete
+// fills them. username and password are required; a missing port defaults
+// from the engine when there is one. The error never contains the
+// secret's text.
 func ParseSecret(s string) (Credentials, error) {
 	var raw struct {
 		Engine   string          `json:"engine"`
@@ -60,11 +64,14 @@ func ParseSecret(s string) (Credentials, error) {
 		// still, do not wrap the error to be certain nothing leaks.
 		return Credentials{}, errors.New("secret is not the RDS JSON {engine, host, port, username, password, dbname}")
 	}
-	eng, err := ferry.ParseEngine(raw.Engine)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("secret %w", err)
+	c := Credentials{Host: raw.Host, Username: raw.Username, Password: raw.Password, DBName: raw.DBName}
+	if raw.Engine != "" {
+		eng, err := ferry.ParseEngine(raw.Engine)
+		if err != nil {
+			return Credentials{}, fmt.Errorf("secret %w", err)
+		}
+		c.Engine, c.Port = eng, eng.DefaultPort()
 	}
-	c := Credentials{Engine: eng, Host: raw.Host, Port: eng.DefaultPort(), Username: raw.Username, Password: raw.Password, DBName: raw.DBName}
 	if p := strings.Trim(string(raw.Port), `" `); p != "" && p != "null" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 || n > 65535 {
@@ -73,9 +80,6 @@ func ParseSecret(s string) (Credentials, error) {
 		c.Port = n
 	}
 	var missing []string
-	if c.Host == "" {
-		missing = append(missing, "host")
-	}
 	if c.Username == "" {
 		missing = append(missing, "username")
 	}
@@ -84,6 +88,47 @@ func ParseSecret(s string) (Credentials, error) {
 	}
 	if len(missing) > 0 {
 		return Credentials{}, fmt.Errorf("secret lacks %s", strings.Join(missing, ", "))
+	}
+	return c, nil
+}
+
+// Address is where a database is when its secret does not say, or should
+// not be believed: the template's Host, Port and Database parameters.
+type Address struct {
+	// Engine is used when the secret has none (RDS-managed secrets).
+	Engine ferry.Engine
+	// Host, Port and Database, when set, win over the secret's fields.
+	Host     string
+	Port     int
+	Database string
+}
+
+// Complete returns c with a's address: a's host, port and database win
+// over the secret's, a's engine fills a secret without one, and the port
+// defaults from the engine. A result without an engine or a host is an
+// error naming what to set (hostParam, portParam: the parameters that
+// would give them).
+func Complete(c Credentials, a Address, hostParam string) (Credentials, error) {
+	if c.Engine == "" {
+		c.Engine = a.Engine
+	}
+	if a.Host != "" {
+		c.Host = a.Host
+	}
+	if a.Database != "" {
+		c.DBName = a.Database
+	}
+	switch {
+	case a.Port > 0:
+		c.Port = a.Port
+	case c.Port == 0 && c.Engine != "":
+		c.Port = c.Engine.DefaultPort()
+	}
+	if c.Engine == "" {
+		return Credentials{}, fmt.Errorf("%w: the secret has no engine (fix: add \"engine\": \"mysql\" or \"postgres\" to it)", ErrMalformed)
+	}
+	if c.Host == "" {
+		return Credentials{}, fmt.Errorf("%w: the secret has no host (fix: set %s, or add \"host\" to the secret; a secret RDS manages holds only username and password)", ErrMalformed, hostParam)
 	}
 	return c, nil
 }

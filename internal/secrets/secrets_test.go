@@ -50,9 +50,10 @@ func TestParseSecret(t *testing.T) {
 			secrets.Credentials{Engine: "mysql", Host: "h", Port: 3306, Username: "u", Password: "pw1234"}, ""},
 		{"not json", `engine=mysql password=hunter2hunter2`, secrets.Credentials{}, "not the RDS JSON"},
 		{"bad port", `{"engine":"mysql","host":"h","port":"x","username":"u","password":"hunter2hunter2"}`, secrets.Credentials{}, "not a TCP port"},
-		{"no engine", `{"host":"h","username":"u","password":"hunter2hunter2"}`, secrets.Credentials{}, "no engine"},
+		{"RDS-managed: username and password only", `{"username":"admin","password":"pw1234"}`,
+			secrets.Credentials{Username: "admin", Password: "pw1234"}, ""},
 		{"oracle", `{"engine":"oracle","host":"h","username":"u","password":"hunter2hunter2"}`, secrets.Credentials{}, "not supported"},
-		{"missing fields", `{"engine":"mysql","port":3306,"password":"hunter2hunter2"}`, secrets.Credentials{}, "lacks host, username"},
+		{"missing fields", `{"engine":"mysql","host":"h","port":3306,"password":"hunter2hunter2"}`, secrets.Credentials{}, "lacks username"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,5 +287,42 @@ func TestOpenErrorRedactsPassword(t *testing.T) {
 	}
 	if calls != 1 || fake.Count(arn) != 1 {
 		t.Fatalf("non-auth error retried: %d opens, %d reads", calls, fake.Count(arn))
+	}
+}
+
+// TestComplete: the template's address parameters complete a secret RDS
+// manages and win over a full secret's fields; nothing usable is refused
+// with the parameter to set.
+func TestComplete(t *testing.T) {
+	managed := secrets.Credentials{Username: "admin", Password: "pw1234"}
+	full := secrets.Credentials{Engine: "mysql", Host: "old", Port: 3307, Username: "u", Password: "pw1234", DBName: "prod"}
+	tests := []struct {
+		name    string
+		c       secrets.Credentials
+		a       secrets.Address
+		want    secrets.Credentials
+		wantErr string
+	}{
+		{"managed secret, address from parameters", managed, secrets.Address{Engine: "postgres", Host: "bi.cluster-x.rds.amazonaws.com", Database: "bi"},
+			secrets.Credentials{Engine: "postgres", Host: "bi.cluster-x.rds.amazonaws.com", Port: 5432, Username: "admin", Password: "pw1234", DBName: "bi"}, ""},
+		{"parameters win", full, secrets.Address{Engine: "postgres", Host: "proxy", Port: 3306, Database: "other"},
+			secrets.Credentials{Engine: "mysql", Host: "proxy", Port: 3306, Username: "u", Password: "pw1234", DBName: "other"}, ""},
+		{"no parameters: the secret", full, secrets.Address{}, full, ""},
+		{"managed secret without a host", managed, secrets.Address{Engine: "mysql"}, secrets.Credentials{}, "set TargetHost"},
+		{"no engine anywhere", managed, secrets.Address{Host: "h"}, secrets.Credentials{}, "no engine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := secrets.Complete(tt.c, tt.a, "TargetHost")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, secrets.ErrMalformed) {
+					t.Fatalf("err = %v, want ErrMalformed containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
 	}
 }

@@ -9,8 +9,10 @@
 // and, for swap-tables, Notifier(events.Open). This package imports no
 // engine adapter and no EventBridge client.
 //
-// On AWS (template.yaml) every database is a secret in the RDS JSON format
-// and the store is the chunk bucket; locally, and for `sam local invoke`,
+// On AWS (template.yaml) every database is a secret, in the RDS JSON format
+// or as RDS manages it (username and password; EnvTargetHost and the like
+// give the address), verified over TLS against EnvDBCABundle, and the
+// store is the chunk bucket; locally, and for `sam local invoke`,
 // databases are URLs and the store is a directory or any S3-compatible
 // server. The environment variables are listed once, below (Env*
 // constants); a DSN wins over a secret ARN for the same database.
@@ -63,6 +65,22 @@ const (
 	EnvEventBus        = "FERRY_EVENT_BUS"        // EventBridge bus for "Ferry Tables Swapped" (empty: none)
 	EnvEventsEndpoint  = "FERRY_EVENTS_ENDPOINT"  // EventBridge endpoint override (tests)
 	EnvMetrics         = "FERRY_METRICS"          // emf | off (default: emf inside Lambda, off elsewhere)
+	// Addresses that complete or override a secret's (a secret RDS
+	// manages holds only username and password): host, port, database.
+	EnvAdminHost      = "FERRY_ADMIN_HOST"
+	EnvAdminPort      = "FERRY_ADMIN_PORT"
+	EnvAdminDatabase  = "FERRY_ADMIN_DATABASE"
+	EnvSourceHost     = "FERRY_SOURCE_HOST"
+	EnvSourcePort     = "FERRY_SOURCE_PORT"
+	EnvSourceDatabase = "FERRY_SOURCE_DATABASE"
+	EnvTargetHost     = "FERRY_TARGET_HOST"
+	EnvTargetPort     = "FERRY_TARGET_PORT"
+	EnvTargetDatabase = "FERRY_TARGET_DATABASE"
+	// EnvDBCABundle is s3://bucket/key of the PEM bundle that secret-based
+	// databases' server certificates are verified against (MySQL
+	// tls=custom, PostgreSQL sslmode=verify-full; the host name must
+	// match): the RDS global bundle. It wins over EnvMySQLTLS/EnvPGSSLMode.
+	EnvDBCABundle = "FERRY_DB_CA_BUNDLE"
 	// The connection budget: a run holds at most this many source and
 	// target connections (list-tables lowers the concurrency to fit).
 	EnvSourceConnections = "FERRY_SOURCE_CONNECTIONS"
@@ -123,6 +141,10 @@ type Env struct {
 	Metrics        bool
 	// Budget is the connection budget (zero: none).
 	Budget ferry.Budget
+	// Addr completes or overrides each role's secret (EnvAdminHost, ...).
+	Addr map[Role]secrets.Address
+	// CABundle is EnvDBCABundle's s3://bucket/key ("" for none).
+	CABundle string
 	// AWSCredentials is true when AWS_ACCESS_KEY_ID is set.
 	AWSCredentials bool
 }
@@ -172,6 +194,16 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 			*b.n = n
 		}
 	}
+	addr, err := addresses(get)
+	if err != nil {
+		return Env{}, err
+	}
+	e.Addr = addr
+	if e.CABundle = get(EnvDBCABundle); e.CABundle != "" {
+		if _, _, err := splitS3(e.CABundle); err != nil {
+			return Env{}, err
+		}
+	}
 	if v := get(EnvSecretTTL); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -185,6 +217,58 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 		}
 	}
 	return e, nil
+}
+
+// addresses reads the Host/Port/Database variables of each role.
+func addresses(get func(string) string) (map[Role]secrets.Address, error) {
+	out := map[Role]secrets.Address{}
+	for _, r := range []Role{Admin, Source, Target} {
+		host, port, db := r.AddrVars()
+		a := secrets.Address{Host: get(host), Database: get(db)}
+		if v := get(port); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 || n > 65535 {
+				return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not a TCP port", port, v), Fix: "set " + port + " to the database's port, or leave it empty (the secret's, else the engine's default)"}
+			}
+			a.Port = n
+		}
+		out[r] = a
+	}
+	return out, nil
+}
+
+// AddrVars are the role's host, port and database variables.
+func (r Role) AddrVars() (host, port, database string) {
+	switch r {
+	case Admin:
+		return EnvAdminHost, EnvAdminPort, EnvAdminDatabase
+	case Source:
+		return EnvSourceHost, EnvSourcePort, EnvSourceDatabase
+	}
+	return EnvTargetHost, EnvTargetPort, EnvTargetDatabase
+}
+
+// address is where role's database is beyond its secret: the Addr
+// variables, and the engine a secret without one has (the target's
+// EnvTargetEngine; the admin and source databases are MySQL unless their
+// secret says otherwise).
+func (e Env) address(r Role) secrets.Address {
+	a := e.Addr[r]
+	a.Engine = ferry.EngineMySQL
+	if r == Target {
+		a.Engine = e.TargetEngine
+	}
+	return a
+}
+
+// splitS3 splits s3://bucket/key.
+func splitS3(uri string) (bucket, key string, err error) {
+	u, perr := url.Parse(uri)
+	if perr != nil || u.Scheme != "s3" || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+		return "", "", &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not s3://bucket/key", EnvDBCABundle, uri),
+			Fix: "set the template's DatabaseCABundle to bucket/key of the PEM bundle (the RDS global bundle)"}
+	}
+	return u.Host, strings.TrimPrefix(u.Path, "/"), nil
 }
 
 func orDefault(v, d string) string {

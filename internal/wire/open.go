@@ -98,12 +98,21 @@ func open[T any](ctx context.Context, w *Wire, role Role, openDSN func(context.C
 		done func()
 	}
 	o, err := secrets.Open(ctx, cache, arn, w.engines.LoginRefused, func(ctx context.Context, c secrets.Credentials) (opened, error) {
+		host, _, _ := role.AddrVars()
+		c, err := secrets.Complete(c, w.env.address(role), host)
+		if err != nil {
+			return opened{}, err
+		}
 		e := w.engines.ByName(c.Engine)
 		if e == nil {
 			ue := &UnsupportedError{Role: role, Engine: c.Engine}
 			return opened{}, &ferry.ConfigError{Msg: ue.Error(), Fix: "link the engine, or point " + role.SecretVar() + " at another database"}
 		}
-		v, done, err := wrapOpen(role, openDSN)(ctx, DSN{Engine: c.Engine, Driver: e.CredentialsDSN(c, w.env.TLS(c.Engine)), Safe: c.String()})
+		tls, err := w.tls(ctx, c.Engine)
+		if err != nil {
+			return opened{}, err
+		}
+		v, done, err := wrapOpen(role, openDSN)(ctx, DSN{Engine: c.Engine, Driver: e.CredentialsDSN(c, tls), Safe: c.String()})
 		return opened{v, done}, err
 	})
 	if err != nil {
@@ -157,7 +166,7 @@ func classifySecretErr(err error) error {
 		return err
 	}
 	if errors.Is(err, secrets.ErrMalformed) {
-		return &ferry.ConfigError{Msg: err.Error(), Fix: `store the secret as RDS JSON {"engine","host","port","username","password","dbname"}`}
+		return &ferry.ConfigError{Msg: err.Error(), Fix: `store the secret as RDS JSON {"engine","host","port","username","password","dbname"}, or, for a secret RDS manages (username and password only), set the template's Host/Port/Database parameters`}
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {

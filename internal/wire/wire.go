@@ -31,6 +31,7 @@ type Wire struct {
 
 	cfgOnce lazy[aws.Config]
 	smOnce  lazy[*secrets.Cache]
+	caOnce  lazy[string] // the CA bundle file (EnvDBCABundle)
 	admin   lazy[*admin.DB]
 	source  lazy[ferry.Source]
 	target  lazy[ferry.Target]
