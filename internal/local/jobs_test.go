@@ -316,3 +316,39 @@ func gunzipObject(t *testing.T, st ferry.Store, key string) []byte {
 	testdb.Must(t, "read "+key, err)
 	return b
 }
+
+// TestJobsScheduledTick runs the jobs state machine as its schedule does
+// (no input): a job whose fire time has come runs and its next fire time
+// moves past now; the next tick finds nothing due and records nothing.
+func TestJobsScheduledTick(t *testing.T) {
+	ctx := context.Background()
+	src, _ := testdb.MySQLDB(t)
+	mustExec(t, src, "CREATE TABLE stats (n INT)")
+	adminDB, _ := testdb.MySQLDB(t)
+	adm := mysql.NewAdmin(adminDB)
+	_, err := adm.Migrate(ctx)
+	testdb.Must(t, "migrate", err)
+	ja, _ := adm.JobAdmin()
+	due := time.Now().UTC().Add(-time.Minute)
+	testdb.Must(t, "add job", ja.PutJob(ctx, ferry.Job{Name: "count_runs", Active: true, Kind: ferry.JobStatement, Database: ferry.JobOnSource,
+		SQL: "INSERT INTO stats VALUES (1)", Trigger: ferry.JobOnSchedule, Schedule: "rate(1 hour)", Position: 100, Timeout: time.Minute, NextDue: &due}, false))
+	book, _ := adm.Jobs()
+	st := steps.New(steps.Deps{Jobs: book, Logger: quiet,
+		JobDBs: func(context.Context, ferry.JobDatabase) (ferry.JobDB, error) { return mysql.NewJobs(src), nil }})
+	for _, run := range []string{"tick-1", "tick-2"} {
+		ex, err := RunJobs(ctx, JobsOptions{Steps: st, RunID: run, Logger: quiet})
+		testdb.Must(t, run, err)
+		if ex.Status != asl.StatusSucceeded {
+			t.Fatalf("%s: %s %s", run, ex.Status, ex.Cause)
+		}
+	}
+	var n int
+	testdb.Must(t, "count", src.QueryRow("SELECT COUNT(*) FROM stats").Scan(&n))
+	job, _ := ja.Job(ctx, "count_runs")
+	if n != 1 || job.NextDue == nil || !job.NextDue.Equal(due.Truncate(time.Minute).Add(time.Hour)) {
+		t.Fatalf("the job ran %d times (want once); next due %v, want %v", n, job.NextDue, due.Truncate(time.Minute).Add(time.Hour))
+	}
+	if runs, _ := ja.JobRuns(ctx, "tick-2"); len(runs) != 0 {
+		t.Fatalf("an idle tick recorded %+v", runs)
+	}
+}
