@@ -56,13 +56,13 @@ const (
 // Keys lists the placeholders, sorted.
 var Keys = []string{
 	ChunkBucket, ChunkConcurrency, CompanyConcurrency, ExportChunkFunctionArn,
-	ListTablesFunctionArn, LoadChunkFunctionArn, ScheduleTimezone, SwapTablesFunctionArn,
+	ListTablesFunctionArn, LoadChunkFunctionArn, RunJobFunctionArn, ScheduleTimezone, SwapTablesFunctionArn,
 }
 
 // Values are what a run fills in.
 type Values struct {
 	// Function ARNs, or bare names a local engine resolves.
-	ListTables, ExportChunk, LoadChunk, SwapTables string
+	ListTables, ExportChunk, LoadChunk, SwapTables, RunJob string
 	// Bucket is the chunk bucket the Distributed Map reads manifests from
 	// and writes results to.
 	Bucket string
@@ -81,6 +81,7 @@ func (v Values) Map() map[string]string {
 		ExportChunkFunctionArn: v.ExportChunk,
 		LoadChunkFunctionArn:   v.LoadChunk,
 		SwapTablesFunctionArn:  v.SwapTables,
+		RunJobFunctionArn:      v.RunJob,
 		ChunkBucket:            v.Bucket,
 		CompanyConcurrency:     strconv.Itoa(v.CompanyConcurrency),
 		ScheduleTimezone:       cmp.Or(v.TimeZone, "UTC"),

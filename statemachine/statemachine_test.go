@@ -11,7 +11,7 @@ import (
 )
 
 var local = statemachine.Values{
-	ListTables: "list-tables", ExportChunk: "export-chunk", LoadChunk: "load-chunk", SwapTables: "swap-tables",
+	ListTables: "list-tables", ExportChunk: "export-chunk", LoadChunk: "load-chunk", SwapTables: "swap-tables", RunJob: "run-job",
 	Bucket: "ferry-local", CompanyConcurrency: 2, ChunkConcurrency: 8,
 }
 

@@ -38,6 +38,7 @@ var substitutionValues = map[string]string{
 	"ExportChunkFunctionArn": fnARN + "export-chunk",
 	"LoadChunkFunctionArn":   fnARN + "load-chunk",
 	"SwapTablesFunctionArn":  fnARN + "swap-tables",
+	"RunJobFunctionArn":      fnARN + "run-job",
 	"ChunkBucket":            bucket,
 	"CompanyConcurrency":     "2",
 	"ChunkConcurrency":       "3",
@@ -178,6 +179,11 @@ func (w *world) options(t *testing.T) asl.Options {
 			fnARN + "export-chunk": perCall(export),
 			fnARN + "load-chunk":   perCall(load),
 			fnARN + "swap-tables":  perCall(swap),
+			// No job is configured: each company's after-swap plan is empty
+			// (the jobs are tested in internal/local).
+			fnARN + "run-job": func(context.Context, json.RawMessage) (json.RawMessage, error) {
+				return json.RawMessage(`{"tasks": []}`), nil
+			},
 		},
 		ItemReader: asl.ItemReaderFunc(func(ctx context.Context, resource, b, key string) ([]byte, error) {
 			if b != bucket {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/jobs"
 	"github.com/ferrydata/ferry/internal/localstore"
 	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/steps"
@@ -151,6 +152,7 @@ type demoWorld struct {
 	adm      *admin.DB
 	src, tgt *sql.DB
 	adminDB  *sql.DB
+	jobs     jobs.Book
 }
 
 // startDemo starts the server, opens its databases, migrates the admin
@@ -206,6 +208,9 @@ func (w *demoWorld) configure(ctx context.Context, chunkRows int64) error {
 			return fmt.Errorf("demo: add company %s: %w", c.Alias, err)
 		}
 	}
+	if err := w.addJob(ctx); err != nil {
+		return err
+	}
 	for _, t := range demoTables {
 		spec := ferry.TableSpec{
 			Name:        t.name,
@@ -234,8 +239,17 @@ func (w *demoWorld) newSteps(log *slog.Logger) *steps.Steps {
 		Store:  w.store,
 		Bucket: DefaultBucket,
 		Logger: log,
+		Jobs:   w.jobs,
+		// The demo's after-swap job runs on each company's target schema.
+		JobDBs: func(context.Context, ferry.JobDatabase) (ferry.JobDB, error) { return mysql.NewJobs(w.tgt), nil },
 	})
 }
+
+// demoJob is the demo's after-swap job: each company's order count per
+// status, rebuilt in its schema once its swap committed.
+var demoJob = ferry.Job{Name: "order_totals", Active: true, Kind: ferry.JobStatement, Database: ferry.JobOnCompany, Trigger: ferry.JobAfterSwap,
+	SQL:      "CREATE OR REPLACE VIEW order_totals AS SELECT status, COUNT(*) AS orders, SUM(total) AS total FROM orders GROUP BY status",
+	Position: 100, Timeout: time.Minute, Idempotent: true}
 
 // verifyAll verifies every company × table.
 func (w *demoWorld) verifyAll(ctx context.Context) ([]Check, error) {
@@ -294,4 +308,19 @@ func (s *serialTarget) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.S
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.t.Swap(ctx, req)
+}
+
+// addJob adds the demo's after-swap job.
+func (w *demoWorld) addJob(ctx context.Context) error {
+	jb, err := w.adm.JobAdmin()
+	if err == nil {
+		err = jb.PutJob(ctx, demoJob, false)
+	}
+	if err == nil {
+		w.jobs, err = w.adm.Jobs()
+	}
+	if err != nil {
+		return fmt.Errorf("demo: add job %s: %w", demoJob.Name, err)
+	}
+	return nil
 }

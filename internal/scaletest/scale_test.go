@@ -262,7 +262,7 @@ func TestScale(t *testing.T) {
 	}
 	def, err := statemachine.Substitute(definition(t), map[string]string{
 		"ListTablesFunctionArn": "list-tables", "ExportChunkFunctionArn": "export-chunk", "LoadChunkFunctionArn": "load-chunk",
-		"SwapTablesFunctionArn": "swap-tables", "ChunkBucket": bucket, "CompanyConcurrency": "40", "ChunkConcurrency": "8",
+		"SwapTablesFunctionArn": "swap-tables", "RunJobFunctionArn": "run-job", "ChunkBucket": bucket, "CompanyConcurrency": "40", "ChunkConcurrency": "8",
 		"ScheduleTimezone": "Europe/Berlin",
 	})
 	if err != nil {
@@ -281,7 +281,11 @@ func TestScale(t *testing.T) {
 	start := time.Now()
 	exec, err := sm.Execute(context.Background(), json.RawMessage(`{"scheduled_time": "2026-11-22T02:00:00Z"}`), asl.Options{
 		Name: runID, StateMachineName: "ferry", Region: "eu-west-1",
-		Tasks:      map[string]asl.TaskHandler{"list-tables": w.listTables, "export-chunk": w.export, "load-chunk": w.load, "swap-tables": w.swap},
+		Tasks: map[string]asl.TaskHandler{"list-tables": w.listTables, "export-chunk": w.export, "load-chunk": w.load, "swap-tables": w.swap,
+			// No job is configured: each company's after-swap plan is empty.
+			"run-job": func(context.Context, json.RawMessage) (json.RawMessage, error) {
+				return json.RawMessage(`{"tasks": []}`), nil
+			}},
 		ItemReader: asl.ItemReaderFunc(w.readObject), ResultWriter: asl.ResultWriterFunc(w.writeObject), Observer: l.observe,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/jobs"
+	"github.com/ferrydata/ferry/internal/plan"
 )
 
 // Actions of the run-job Lambda function (JobRequest).
@@ -34,14 +35,18 @@ const (
 // "run_id": <execution name>, "execution_status": "FAILED" | "TIMED_OUT" |
 // "ABORTED"}: the run's leases are released.
 type JobRequest struct {
-	Action          string             `json:"action"`
-	RunID           string             `json:"run_id,omitempty"`
-	RunDate         string             `json:"run_date,omitempty"`
-	At              time.Time          `json:"at,omitzero"`
-	Jobs            []string           `json:"jobs,omitempty"`
-	Companies       []int64            `json:"companies,omitempty"`
-	Force           bool               `json:"force,omitempty"`
-	Trigger         ferry.JobTrigger   `json:"trigger,omitempty"`
+	Action    string           `json:"action"`
+	RunID     string           `json:"run_id,omitempty"`
+	RunDate   string           `json:"run_date,omitempty"`
+	At        time.Time        `json:"at,omitzero"`
+	Jobs      []string         `json:"jobs,omitempty"`
+	Companies []int64          `json:"companies,omitempty"`
+	Force     bool             `json:"force,omitempty"`
+	Trigger   ferry.JobTrigger `json:"trigger,omitempty"`
+	// ScheduledTime and TimeZone give a before-run plan its run date when
+	// RunDate is empty, as ListTables computes it (RunDate).
+	ScheduledTime   string             `json:"scheduled_time,omitempty"`
+	TimeZone        string             `json:"time_zone,omitempty"`
 	Company         *ferry.CompanyRun  `json:"company,omitempty"`
 	Task            *ferry.JobTask     `json:"task,omitempty"`
 	Outcomes        []ferry.JobOutcome `json:"outcomes,omitempty"`
@@ -74,7 +79,7 @@ func (s *Steps) RunJob(ctx context.Context, req JobRequest) (any, error) {
 	var err error
 	switch req.Action {
 	case ActionPlan:
-		out, err = r.Plan(ctx, jobs.PlanInput{RunID: req.RunID, RunDate: req.RunDate, Trigger: req.Trigger, Company: req.Company, Companies: req.Companies})
+		out, err = s.planJobs(ctx, r, req)
 	case ActionDue:
 		out, err = r.Due(ctx, jobs.DueInput{RunID: req.RunID, At: req.At, Jobs: req.Jobs, Companies: req.Companies, Force: req.Force})
 	case ActionRun:
@@ -92,4 +97,14 @@ func (s *Steps) RunJob(ctx context.Context, req JobRequest) (any, error) {
 		return nil, s.fail(ctx, log, "run-job", err)
 	}
 	return out, nil
+}
+
+// planJobs is the plan action: the run date is the run's, computed as
+// ListTables does when the state machine has none yet (before-run).
+func (s *Steps) planJobs(ctx context.Context, r *jobs.Runner, req JobRequest) (jobs.PlanOutput, error) {
+	date, err := RunDate(ferry.ListTablesInput{RunDate: req.RunDate, ScheduledTime: req.ScheduledTime, TimeZone: req.TimeZone}, s.now())
+	if err != nil {
+		return jobs.PlanOutput{}, err
+	}
+	return r.Plan(ctx, jobs.PlanInput{RunID: req.RunID, RunDate: date.Format(plan.DateLayout), Trigger: req.Trigger, Company: req.Company, Companies: req.Companies})
 }
