@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -219,39 +218,49 @@ func testPurge(t *testing.T, db purgeDB, on ferry.JobDatabase) {
 	}
 	// The killed run still holds the job's lease until its heartbeat
 	// expires: a tick before then skips the job, one after resumes it.
-	time.Sleep(3500 * time.Millisecond)
+	// Ticks come every two seconds until the purge is done.
 	start = time.Now()
-	ex2, err := RunJobs(ctx, JobsOptions{Steps: st, RunID: "jobs-resumed", Jobs: []string{"purge_events"}, Force: true, Logger: quiet})
-	testdb.Must(t, "second execution", err)
+	var resumed []jobs.JobRun
+	jb, _ := adm.JobAdmin()
+	for i := 0; i < 60 && remaining() > 0; i++ {
+		time.Sleep(2 * time.Second)
+		id := fmt.Sprintf("jobs-resumed-%d", i)
+		ex2, err := RunJobs(ctx, JobsOptions{Steps: st, RunID: id, Jobs: []string{"purge_events"}, Force: true, Logger: quiet})
+		testdb.Must(t, id, err)
+		if ex2.Status != asl.StatusSucceeded {
+			t.Fatalf("%s %s: %s %s", id, ex2.Status, ex2.Error, ex2.Cause)
+		}
+		runs, err := jb.JobRuns(ctx, id)
+		testdb.Must(t, "job runs", err)
+		resumed = append(resumed, runs...)
+	}
 	second := time.Since(start)
 	close(stop)
 	waitWriter()
-	if ex2.Status != asl.StatusSucceeded {
-		t.Fatalf("second execution %s: %s %s", ex2.Status, ex2.Error, ex2.Cause)
-	}
 	if n := remaining(); n != 0 {
 		t.Fatalf("%d old rows remain after the resumed purge", n)
 	}
 	if n := db.count(ctx, "SELECT COUNT(*) FROM events WHERE created_at >= '2099-01-01' AND id <= "+strconv.Itoa(rows+10000)); n != 10000 {
 		t.Fatalf("%d of the 10,000 recent rows remain: the purge deleted rows it should not have", n)
 	}
-	jb, _ := adm.JobAdmin()
-	rec, err := jb.JobRuns(ctx, "jobs-resumed")
-	testdb.Must(t, "job runs", err)
+	var resumedRows, batches int64
+	for _, r := range resumed {
+		resumedRows, batches = resumedRows+r.Rows, batches+r.Batches
+	}
 	// The batch in flight when the first execution was killed may still
 	// commit on the server (MariaDB finishes a statement whose client went
-	// away, within max_statement_time): the resumed run deletes the rest.
-	if len(rec) != 1 || rec[0].Status != jobs.RunSucceeded || rec[0].Rows <= 0 || rec[0].Rows > left {
-		t.Fatalf("resumed job run %+v, want succeeded with at most the %d rows left", rec, left)
+	// away, within max_statement_time): the resumed runs delete the rest.
+	if len(resumed) == 0 || resumed[len(resumed)-1].Status != jobs.RunSucceeded || resumedRows <= 0 || resumedRows > left {
+		t.Fatalf("resumed job runs %+v, want the last succeeded, at most the %d rows left in all", resumed, left)
 	}
 	killed, err := jb.JobRuns(ctx, "jobs-killed")
 	testdb.Must(t, "killed job runs", err)
-	if len(killed) != 1 || killed[0].Status != jobs.RunFailed || !strings.Contains(killed[0].Error, "abandoned") {
-		t.Fatalf("the killed run's record %+v, want failed (abandoned) once the resumed run took the job over", killed)
+	if len(killed) != 1 || killed[0].Status != jobs.RunFailed || killed[0].Error == "" {
+		t.Fatalf("the killed run's record %+v, want failed (cancelled, or abandoned once a resumed run took the job over)", killed)
 	}
-	total := first + second
+	total := first + second - time.Duration(len(resumed))*2*time.Second // less the ticks' waits
 	t.Logf("%s purge of %d rows in batches of at most 10,000: killed after %v with %d left, resumed in %v (%d batches); %.0f rows/s overall; longest batch %d ms; a concurrent writer waited at most %v",
-		db.engine, rows, first.Round(time.Millisecond), left, second.Round(time.Millisecond), rec[0].Batches, float64(rows)/total.Seconds(), bl.longest.Load(), longestWait().Round(time.Millisecond))
+		db.engine, rows, first.Round(time.Millisecond), left, second.Round(time.Millisecond), batches, float64(rows)/total.Seconds(), bl.longest.Load(), longestWait().Round(time.Millisecond))
 }
 
 // TestJobsExtractToStore runs an extract job per company through the jobs
