@@ -141,6 +141,10 @@ type eventsWorld struct {
 	fns   map[string]any // by function directory name
 	admin *sql.DB        // the admin database
 	src   *sql.DB        // the source database
+
+	mu      sync.Mutex
+	current string                     // the function being invoked ("": none)
+	s3Calls map[string]map[string]bool // IAM actions of the S3 requests each function made
 }
 
 func newEventsWorld(t *testing.T) *eventsWorld {
@@ -172,6 +176,8 @@ func newEventsWorld(t *testing.T) *eventsWorld {
 	t.Cleanup(func() { w.pg.Close(context.Background()) })
 	w.fake = s3test.Start(t)
 	w.store = s3store.New(w.fake.Client, w.fake.Bucket)
+	w.s3Calls = map[string]map[string]bool{}
+	w.fake.SetHook(w.recordS3)
 
 	// sam/env.json's variables, pointed at this test's servers.
 	for k, v := range map[string]string{
@@ -247,6 +253,14 @@ func TestMainsStartTheTestedHandlers(t *testing.T) {
 // runtime does, and decodes the output into out.
 func (w *eventsWorld) invoke(fn string, payload []byte, out any) {
 	w.t.Helper()
+	w.mu.Lock()
+	w.current = fn
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.current = ""
+		w.mu.Unlock()
+	}()
 	b, err := lambda.NewHandler(w.fns[fn]).Invoke(w.ctx, payload)
 	if err != nil {
 		w.t.Fatalf("%s: %T: %v\npayload: %s", fn, err, err, payload)
@@ -437,6 +451,7 @@ func TestSAMEventsInvoke(t *testing.T) {
 
 	// Logs carry the run, company, table and chunk.
 	checkChunkLogs(t, w.logs.lines(), exportEv)
+	t.Run("IAM grants are what the code calls", func(t *testing.T) { checkIAM(t, w.s3Actions()) })
 
 	// start-execution.json runs the whole workflow (a new run: the lease
 	// is free again) through the same handlers.
