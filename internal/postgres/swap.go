@@ -34,7 +34,10 @@ var tablePrivileges = map[string]bool{
 //  3. One transaction, with SET LOCAL lock_timeout (LockTimeout, 5s) and a
 //     statement_timeout under ctx's deadline, serialized per schema by a
 //     lock on the freshness table: re-check step 1; refuse live tables that
-//     views or foreign keys depend on (ConfigError); copy live's grants
+//     views or foreign keys depend on (ConfigError); give staging what
+//     defines live (keepProperties: row-level security, policies,
+//     triggers with their enabled state, table and column comments,
+//     publication membership, replica identity); copy live's grants
 //     (pg_class.relacl via aclexplode) and, if permitted, its owner onto
 //     staging; hand live's OWNED BY sequences to staging (see
 //     moveOwnedSequences); rename live → old, staging → live, old → staging (a table
@@ -209,6 +212,9 @@ func (t *Target) swapTable(ctx context.Context, tx pgx.Tx, schema string, tb fer
 		return err
 	}
 	if err := checkDependents(ctx, tx, schema, tb.Table, live.oid); err != nil {
+		return err
+	}
+	if err := keepProperties(ctx, tx, schema, tb, live, stg); err != nil {
 		return err
 	}
 	if err := t.copyGrants(ctx, tx, schema, tb, live, stg); err != nil {
