@@ -185,7 +185,8 @@ type Bounds struct {
 	Min, Max int64
 }
 
-// Source is the production MySQL database rows are read from.
+// Source is the production database rows are read from (MySQL or
+// PostgreSQL).
 type Source interface {
 	// Engine is the source database's engine: configured queries are
 	// written in its SQL.

@@ -137,6 +137,13 @@ func TestEnvFrom(t *testing.T) {
 			}
 		}},
 		{name: "bad engine", env: map[string]string{"FERRY_TARGET_ENGINE": "oracle"}, wantErr: "FERRY_TARGET_ENGINE"},
+		{name: "source and admin engines", env: map[string]string{"FERRY_SOURCE_ENGINE": "PostgreSQL", "FERRY_ADMIN_ENGINE": "postgres"},
+			check: func(t *testing.T, e Env) {
+				if e.SourceEngine != ferry.EnginePostgres || e.AdminEngine != ferry.EnginePostgres || e.TargetEngine != "" {
+					t.Fatalf("%+v", e)
+				}
+			}},
+		{name: "bad source engine", env: map[string]string{"FERRY_SOURCE_ENGINE": "oracle"}, wantErr: "FERRY_SOURCE_ENGINE"},
 		{name: "bad ttl", env: map[string]string{"FERRY_SECRET_TTL": "soon"}, wantErr: "FERRY_SECRET_TTL"},
 		{name: "store with prefix", env: map[string]string{"FERRY_STORE": "s3://bucket/prefix"}, wantErr: "without a key prefix"},
 		{name: "store scheme", env: map[string]string{"FERRY_STORE": "gs://bucket"}, wantErr: "not file:///dir or s3://bucket"},

@@ -48,6 +48,12 @@ const (
 	EnvTargetDSN = "FERRY_TARGET_DSN"
 	// EnvTargetEngine is mysql | postgres (else the target's own engine).
 	EnvTargetEngine = "FERRY_TARGET_ENGINE"
+	// EnvSourceEngine and EnvAdminEngine are mysql | postgres: the engine
+	// of a source or admin secret that names none (a secret RDS manages
+	// holds only username and password), and a check on one that does.
+	// Empty: the secret's engine, else MySQL.
+	EnvSourceEngine = "FERRY_SOURCE_ENGINE"
+	EnvAdminEngine  = "FERRY_ADMIN_ENGINE"
 	// The store: the chunk bucket (AWS), or file:///dir or s3://bucket,
 	// and an S3-compatible endpoint (path-style addressing).
 	EnvBucket     = "FERRY_BUCKET"
@@ -124,6 +130,10 @@ type Env struct {
 	// TargetEngine is empty when it is to be taken from the target's DSN
 	// or secret.
 	TargetEngine ferry.Engine
+	// SourceEngine and AdminEngine are EnvSourceEngine and EnvAdminEngine
+	// (empty: the DSN's or the secret's engine, else MySQL).
+	SourceEngine ferry.Engine
+	AdminEngine  ferry.Engine
 
 	Bucket        string
 	Store         string
@@ -175,12 +185,17 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 	default:
 		return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not emf or off", EnvMetrics, m), Fix: "set " + EnvMetrics + " to emf or off"}
 	}
-	if v := get(EnvTargetEngine); v != "" {
-		eng, err := ferry.ParseEngine(v)
-		if err != nil {
-			return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not an engine", EnvTargetEngine, strings.ToLower(v)), Fix: "set " + EnvTargetEngine + " to mysql or postgres"}
+	for _, v := range []struct {
+		k   string
+		dst *ferry.Engine
+	}{{EnvTargetEngine, &e.TargetEngine}, {EnvSourceEngine, &e.SourceEngine}, {EnvAdminEngine, &e.AdminEngine}} {
+		if raw := get(v.k); raw != "" {
+			eng, err := ferry.ParseEngine(raw)
+			if err != nil {
+				return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not an engine", v.k, strings.ToLower(raw)), Fix: "set " + v.k + " to mysql or postgres"}
+			}
+			*v.dst = eng
 		}
-		e.TargetEngine = eng
 	}
 	for _, b := range []struct {
 		k string
@@ -250,15 +265,32 @@ func (r Role) AddrVars() (host, port, database string) {
 
 // address is where role's database is beyond its secret: the Addr
 // variables, and the engine a secret without one has (the target's
-// EnvTargetEngine; the admin and source databases are MySQL unless their
-// secret says otherwise).
+// EnvTargetEngine; the admin's and source's EnvAdminEngine and
+// EnvSourceEngine, else MySQL).
 func (e Env) address(r Role) secrets.Address {
 	a := e.Addr[r]
-	a.Engine = ferry.EngineMySQL
-	if r == Target {
-		a.Engine = e.TargetEngine
+	a.Engine = e.Engine(r)
+	if a.Engine == "" && r != Target {
+		a.Engine = ferry.EngineMySQL
 	}
 	return a
+}
+
+// Engine is the engine the environment says role's database has
+// (EnvAdminEngine, EnvSourceEngine, EnvTargetEngine); empty when unset.
+func (e Env) Engine(r Role) ferry.Engine {
+	switch r {
+	case Admin:
+		return e.AdminEngine
+	case Source:
+		return e.SourceEngine
+	}
+	return e.TargetEngine
+}
+
+// EngineVar is the variable naming role's engine.
+func (r Role) EngineVar() string {
+	return map[Role]string{Admin: EnvAdminEngine, Source: EnvSourceEngine, Target: EnvTargetEngine}[r]
 }
 
 // splitS3 splits s3://bucket/key.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/smithy-go"
 
@@ -35,7 +36,8 @@ func (w *Wire) Admin(ctx context.Context) (*admin.DB, error) {
 	})
 }
 
-// Source returns the production database.
+// Source returns the production database: MySQL or PostgreSQL, as its
+// URL's scheme or its secret's engine (else EnvSourceEngine) says.
 func (w *Wire) Source(ctx context.Context) (ferry.Source, error) {
 	return w.source.get(func() (ferry.Source, error) {
 		s, done, err := open(ctx, w, Source, func(ctx context.Context, d DSN) (ferry.Source, func(), error) {
@@ -49,17 +51,10 @@ func (w *Wire) Source(ctx context.Context) (ferry.Source, error) {
 	})
 }
 
-// Target returns the reporting database, refusing an engine that
-// contradicts EnvTargetEngine.
+// Target returns the reporting database.
 func (w *Wire) Target(ctx context.Context) (ferry.Target, error) {
 	return w.target.get(func() (ferry.Target, error) {
 		t, done, err := open(ctx, w, Target, func(ctx context.Context, d DSN) (ferry.Target, func(), error) {
-			if want := w.env.TargetEngine; want != "" && want != d.Engine {
-				return nil, nil, &ferry.ConfigError{
-					Msg: fmt.Sprintf("%s is %s but the target database is %s", EnvTargetEngine, want, d.Engine),
-					Fix: "make TargetEngine match the target secret's engine (or the " + EnvTargetDSN + " scheme)",
-				}
-			}
 			return w.engines.OpenTarget(ctx, d, w.log)
 		})
 		if err != nil {
@@ -72,11 +67,13 @@ func (w *Wire) Target(ctx context.Context) (ferry.Target, error) {
 
 // open opens role's database with openDSN: from its URL (Role.DSNVar)
 // when set, else from its secret (Role.SecretVar), where a refused login
-// re-reads the secret once (rotation). Configuration problems are
-// *ferry.ConfigError naming the variable; Secrets Manager outages are
-// retryable; database errors are the adapters'.
+// re-reads the secret once (rotation). An engine that contradicts the
+// role's engine variable (Role.EngineVar) is refused. Configuration
+// problems are *ferry.ConfigError naming the variable; Secrets Manager
+// outages are retryable; database errors are the adapters'.
 func open[T any](ctx context.Context, w *Wire, role Role, openDSN func(context.Context, DSN) (T, func(), error)) (T, func(), error) {
 	var zero T
+	openDSN = checkEngine(w.env, role, openDSN)
 	raw, arn := w.env.dsnAndSecret(role)
 	if raw != "" {
 		d, err := w.engines.parse(role, raw)
@@ -119,6 +116,26 @@ func open[T any](ctx context.Context, w *Wire, role Role, openDSN func(context.C
 		return zero, nil, fmt.Errorf("wire: %s database: %w", role, classifySecretErr(err))
 	}
 	return o.v, o.done, nil
+}
+
+// checkEngine refuses, before openDSN runs, a database whose engine
+// contradicts the one the environment names for role (Env.Engine).
+func checkEngine[T any](env Env, role Role, openDSN func(context.Context, DSN) (T, func(), error)) func(context.Context, DSN) (T, func(), error) {
+	want := env.Engine(role)
+	if want == "" {
+		return openDSN
+	}
+	return func(ctx context.Context, d DSN) (T, func(), error) {
+		if d.Engine != want {
+			var zero T
+			param := strings.ToUpper(string(role[:1])) + string(role[1:]) + "Engine"
+			return zero, nil, &ferry.ConfigError{
+				Msg: fmt.Sprintf("%s is %s but the %s database is %s", role.EngineVar(), want, role, d.Engine),
+				Fix: fmt.Sprintf("make %s match the %s secret's engine (or the %s scheme)", param, role, role.DSNVar()),
+			}
+		}
+		return openDSN(ctx, d)
+	}
 }
 
 // wrapOpen types an engine that cannot play role as a *ferry.ConfigError.
