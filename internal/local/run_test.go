@@ -31,6 +31,7 @@ type e2e struct {
 	store   ferry.Store
 	steps   *steps.Steps
 	schemas map[string]string // alias → target schema
+	pgURL   string            // the PostgreSQL target's database
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -85,6 +86,7 @@ func newE2E(t *testing.T, engine ferry.Engine) *e2e {
 		}
 	case ferry.EnginePostgres:
 		u := testdb.Postgres(t)
+		e.pgURL = u
 		tg, err := postgres.Open(ctx, u)
 		testdb.Must(t, "open target", err)
 		t.Cleanup(tg.Close)

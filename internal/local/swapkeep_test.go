@@ -1,0 +1,82 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+
+	"github.com/ferrydata/ferry/internal/testdb"
+	"github.com/jackc/pgx/v5"
+)
+
+// TestRefreshKeepsRowLevelSecurity runs the real state machine twice on a
+// PostgreSQL target. Between the runs the DBA limits an analyst role to
+// one row of alpha's orders by a row-level security policy, comments the
+// table and grants SELECT: after the second refresh the analyst still
+// sees one row (not every row), and the comment and grant are still there.
+func TestRefreshKeepsRowLevelSecurity(t *testing.T) {
+	e := newE2E(t, "postgres")
+	if r := e.run(t, "run-1"); r.Failed() {
+		t.Fatalf("run 1 failed: %s: %s", r.Execution.Error, r.Execution.Cause)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.pgURL)
+	testdb.Must(t, "connect", err)
+	defer conn.Close(ctx)
+	b := make([]byte, 4)
+	rand.Read(b)
+	analyst := "ferry_test_analyst_" + hex.EncodeToString(b)
+	orders := `"` + e.schemas["alpha"] + `".orders`
+	exec := func(q string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE ROLE ` + analyst + ` NOLOGIN`)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), e.pgURL)
+		if err == nil {
+			conn.Exec(context.Background(), `DROP OWNED BY `+analyst)
+			conn.Exec(context.Background(), `DROP ROLE `+analyst)
+			conn.Close(context.Background())
+		}
+	})
+	for _, q := range []string{
+		`GRANT USAGE ON SCHEMA "` + e.schemas["alpha"] + `" TO ` + analyst,
+		`GRANT SELECT ON ` + orders + ` TO ` + analyst,
+		`ALTER TABLE ` + orders + ` ENABLE ROW LEVEL SECURITY`,
+		`CREATE POLICY one_order ON ` + orders + ` FOR SELECT TO ` + analyst + ` USING (id = 1)`,
+		`COMMENT ON TABLE ` + orders + ` IS 'alpha''s orders'`,
+	} {
+		exec(q)
+	}
+	seen := func() (n int64, comment, priv string) {
+		t.Helper()
+		tx, err := conn.Begin(ctx)
+		testdb.Must(t, "begin", err)
+		defer tx.Rollback(ctx)
+		err = tx.QueryRow(ctx, `SELECT coalesce(obj_description('`+orders+`'::regclass, 'pg_class'), ''),
+			has_table_privilege('`+analyst+`', '`+orders+`', 'SELECT')::text`).Scan(&comment, &priv)
+		testdb.Must(t, "read comment and grant", err)
+		_, err = tx.Exec(ctx, `SET LOCAL ROLE `+analyst)
+		testdb.Must(t, "set role", err)
+		testdb.Must(t, "count as the analyst", tx.QueryRow(ctx, `SELECT count(*) FROM `+orders).Scan(&n))
+		return n, comment, priv
+	}
+	if n, _, _ := seen(); n != 1 {
+		t.Fatalf("test is void: the analyst sees %d rows before the refresh", n)
+	}
+	e.addOrders(t, 61, 90)
+	if r := e.run(t, "run-2"); r.Failed() {
+		t.Fatalf("run 2 failed: %s: %s", r.Execution.Error, r.Execution.Cause)
+	}
+	if got := e.counts(t)["alpha.orders"]; got != e.sourceCounts(t)["alpha.orders"] {
+		t.Fatalf("run 2 published %d rows of alpha's orders, want the source's %d", got, e.sourceCounts(t)["alpha.orders"])
+	}
+	n, comment, priv := seen()
+	if n != 1 || comment != "alpha's orders" || priv != "true" {
+		t.Fatalf("after the refresh the analyst limited to one row sees %d rows; table comment %q, SELECT granted %s", n, comment, priv)
+	}
+}
