@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -68,9 +69,29 @@ type Credentials struct {
 	DBName   string `json:"dbname"`
 }
 
-// String describes the credentials without the password.
+// String describes the credentials without the password (SafeDSN).
 func (c Credentials) String() string {
-	return fmt.Sprintf("%s://%s@%s/%s", c.Engine, c.Username, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), c.DBName)
+	port := ""
+	if c.Port != 0 {
+		port = strconv.Itoa(c.Port)
+	}
+	return SafeDSN(string(c.Engine), c.Username, c.Host, port, c.DBName)
+}
+
+// SafeDSN is the one form in which a database address is shown anywhere
+// (messages, errors, logs, ferry check): scheme://user@host:port/database,
+// rebuilt from those parts only. Nothing else of a connection string (a
+// password, query parameters such as ?password=... or sslkey=..., driver
+// options) can appear in it. Empty parts are left out.
+func SafeDSN(scheme, user, host, port, database string) string {
+	u := url.URL{Scheme: scheme, Host: host, Path: "/" + database}
+	if port != "" {
+		u.Host = net.JoinHostPort(host, port)
+	}
+	if user != "" {
+		u.User = url.User(user)
+	}
+	return u.String()
 }
 
 // GoString keeps %#v redacted too.

@@ -350,3 +350,30 @@ func TestCheckPostgresPrivileges(t *testing.T) {
 		t.Error("check left schema bi_globex behind")
 	}
 }
+
+// TestCheckHidesURLQuery: a PostgreSQL password given as a URL parameter
+// (postgres://u@h/db?password=...) shows nowhere in `ferry check`'s
+// output, whether the database answers or not: addresses are shown as
+// scheme://user@host:port/database only.
+func TestCheckHidesURLQuery(t *testing.T) {
+	e := newOpsEnv(t, "postgres")
+	e.migrate(t)
+	const pw = "s3cretQueryPw"
+	e.targetURL = e.targetPG + "&password=" + pw + "&sslkey=/" + pw
+	out, errs, code := ferryCLI(t, e.cli("check")...)
+	if strings.Contains(out+errs, pw) || !strings.Contains(out, "connected to postgres://postgres@127.0.0.1:5432/") {
+		t.Errorf("check (exit %d) with a reachable target shows more than scheme, user, host, port and database:\n%s\n%s", code, out, errs)
+	}
+	port := closedPort(t)
+	e.targetURL = fmt.Sprintf("postgres://ferry@127.0.0.1:%d/bi?sslmode=disable&connect_timeout=2&password=%s", port, pw)
+	for _, json := range []bool{false, true} {
+		args := e.cli("check")
+		if json {
+			args = append(args, "--json")
+		}
+		out, errs, code = ferryCLI(t, args...)
+		if code == 0 || strings.Contains(out+errs, pw) || !strings.Contains(out+errs, fmt.Sprintf("postgres://ferry@127.0.0.1:%d/bi", port)) {
+			t.Errorf("check (exit %d, json %v) with an unreachable target leaks the URL's query or does not name it:\n%s\n%s", code, json, out, errs)
+		}
+	}
+}

@@ -121,8 +121,8 @@ func OpenMetadata(ctx context.Context, dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
-// Redact returns dsn fit for a message: user, address and database, the
-// password replaced by "***" and no parameters. An unparsable DSN gives
+// Redact returns dsn fit for a message (ferry.SafeDSN): user, host, port
+// and database only; no password, no parameters. An unparsable DSN gives
 // "<malformed DSN>".
 func Redact(dsn string) string {
 	cfg, err := mysql.ParseDSN(dsn)
@@ -132,13 +132,4 @@ func Redact(dsn string) string {
 	return redactConfig(cfg)
 }
 
-func redactConfig(cfg *mysql.Config) string {
-	s := cfg.User
-	if cfg.Passwd != "" {
-		s += ":***"
-	}
-	if s != "" {
-		s += "@"
-	}
-	return s + cfg.Net + "(" + cfg.Addr + ")/" + cfg.DBName
-}
+func redactConfig(cfg *mysql.Config) string { return safeMySQL(cfg) }

@@ -101,17 +101,14 @@ func configFromURL(u *url.URL) (*mysql.Config, error) {
 	return parsed, nil
 }
 
-// safeMySQL is the address without the password, for logs and errors.
+// safeMySQL is the address for logs and errors (ferry.SafeDSN): user,
+// host, port and database only.
 func safeMySQL(cfg *mysql.Config) string {
-	s := "mysql://"
-	if cfg.User != "" {
-		s += cfg.User
-		if cfg.Passwd != "" {
-			s += ":***"
-		}
-		s += "@"
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		host, port = cfg.Addr, ""
 	}
-	return s + cfg.Addr + "/" + cfg.DBName
+	return ferry.SafeDSN("mysql", cfg.User, host, port, cfg.DBName)
 }
 
 // CredentialsDSN returns the go-sql-driver DSN for c, built with the

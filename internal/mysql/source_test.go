@@ -379,7 +379,7 @@ func TestBoundsAndBoundaries(t *testing.T) {
 }
 
 func TestRedactAndConfig(t *testing.T) {
-	if got := Redact("ferry:s3cret@tcp(db.example:3306)/prod?tls=true"); got != "ferry:***@tcp(db.example:3306)/prod" || strings.Contains(got, "s3cret") {
+	if got := Redact("ferry:s3cret@tcp(db.example:3306)/prod?tls=true"); got != "mysql://ferry@db.example:3306/prod" || strings.Contains(got, "s3cret") {
 		t.Errorf("Redact = %q", got)
 	}
 	if got := Redact("::garbage"); strings.Contains(got, "garbage") {

@@ -28,13 +28,14 @@ func (Engine) Schemes() []string { return []string{"postgres", "postgresql"} }
 
 // FromURL returns a postgres:// (or postgresql://) URL, which
 // internal/wire has parsed and checked for a host, for pgx with the port
-// defaulted to 5432, and its redacted form.
+// defaulted to 5432, and its redacted form (Redact: nothing of the query
+// string).
 func (Engine) FromURL(u *url.URL) (driver, safe string, err error) {
 	if u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), "5432")
 	}
 	u.Scheme = "postgres"
-	return u.String(), u.Redacted(), nil
+	return u.String(), Redact(u.String()), nil
 }
 
 // CredentialsDSN returns the pgx connection URL for c; the password is

@@ -36,6 +36,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -125,34 +126,53 @@ func (t *Target) log() *slog.Logger {
 }
 
 var (
-	pwKV    = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)`)
-	pwQuery = regexp.MustCompile(`(?i)([?&]password=)[^&]*`)
+	pwKV = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)`)
+	kv   = regexp.MustCompile(`([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
 )
 
-// Redact returns a connection string with its password replaced by
-// "xxxxx", for logs and errors. It handles postgres:// URLs (user info and
-// a password query parameter) and keyword/value strings (password=...).
+// Redact returns a connection string fit for logs and errors
+// (ferry.SafeDSN): scheme, user, host, port and database only, rebuilt
+// from a postgres:// URL or a keyword/value string; nothing of its query
+// string or other keywords (password=..., sslkey=...) is kept. A string
+// that is neither gives "<malformed connection string>".
 func Redact(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.Host != "" {
-		if u.User != nil {
-			if _, has := u.User.Password(); has {
-				u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			}
-		}
-		s := u.String()
-		return pwQuery.ReplaceAllString(s, "${1}xxxxx")
+		return ferry.SafeDSN(u.Scheme, u.User.Username(), u.Hostname(), u.Port(), strings.TrimPrefix(u.Path, "/"))
 	}
-	s := pwKV.ReplaceAllString(dsn, "${1}xxxxx")
-	return pwQuery.ReplaceAllString(s, "${1}xxxxx")
+	if strings.Contains(dsn, "://") || !kv.MatchString(dsn) {
+		return "<malformed connection string>"
+	}
+	words := map[string]string{}
+	for _, m := range kv.FindAllStringSubmatch(dsn, -1) {
+		words[strings.ToLower(m[1])] = strings.Trim(m[2], "'")
+	}
+	return ferry.SafeDSN("postgres", words["user"], words["host"], words["port"], words["dbname"])
 }
 
-// redactErr renders err without the password of dsn, should a driver
-// message ever echo it.
+// redactErr renders err without dsn's password or anything else of it
+// but what Redact keeps, should a driver message echo it (pgx quotes the
+// whole connection string, only its password masked, when it cannot
+// parse it).
 func redactErr(err error, dsn string) string {
 	msg := err.Error()
-	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+	var pce *pgconn.ParseConfigError
+	if errors.As(err, &pce) {
+		if rest, ok := strings.CutPrefix(msg, "cannot parse `"); ok {
+			if i := strings.LastIndex(rest, "`: "); i >= 0 {
+				msg = "cannot parse " + Redact(dsn) + ": " + rest[i+3:]
+			}
+		}
+	}
+	if u, perr := url.Parse(dsn); perr == nil {
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+		for k, vs := range u.Query() {
+			for _, v := range vs {
+				if strings.Contains(strings.ToLower(k), "pass") && v != "" {
+					msg = strings.ReplaceAll(msg, v, "xxxxx")
+				}
+			}
 		}
 	}
 	if m := pwKV.FindStringSubmatch(dsn); m != nil {

@@ -30,17 +30,17 @@ func TestParseURLMySQL(t *testing.T) {
 		safe       string
 	}{
 		{name: "plain", in: "mysql://ferry:secret@db.internal:3307/prod",
-			user: "ferry", pass: "secret", addr: "db.internal:3307", db: "prod", safe: "mysql://ferry:***@db.internal:3307/prod"},
+			user: "ferry", pass: "secret", addr: "db.internal:3307", db: "prod", safe: "mysql://ferry@db.internal:3307/prod"},
 		{name: "default port, no password", in: "mysql://root@127.0.0.1/ferry_admin",
 			user: "root", addr: "127.0.0.1:3306", db: "ferry_admin", safe: "mysql://root@127.0.0.1:3306/ferry_admin"},
 		{name: "escaped password", in: "mariadb://u:p%40ss%3Aw%2Fo%3Frd%23%27%22%25@h:3306/d",
-			user: "u", pass: `p@ss:w/o?rd#'"%`, addr: "h:3306", db: "d", safe: "mysql://u:***@h:3306/d"},
+			user: "u", pass: `p@ss:w/o?rd#'"%`, addr: "h:3306", db: "d", safe: "mysql://u@h:3306/d"},
 		{name: "driver params and session variables", in: "mysql://u:p@h/d?tls=preferred&timeout=5s&sql_mode=%27ANSI%27",
 			user: "u", pass: "p", addr: "h:3306", db: "d", tls: "preferred", timeout: 5 * time.Second,
-			params: map[string]string{"sql_mode": "'ANSI'"}, safe: "mysql://u:***@h:3306/d"},
-		{name: "ipv6", in: "mysql://u:p@[::1]:3306/d", user: "u", pass: "p", addr: "[::1]:3306", db: "d", safe: "mysql://u:***@[::1]:3306/d"},
+			params: map[string]string{"sql_mode": "'ANSI'"}, safe: "mysql://u@h:3306/d"},
+		{name: "ipv6", in: "mysql://u:p@[::1]:3306/d", user: "u", pass: "p", addr: "[::1]:3306", db: "d", safe: "mysql://u@[::1]:3306/d"},
 		{name: "go-sql-driver DSN as is", in: "u:p@tcp(10.0.0.1:3306)/d?tls=skip-verify",
-			user: "u", pass: "p", addr: "10.0.0.1:3306", db: "d", tls: "skip-verify", safe: "mysql://u:***@10.0.0.1:3306/d"},
+			user: "u", pass: "p", addr: "10.0.0.1:3306", db: "d", tls: "skip-verify", safe: "mysql://u@10.0.0.1:3306/d"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +75,8 @@ func TestParseURLMySQL(t *testing.T) {
 
 func TestParseURLPostgres(t *testing.T) {
 	tests := []struct{ in, driver, safe string }{
-		{"postgres://u:p%40ss@pg:6432/bi?sslmode=require", "postgres://u:p%40ss@pg:6432/bi?sslmode=require", "postgres://u:xxxxx@pg:6432/bi?sslmode=require"},
+		{"postgres://u:p%40ss@pg:6432/bi?sslmode=require", "postgres://u:p%40ss@pg:6432/bi?sslmode=require", "postgres://u@pg:6432/bi"},
+		{"postgres://u@h/db?password=s3cret", "postgres://u@h:5432/db?password=s3cret", "postgres://u@h:5432/db"},
 		{"postgresql://u@pg/bi", "postgres://u@pg:5432/bi", "postgres://u@pg:5432/bi"},
 	}
 	for _, tt := range tests {
