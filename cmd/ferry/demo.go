@@ -22,6 +22,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	chunkRows := fs.Int64("chunk-rows", 0, "rows per chunk (default rows/20)")
 	concurrency := fs.Int("concurrency", 0, "chunks copied at the same time per company (default: the template's ChunkConcurrency)")
 	verbose := fs.Bool("v", false, "log the steps' structured logs to stderr")
+	source := fs.String("source", "mysql", "mysql: every database on the embedded server; postgres: admin, source and target databases on a PostgreSQL server (--postgres-url)")
+	pgURL := fs.String("postgres-url", "", "with --source postgres: the PostgreSQL server `URL` (a role that may CREATE DATABASE); default "+local.DefaultPostgresURL)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: ferry demo [flags]
 
@@ -33,9 +35,14 @@ with the steps in-process and a temporary directory as S3, verifies every
 target table against its source query (rows and a checksum), prints the
 run report and cleans up. Exits 1 if the run or a check fails.
 
+With --source postgres the same happens on a PostgreSQL server (default
+the local one, 127.0.0.1:5432): the admin, source and target databases are
+three fresh databases, dropped at the end.
+
 Example:
   ferry demo
   ferry demo --rows 20000 --concurrency 4
+  ferry demo --source postgres --postgres-url postgres://postgres@127.0.0.1:5432/postgres
 
 Flags:
 `)
@@ -51,6 +58,10 @@ Flags:
 		fmt.Fprintf(stderr, "ferry demo: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if *source != "mysql" && *source != "postgres" {
+		fmt.Fprintf(stderr, "ferry demo: --source %q: want mysql or postgres\n", *source)
+		return 2
+	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
@@ -58,6 +69,7 @@ Flags:
 	res, err := local.Demo(ctx, local.DemoOptions{
 		Rows: *rows, ChunkRows: *chunkRows, Concurrency: *concurrency,
 		Out: stdout, Progress: stdout, Terminal: isTerminal(stdout), Logger: logger,
+		Source: *source, PostgresURL: *pgURL,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry demo: %v\n", err)

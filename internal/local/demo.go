@@ -38,7 +38,17 @@ type DemoOptions struct {
 	Progress io.Writer
 	Terminal bool
 	Logger   *slog.Logger
+	// Source is "mysql" (default: every database on the embedded server)
+	// or "postgres": the admin, source and target databases are fresh
+	// databases on the PostgreSQL server at PostgresURL (default
+	// DefaultPostgresURL), dropped at the end.
+	Source      string
+	PostgresURL string
 }
+
+// DefaultPostgresURL is the PostgreSQL server `ferry demo --source
+// postgres` uses by default: the local one.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // DefaultDemoRows is the demo's default size.
 const DefaultDemoRows = 200000
@@ -74,17 +84,19 @@ func (d *DemoResult) Failed() bool {
 	return len(d.Checks) == 0
 }
 
-// Demo runs the whole workflow on an embedded MySQL-compatible server:
+// Demo runs the whole workflow on an embedded MySQL-compatible server
+// (or, with Source "postgres", on fresh databases of a PostgreSQL server):
 // it starts the server, migrates the admin database, seeds two companies ×
 // three tables of awkward data, runs the real state machine with the
 // in-process steps and a temp-dir store, verifies every target table
 // against its source query (row count and a checksum), and cleans up
-// (server stopped, temp dir removed), whatever happened.
+// (server stopped or databases dropped, temp dir removed), whatever
+// happened.
 func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 	start := time.Now()
 	o = o.withDefaults()
 	say := func(format string, args ...any) { fmt.Fprintf(o.Out, format+"\n", args...) }
-	w, err := startDemo(ctx)
+	w, err := startDemo(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -93,9 +105,9 @@ func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 			err = cerr
 		}
 	}()
-	say("embedded MySQL-compatible server (go-mysql-server, in memory) on %s", w.srv.Addr())
+	say("%s", w.db.where())
 	seedStart := time.Now()
-	if _, err = seed(ctx, w.srv, o.Rows); err != nil {
+	if err = w.db.seed(ctx, o.Rows); err != nil {
 		return nil, err
 	}
 	seedTook := time.Since(seedStart)
@@ -106,12 +118,9 @@ func Demo(ctx context.Context, o DemoOptions) (res *DemoResult, err error) {
 	say("running statemachine/ferry.asl.json (store: %s)", w.dir)
 	r, err := Run(ctx, Options{
 		Steps: w.newSteps(o.Logger), Store: w.store, Bucket: DefaultBucket,
-		RunID:            "demo-" + time.Now().UTC().Format("20060102T150405Z"),
-		ChunkConcurrency: o.Concurrency,
-		// One company at a time: the admin database is on the same
-		// embedded server, whose memory backend does not isolate
-		// concurrent writers (see serialTarget).
-		CompanyConcurrency: 1,
+		RunID:              "demo-" + time.Now().UTC().Format("20060102T150405Z"),
+		ChunkConcurrency:   o.Concurrency,
+		CompanyConcurrency: w.db.companyConcurrency(),
 		Progress:           o.Progress, Terminal: o.Terminal, Logger: o.Logger,
 	})
 	if err != nil {
@@ -143,23 +152,46 @@ func (o DemoOptions) withDefaults() DemoOptions {
 	return o
 }
 
-// demoWorld is the demo's embedded server, its three databases and a
-// temp-dir store.
-type demoWorld struct {
-	srv      *Server
-	dir      string
-	store    ferry.Store
-	adm      *admin.DB
-	src, tgt *sql.DB
-	adminDB  *sql.DB
-	jobs     jobs.Book
+// demoDB is where the demo's admin, source and target databases live:
+// the embedded server (gmsDemo) or a PostgreSQL server (pgDemo).
+type demoDB interface {
+	// where is the narration's first line.
+	where() string
+	// admin is the admin database, migrated.
+	admin() *admin.DB
+	// seed creates and fills the source tables (DemoOptions.Rows rows).
+	seed(ctx context.Context, rows int) error
+	// deps are the steps' databases (Config, Ledger, Source, Target,
+	// JobDBs) over log.
+	deps(log *slog.Logger) steps.Deps
+	// verify compares a company's target table with its source query.
+	verify(ctx context.Context, c admin.NewCompany, t demoTable) (Check, error)
+	companyConcurrency() int
+	// close releases everything; it is safe on a partly started demoDB.
+	close() error
 }
 
-// startDemo starts the server, opens its databases, migrates the admin
-// database and makes the store. On error nothing is left running.
-func startDemo(ctx context.Context) (w *demoWorld, err error) {
+// demoWorld is the demo's databases and a temp-dir store.
+type demoWorld struct {
+	db    demoDB
+	dir   string
+	store ferry.Store
+	jobs  jobs.Book
+}
+
+// startDemo starts the databases (o.Source) and makes the store. On error
+// nothing is left running.
+func startDemo(ctx context.Context, o DemoOptions) (w *demoWorld, err error) {
 	w = &demoWorld{}
-	if w.srv, err = StartServer(ctx, "admin", "source", "target"); err != nil {
+	switch o.Source {
+	case "", "mysql":
+		w.db, err = startGMSDemo(ctx)
+	case "postgres":
+		w.db, err = startPGDemo(ctx, o.PostgresURL)
+	default:
+		return nil, fmt.Errorf("demo: source %q is not mysql or postgres", o.Source)
+	}
+	if err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -173,38 +205,21 @@ func startDemo(ctx context.Context) (w *demoWorld, err error) {
 	if w.store, err = localstore.New(w.dir); err != nil {
 		return nil, fmt.Errorf("demo: store: %w", err)
 	}
-	for _, db := range []struct {
-		name string
-		dst  **sql.DB
-	}{{"admin", &w.adminDB}, {"source", &w.src}, {"target", &w.tgt}} {
-		if *db.dst, err = mysql.Open(ctx, w.srv.DSN(db.name)); err != nil {
-			return nil, fmt.Errorf("demo: open %s: %w", db.name, err)
-		}
-	}
-	w.adm = mysql.NewAdmin(w.adminDB)
-	if _, err := w.adm.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("demo: migrate the admin database: %w", err)
-	}
 	return w, nil
 }
 
-// close closes the databases, stops the server and removes the store.
+// close releases the databases and removes the store.
 func (w *demoWorld) close() error {
-	for _, db := range []*sql.DB{w.adminDB, w.src, w.tgt} {
-		if db != nil {
-			db.Close()
-		}
-	}
 	if w.dir != "" {
 		os.RemoveAll(w.dir)
 	}
-	return w.srv.Close()
+	return w.db.close()
 }
 
 // configure adds the demo's companies and tables to the admin database.
 func (w *demoWorld) configure(ctx context.Context, chunkRows int64) error {
 	for _, c := range demoCompanies {
-		if err := w.adm.AddCompany(ctx, c); err != nil {
+		if err := w.db.admin().AddCompany(ctx, c); err != nil {
 			return fmt.Errorf("demo: add company %s: %w", c.Alias, err)
 		}
 	}
@@ -219,7 +234,7 @@ func (w *demoWorld) configure(ctx context.Context, chunkRows int64) error {
 			ChunkColumn: "id",
 			ChunkRows:   chunkRows,
 		}
-		if err := w.adm.AddTable(ctx, spec, true); err != nil {
+		if err := w.db.admin().AddTable(ctx, spec, true); err != nil {
 			return fmt.Errorf("demo: add table %s: %w", t.name, err)
 		}
 	}
@@ -228,21 +243,88 @@ func (w *demoWorld) configure(ctx context.Context, chunkRows int64) error {
 
 // newSteps are the steps over the demo's databases and store.
 func (w *demoWorld) newSteps(log *slog.Logger) *steps.Steps {
-	return steps.New(steps.Deps{
-		Config: w.adm,
-		Ledger: w.adm,
-		Source: mysql.NewSource(w.src, mysql.WithLogger(log)),
+	d := w.db.deps(log)
+	d.Store, d.Bucket, d.Logger, d.Jobs = w.store, DefaultBucket, log, w.jobs
+	return steps.New(d)
+}
+
+// gmsDemo is the embedded server holding the three databases.
+type gmsDemo struct {
+	srv      *Server
+	adm      *admin.DB
+	src, tgt *sql.DB
+	adminDB  *sql.DB
+}
+
+// startGMSDemo starts the server, opens its databases and migrates the
+// admin database. On error nothing is left running.
+func startGMSDemo(ctx context.Context) (g *gmsDemo, err error) {
+	g = &gmsDemo{}
+	if g.srv, err = StartServer(ctx, "admin", "source", "target"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			g.close()
+		}
+	}()
+	for _, db := range []struct {
+		name string
+		dst  **sql.DB
+	}{{"admin", &g.adminDB}, {"source", &g.src}, {"target", &g.tgt}} {
+		if *db.dst, err = mysql.Open(ctx, g.srv.DSN(db.name)); err != nil {
+			return nil, fmt.Errorf("demo: open %s: %w", db.name, err)
+		}
+	}
+	g.adm = mysql.NewAdmin(g.adminDB)
+	if _, err := g.adm.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("demo: migrate the admin database: %w", err)
+	}
+	return g, nil
+}
+
+func (g *gmsDemo) where() string {
+	return "embedded MySQL-compatible server (go-mysql-server, in memory) on " + g.srv.Addr()
+}
+
+func (g *gmsDemo) admin() *admin.DB { return g.adm }
+
+func (g *gmsDemo) seed(ctx context.Context, rows int) error {
+	_, err := seed(ctx, g.srv, rows)
+	return err
+}
+
+// companyConcurrency is one company at a time: the admin database is on
+// the same embedded server, whose memory backend does not isolate
+// concurrent writers (see serialTarget).
+func (g *gmsDemo) companyConcurrency() int { return 1 }
+
+func (g *gmsDemo) verify(ctx context.Context, c admin.NewCompany, t demoTable) (Check, error) {
+	return verify(ctx, g.src, g.tgt, c, t)
+}
+
+// close closes the databases and stops the server.
+func (g *gmsDemo) close() error {
+	for _, db := range []*sql.DB{g.adminDB, g.src, g.tgt} {
+		if db != nil {
+			db.Close()
+		}
+	}
+	return g.srv.Close()
+}
+
+func (g *gmsDemo) deps(log *slog.Logger) steps.Deps {
+	return steps.Deps{
+		Config: g.adm,
+		Ledger: g.adm,
+		Source: mysql.NewSource(g.src, mysql.WithLogger(log)),
 		// The embedded server has no usable LOAD DATA (docs/demo.md):
 		// the adapter's documented INSERT loader is used.
 		// Writes are serialized (serialTarget).
-		Target: &serialTarget{t: mysql.NewTarget(w.tgt, mysql.WithLogger(log), mysql.WithInsertLoader(demoBatchRows))},
-		Store:  w.store,
-		Bucket: DefaultBucket,
-		Logger: log,
-		Jobs:   w.jobs,
+		Target: &serialTarget{t: mysql.NewTarget(g.tgt, mysql.WithLogger(log), mysql.WithInsertLoader(demoBatchRows))},
 		// The demo's after-swap job runs on each company's target schema.
-		JobDBs: func(context.Context, ferry.JobDatabase) (ferry.JobDB, error) { return mysql.NewJobs(w.tgt), nil },
-	})
+		JobDBs: func(context.Context, ferry.JobDatabase) (ferry.JobDB, error) { return mysql.NewJobs(g.tgt), nil },
+	}
 }
 
 // demoJob is the demo's after-swap job: each company's order count per
@@ -256,7 +338,7 @@ func (w *demoWorld) verifyAll(ctx context.Context) ([]Check, error) {
 	var out []Check
 	for _, c := range demoCompanies {
 		for _, t := range demoTables {
-			chk, err := verify(ctx, w.src, w.tgt, c, t)
+			chk, err := w.db.verify(ctx, c, t)
 			if err != nil {
 				return out, err
 			}
@@ -312,12 +394,12 @@ func (s *serialTarget) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.S
 
 // addJob adds the demo's after-swap job.
 func (w *demoWorld) addJob(ctx context.Context) error {
-	jb, err := w.adm.JobAdmin()
+	jb, err := w.db.admin().JobAdmin()
 	if err == nil {
 		err = jb.PutJob(ctx, demoJob, false)
 	}
 	if err == nil {
-		w.jobs, err = w.adm.Jobs()
+		w.jobs, err = w.db.admin().Jobs()
 	}
 	if err != nil {
 		return fmt.Errorf("demo: add job %s: %w", demoJob.Name, err)

@@ -22,6 +22,7 @@ var demoCompanies = []admin.NewCompany{
 type demoTable struct {
 	name   string
 	ddl    string
+	pgDDL  string   // the same table on PostgreSQL (ferry demo --source postgres)
 	cols   []string // selected columns (the source table has company_id too)
 	share  float64  // of the total rows
 	values func(id int64) []any
@@ -33,6 +34,9 @@ var demoTables = []demoTable{
 		ddl: "CREATE TABLE customers (id BIGINT NOT NULL, company_id BIGINT NOT NULL, name VARCHAR(200) NOT NULL, " +
 			"email VARCHAR(200) NULL, notes TEXT NULL, balance DECIMAL(14,2) NOT NULL, created_at DATETIME(6) NOT NULL, " +
 			"avatar VARBINARY(64) NULL, vip TINYINT NOT NULL, KEY customers_id (id), KEY customers_company (company_id))",
+		pgDDL: "CREATE TABLE customers (id bigint NOT NULL, company_id bigint NOT NULL, name varchar(200) NOT NULL, " +
+			"email varchar(200) NULL, notes text NULL, balance numeric(14,2) NOT NULL, created_at timestamp(6) NOT NULL, " +
+			"avatar bytea NULL, vip smallint NOT NULL)",
 		cols:  []string{"id", "name", "email", "notes", "balance", "created_at", "avatar", "vip"},
 		share: 0.2,
 		values: func(id int64) []any {
@@ -52,6 +56,9 @@ var demoTables = []demoTable{
 		ddl: "CREATE TABLE orders (id BIGINT NOT NULL, company_id BIGINT NOT NULL, customer_id BIGINT NOT NULL, " +
 			"status VARCHAR(20) NOT NULL, total DECIMAL(12,2) NOT NULL, discount DOUBLE NULL, comment TEXT NULL, " +
 			"ordered_at DATETIME NOT NULL, shipped_on DATE NULL, KEY orders_id (id), KEY orders_company (company_id))",
+		pgDDL: "CREATE TABLE orders (id bigint NOT NULL, company_id bigint NOT NULL, customer_id bigint NOT NULL, " +
+			"status varchar(20) NOT NULL, total numeric(12,2) NOT NULL, discount double precision NULL, comment text NULL, " +
+			"ordered_at timestamp(0) NOT NULL, shipped_on date NULL)",
 		cols:  []string{"id", "customer_id", "status", "total", "discount", "comment", "ordered_at", "shipped_on"},
 		share: 0.4,
 		values: func(id int64) []any {
@@ -75,6 +82,8 @@ var demoTables = []demoTable{
 		ddl: "CREATE TABLE events (id BIGINT NOT NULL, company_id BIGINT NOT NULL, kind VARCHAR(40) NOT NULL, " +
 			"payload TEXT NULL, raw VARBINARY(255) NULL, happened_at DATETIME(3) NOT NULL, " +
 			"KEY events_id (id), KEY events_company (company_id))",
+		pgDDL: "CREATE TABLE events (id bigint NOT NULL, company_id bigint NOT NULL, kind varchar(40) NOT NULL, " +
+			"payload text NULL, raw bytea NULL, happened_at timestamp(3) NOT NULL)",
 		cols:  []string{"id", "kind", "payload", "raw", "happened_at"},
 		share: 0.4,
 		values: func(id int64) []any {

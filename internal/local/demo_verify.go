@@ -39,24 +39,38 @@ func verify(ctx context.Context, src, tgt *sql.DB, c admin.NewCompany, t demoTab
 		return chk, fmt.Errorf("demo: verify %s.%s target: %w", c.Alias, t.name, err)
 	}
 	defer trows.Close()
-	sh, th := newRowHasher(len(t.cols)), newRowHasher(len(t.cols))
+	return chk, compareRows(&chk, t.cols, newSQLReader(srows, len(t.cols)), newSQLReader(trows, len(t.cols)))
+}
+
+// rowReader is one side of a verification: rows of raw values (nil is
+// NULL), valid until the next call of next.
+type rowReader interface {
+	next() bool
+	values() ([][]byte, error)
+	err() error
+}
+
+// compareRows reads both sides to the end, filling chk's counts, sums,
+// OK and the first difference.
+func compareRows(chk *Check, cols []string, src, tgt rowReader) error {
+	sh, th := newRowHasher(), newRowHasher()
 	for {
-		sok, tok := srows.Next(), trows.Next()
+		sok, tok := src.next(), tgt.next()
 		if sok {
-			if err := sh.scan(srows); err != nil {
-				return chk, fmt.Errorf("demo: verify %s.%s source: %w", c.Alias, t.name, err)
+			if err := sh.add(src.values()); err != nil {
+				return fmt.Errorf("demo: verify %s.%s source: %w", chk.Alias, chk.Table, err)
 			}
 		}
 		if tok {
-			if err := th.scan(trows); err != nil {
-				return chk, fmt.Errorf("demo: verify %s.%s target: %w", c.Alias, t.name, err)
+			if err := th.add(tgt.values()); err != nil {
+				return fmt.Errorf("demo: verify %s.%s target: %w", chk.Alias, chk.Table, err)
 			}
 		}
 		if sok && tok && chk.Diff == "" {
-			for i := range t.cols {
+			for i := range cols {
 				a, b := sh.vals[i], th.vals[i]
 				if (a == nil) != (b == nil) || string(a) != string(b) {
-					chk.Diff = fmt.Sprintf("row %d (id %s), column %s: source %s, target %s", sh.n, sh.vals[0], t.cols[i], show(a), show(b))
+					chk.Diff = fmt.Sprintf("row %d (id %s), column %s: source %s, target %s", sh.n, sh.vals[0], cols[i], show(a), show(b))
 					break
 				}
 			}
@@ -65,43 +79,68 @@ func verify(ctx context.Context, src, tgt *sql.DB, c admin.NewCompany, t demoTab
 			break
 		}
 	}
-	if err := errors.Join(srows.Err(), trows.Err()); err != nil {
-		return chk, fmt.Errorf("demo: verify %s.%s: %w", c.Alias, t.name, err)
+	if err := errors.Join(src.err(), tgt.err()); err != nil {
+		return fmt.Errorf("demo: verify %s.%s: %w", chk.Alias, chk.Table, err)
 	}
 	chk.SourceRows, chk.SourceSum = sh.n, sh.sum()
 	chk.TargetRows, chk.TargetSum = th.n, th.sum()
 	chk.OK = chk.SourceRows == chk.TargetRows && chk.SourceSum == chk.TargetSum && chk.SourceRows > 0
-	return chk, nil
+	return nil
 }
 
-func show(v sql.RawBytes) string {
+func show(v []byte) string {
 	if v == nil {
 		return "NULL"
 	}
 	return strconv.Quote(string(v))
 }
 
-type rowHasher struct {
-	h    hash.Hash
+// sqlReader reads *sql.Rows as raw bytes.
+type sqlReader struct {
+	rows *sql.Rows
 	vals []sql.RawBytes
 	ptrs []any
-	n    int64
+	out  [][]byte
 }
 
-func newRowHasher(n int) *rowHasher {
-	r := &rowHasher{h: sha256.New(), vals: make([]sql.RawBytes, n), ptrs: make([]any, n)}
+func newSQLReader(rows *sql.Rows, n int) *sqlReader {
+	r := &sqlReader{rows: rows, vals: make([]sql.RawBytes, n), ptrs: make([]any, n), out: make([][]byte, n)}
 	for i := range r.vals {
 		r.ptrs[i] = &r.vals[i]
 	}
 	return r
 }
 
-func (r *rowHasher) scan(rows *sql.Rows) error {
-	if err := rows.Scan(r.ptrs...); err != nil {
+func (r *sqlReader) next() bool { return r.rows.Next() }
+
+func (r *sqlReader) values() ([][]byte, error) {
+	if err := r.rows.Scan(r.ptrs...); err != nil {
+		return nil, err
+	}
+	for i, v := range r.vals {
+		r.out[i] = v
+	}
+	return r.out, nil
+}
+
+func (r *sqlReader) err() error { return r.rows.Err() }
+
+// rowHasher hashes rows and keeps the last one.
+type rowHasher struct {
+	h    hash.Hash
+	vals [][]byte
+	n    int64
+}
+
+func newRowHasher() *rowHasher { return &rowHasher{h: sha256.New()} }
+
+func (r *rowHasher) add(vals [][]byte, err error) error {
+	if err != nil {
 		return err
 	}
+	r.vals = vals
 	var lenBuf [9]byte
-	for _, v := range r.vals {
+	for _, v := range vals {
 		if v == nil {
 			r.h.Write([]byte{0xff})
 			continue
