@@ -20,7 +20,7 @@ import (
 type killer struct {
 	w        *world
 	db       *sql.DB // the MariaDB server, for KILL
-	perChunk int // attempts of each chunk's export and load to kill
+	perChunk int     // attempts of each chunk's export and load to kill
 	// gate lets an attempt that is to be killed run alone (the kill finds
 	// its session by statement, and must not hit another chunk's).
 	gate     sync.RWMutex
