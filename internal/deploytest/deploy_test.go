@@ -571,6 +571,10 @@ func TestSAMEvents(t *testing.T) {
 		"load-chunk.json":      {&ferry.ExportChunkOutput{}, "load-chunk.json"},
 		"swap-tables.json":     {&ferry.CompanyRun{}, "swap-tables.json"},
 		"start-execution.json": {&input{}, ""},
+		// A PostgreSQL source (sam/source-postgres.sql).
+		"list-tables-postgres.json":  {&steps.Request{}, "list-tables.json"},
+		"export-chunk-postgres.json": {&ferry.ChunkTask{}, "export-chunk.json"},
+		"load-chunk-postgres.json":   {&ferry.ExportChunkOutput{}, "load-chunk.json"},
 		"run-job-due.json":     {&steps.JobRequest{}, ""},
 		"run-job-run.json":     {&steps.JobRequest{}, ""},
 		"run-job-finish.json":  {&steps.JobRequest{}, ""},

@@ -49,11 +49,14 @@ const (
 )
 
 // sourceStatements returns sam/source.sql's statements.
-func sourceStatements(t *testing.T) []string {
+func sourceStatements(t *testing.T) []string { return sqlStatements(t, "sam/source.sql") }
+
+// sqlStatements returns the 6 statements of a sam/source*.sql file.
+func sqlStatements(t *testing.T, file string) []string {
 	t.Helper()
 	var out []string
 	var cur []string
-	for _, l := range strings.Split(string(read(t, "sam/source.sql")), "\n") {
+	for _, l := range strings.Split(string(read(t, file)), "\n") {
 		if strings.HasPrefix(strings.TrimSpace(l), "--") {
 			continue
 		}
@@ -64,7 +67,7 @@ func sourceStatements(t *testing.T) []string {
 		}
 	}
 	if len(out) != 6 {
-		t.Fatalf("sam/source.sql has %d statements, want 6", len(out))
+		t.Fatalf("%s has %d statements, want 6", file, len(out))
 	}
 	return out
 }
@@ -170,8 +173,18 @@ func newEventsWorld(t *testing.T) *eventsWorld {
 			t.Fatalf("seed source: %s: %v", s, err)
 		}
 	}
+	w.start(dsnURL(t, adminDSN), dsnURL(t, sourceDSN))
+	return w
+}
+
+// start gives the world its PostgreSQL target, the in-process S3, the
+// environment sam/env.json sets (with adminURL and sourceURL) and the
+// handlers.
+func (w *eventsWorld) start(adminURL, sourceURL string) {
+	t := w.t
 	pgURL := testdb.Postgres(t)
-	w.pg, err = pgx.Connect(ctx, pgURL)
+	var err error
+	w.pg, err = pgx.Connect(w.ctx, pgURL)
 	testdb.Must(t, "connect postgres", err)
 	t.Cleanup(func() { w.pg.Close(context.Background()) })
 	w.fake = s3test.Start(t)
@@ -184,8 +197,8 @@ func newEventsWorld(t *testing.T) *eventsWorld {
 		"FERRY_ADMIN_SECRET_ARN":  "",
 		"FERRY_SOURCE_SECRET_ARN": "",
 		"FERRY_TARGET_SECRET_ARN": "",
-		"FERRY_ADMIN_DSN":         dsnURL(t, adminDSN),
-		"FERRY_SOURCE_DSN":        dsnURL(t, sourceDSN),
+		"FERRY_ADMIN_DSN":         adminURL,
+		"FERRY_SOURCE_DSN":        sourceURL,
 		"FERRY_TARGET_DSN":        pgURL,
 		"FERRY_TARGET_ENGINE":     "postgres",
 		"FERRY_BUCKET":            w.fake.Bucket,
@@ -210,7 +223,6 @@ func newEventsWorld(t *testing.T) *eventsWorld {
 	for fn, h := range mainHandlers() {
 		w.fns[fn] = h.fn
 	}
-	return w
 }
 
 // mainHandlers are exactly what functions/*/main.go hand to lambda.Start
@@ -350,61 +362,9 @@ func TestSAMEventsInvoke(t *testing.T) {
 
 	// export-chunk.json is orders' chunk 3 of the manifest, byte for byte
 	// what list-tables wrote; load-chunk.json is its export's output.
-	r, err := w.store.Open(w.ctx, company.ManifestKey)
-	testdb.Must(t, "open manifest", err)
-	var items []json.RawMessage
-	testdb.Must(t, "decode manifest", json.NewDecoder(r).Decode(&items))
-	r.Close()
-	var exportEv ferry.ChunkTask
-	exportEvent := readEvent(t, "export-chunk.json", &exportEv)
-	var loadEv ferry.ExportChunkOutput
-	loadEvent := readEvent(t, "load-chunk.json", &loadEv)
-	var (
-		found    bool
-		exported ferry.ExportChunkOutput
-	)
-	loaded := map[string]int64{}
-	for _, item := range items {
-		var task ferry.ChunkTask
-		testdb.Must(t, "decode manifest item", json.Unmarshal(item, &task))
-		isEvent := task.Table == "orders" && task.Chunk.Index == 3
-		exp := []byte(item)
-		if isEvent {
-			found = true
-			if *updateEvents {
-				writeEvent(t, "export-chunk.json", task)
-				exportEvent = readEvent(t, "export-chunk.json", &exportEv)
-			} else if !reflect.DeepEqual(task, exportEv) {
-				t.Errorf("sam/events/export-chunk.json is not the manifest's orders#3:\n event %+v\n  real %+v", exportEv, task)
-			}
-			exp = exportEvent
-		}
-		var out ferry.ExportChunkOutput
-		w.invoke("export-chunk", exp, &out)
-		load, _ := json.Marshal(out)
-		if isEvent {
-			exported = out
-			got, want := out, loadEv
-			got.Seconds, want.Seconds = 0, 0
-			if *updateEvents {
-				out.Seconds = 0.42
-				writeEvent(t, "load-chunk.json", out)
-				loadEvent = readEvent(t, "load-chunk.json", &loadEv)
-			} else if !reflect.DeepEqual(got, want) {
-				t.Errorf("sam/events/load-chunk.json is not export-chunk.json's export:\n event %+v\n  real %+v", want, got)
-			}
-			load = loadEvent
-		}
-		var lo ferry.LoadChunkOutput
-		w.invoke("load-chunk", load, &lo)
-		if lo.Rows != out.Rows || lo.RunID != eventsRun {
-			t.Fatalf("load of %s: %+v, export wrote %d rows", ferry.ChunkName(task.Table, task.Chunk), lo, out.Rows)
-		}
-		loaded[task.Table] += lo.Rows
-	}
-	if !found || exported.Rows == 0 {
-		t.Fatalf("the manifest has no orders#3 with rows (items: %d)", len(items))
-	}
+	loaded, exportEv := w.copyChunks(company, "export-chunk.json", "load-chunk.json", func(task ferry.ChunkTask) bool {
+		return task.Table == "orders" && task.Chunk.Index == 3
+	})
 
 	// swap-tables.json is the company item of list-tables' output.
 	var swapEv ferry.CompanyRun
@@ -472,6 +432,70 @@ func TestSAMEventsInvoke(t *testing.T) {
 	if got := w.freshness(schema); !reflect.DeepEqual(got, want) {
 		t.Errorf("freshness after the execution %v, want %v", got, want)
 	}
+}
+
+// copyChunks invokes export-chunk and load-chunk for every item of
+// company's manifest. The item pick selects must be sam/events/exportEvent
+// byte for byte, and its export sam/events/loadEvent (with -update-events
+// they are rewritten); those files are what is invoked for it. It returns
+// the rows loaded per table and the event's task.
+func (w *eventsWorld) copyChunks(company ferry.CompanyRun, exportEvent, loadEvent string, pick func(ferry.ChunkTask) bool) (map[string]int64, ferry.ChunkTask) {
+	t := w.t
+	t.Helper()
+	r, err := w.store.Open(w.ctx, company.ManifestKey)
+	testdb.Must(t, "open manifest", err)
+	var items []json.RawMessage
+	testdb.Must(t, "decode manifest", json.NewDecoder(r).Decode(&items))
+	r.Close()
+	var exportEv ferry.ChunkTask
+	exportBody := readEvent(t, exportEvent, &exportEv)
+	var loadEv ferry.ExportChunkOutput
+	loadBody := readEvent(t, loadEvent, &loadEv)
+	var exported ferry.ExportChunkOutput
+	found := false
+	loaded := map[string]int64{}
+	for _, item := range items {
+		var task ferry.ChunkTask
+		testdb.Must(t, "decode manifest item", json.Unmarshal(item, &task))
+		isEvent := pick(task)
+		exp := []byte(item)
+		if isEvent {
+			found = true
+			if *updateEvents {
+				writeEvent(t, exportEvent, task)
+				exportBody = readEvent(t, exportEvent, &exportEv)
+			} else if !reflect.DeepEqual(task, exportEv) {
+				t.Errorf("sam/events/%s is not the manifest's %s:\n event %+v\n  real %+v", exportEvent, ferry.ChunkName(task.Table, task.Chunk), exportEv, task)
+			}
+			exp = exportBody
+		}
+		var out ferry.ExportChunkOutput
+		w.invoke("export-chunk", exp, &out)
+		load, _ := json.Marshal(out)
+		if isEvent {
+			exported = out
+			got, want := out, loadEv
+			got.Seconds, want.Seconds = 0, 0
+			if *updateEvents {
+				out.Seconds = 0.42
+				writeEvent(t, loadEvent, out)
+				loadBody = readEvent(t, loadEvent, &loadEv)
+			} else if !reflect.DeepEqual(got, want) {
+				t.Errorf("sam/events/%s is not %s's export:\n event %+v\n  real %+v", loadEvent, exportEvent, want, got)
+			}
+			load = loadBody
+		}
+		var lo ferry.LoadChunkOutput
+		w.invoke("load-chunk", load, &lo)
+		if lo.Rows != out.Rows || lo.RunID != task.RunID {
+			t.Fatalf("load of %s: %+v, export wrote %d rows", ferry.ChunkName(task.Table, task.Chunk), lo, out.Rows)
+		}
+		loaded[task.Table] += lo.Rows
+	}
+	if !found || exported.Rows == 0 {
+		t.Fatalf("the manifest has no %s item with rows (items: %d)", exportEvent, len(items))
+	}
+	return loaded, exportEv
 }
 
 // checkChunkLogs: the chunk steps' log records name the run, the company,
