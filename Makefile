@@ -7,7 +7,7 @@ FUNCTIONS := list-tables export-chunk load-chunk swap-tables run-job
 BIN := bin
 GOARCH_LAMBDA ?= arm64
 
-.PHONY: all demo test test-short build cli lint bench bench-engine fuzz clean
+.PHONY: all demo test test-short scale build cli lint bench bench-engine fuzz clean
 
 all: lint test build
 
@@ -18,6 +18,11 @@ demo: cli
 ## test: every test, against the real MariaDB (127.0.0.1:3306) and PostgreSQL (127.0.0.1:5432)
 test:
 	$(GO) test -count=1 -p 2 -timeout 20m ./...
+
+## scale: issue 11's full scale on the engine, 10,000 companies x 5 tables x 20 chunks (1,010,001
+## executions with fakes; about 200 CPU-seconds and 1.1 GiB; make test runs 200 companies)
+scale:
+	FERRY_SCALE_COMPANIES=10000 $(GO) test -count=1 -v -timeout 15m -run TestScale ./internal/scaletest/
 
 ## build: the four Lambda functions for linux/arm64, exactly as `sam build` does (BuildMethod go1.x)
 build:
