@@ -575,9 +575,9 @@ func TestSAMEvents(t *testing.T) {
 		"list-tables-postgres.json":  {&steps.Request{}, "list-tables.json"},
 		"export-chunk-postgres.json": {&ferry.ChunkTask{}, "export-chunk.json"},
 		"load-chunk-postgres.json":   {&ferry.ExportChunkOutput{}, "load-chunk.json"},
-		"run-job-due.json":     {&steps.JobRequest{}, ""},
-		"run-job-run.json":     {&steps.JobRequest{}, ""},
-		"run-job-finish.json":  {&steps.JobRequest{}, ""},
+		"run-job-due.json":           {&steps.JobRequest{}, ""},
+		"run-job-run.json":           {&steps.JobRequest{}, ""},
+		"run-job-finish.json":        {&steps.JobRequest{}, ""},
 	}
 	files, _ := filepath.Glob(filepath.Join(root, "sam/events/*.json"))
 	if len(files) != len(cases) {

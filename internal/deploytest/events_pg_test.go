@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ferrydata/ferry"
-	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/steps"
 	"github.com/ferrydata/ferry/internal/testdb"
@@ -26,14 +25,7 @@ func newPGEventsWorld(t *testing.T) (*eventsWorld, *pgx.Conn) {
 	pool, err := postgres.OpenPool(ctx, adminURL)
 	testdb.Must(t, "open admin", err)
 	t.Cleanup(pool.Close)
-	adm := postgres.NewAdmin(pool)
-	_, err = adm.Migrate(ctx)
-	testdb.Must(t, "migrate admin", err)
-	testdb.Must(t, "add company 42", adm.AddCompany(ctx, admin.NewCompany{ID: eventsCompany, Alias: "acme",
-		Config: map[string]string{"days": "90", "region": "eu"}}))
-	for _, tb := range eventsTables {
-		testdb.Must(t, "add table "+tb.Name, adm.AddTable(ctx, tb, true))
-	}
+	configureEvents(t, ctx, postgres.NewAdmin(pool))
 	src, sourceURL := testdb.PostgresConn(t)
 	for _, s := range sqlStatements(t, "sam/source-postgres.sql") {
 		if _, err := src.Exec(ctx, s); err != nil {

@@ -157,14 +157,7 @@ func newEventsWorld(t *testing.T) *eventsWorld {
 
 	_, adminDSN := testdb.MySQL(t)
 	adminDB := openMySQL(t, adminDSN)
-	adm := mysql.NewAdmin(adminDB)
-	_, err := adm.Migrate(ctx)
-	testdb.Must(t, "migrate admin", err)
-	testdb.Must(t, "add company 42", adm.AddCompany(ctx, admin.NewCompany{ID: eventsCompany, Alias: "acme",
-		Config: map[string]string{"days": "90", "region": "eu"}}))
-	for _, tb := range eventsTables {
-		testdb.Must(t, "add table "+tb.Name, adm.AddTable(ctx, tb, true))
-	}
+	configureEvents(t, ctx, mysql.NewAdmin(adminDB))
 	_, sourceDSN := testdb.MySQL(t)
 	srcDB := openMySQL(t, sourceDSN)
 	w.admin, w.src = adminDB, srcDB
@@ -222,6 +215,19 @@ func (w *eventsWorld) start(adminURL, sourceURL string) {
 	w.fns = map[string]any{}
 	for fn, h := range mainHandlers() {
 		w.fns[fn] = h.fn
+	}
+}
+
+// configureEvents migrates adm and configures sam/source.sql's company 42
+// and tables.
+func configureEvents(t *testing.T, ctx context.Context, adm *admin.DB) {
+	t.Helper()
+	_, err := adm.Migrate(ctx)
+	testdb.Must(t, "migrate admin", err)
+	testdb.Must(t, "add company 42", adm.AddCompany(ctx, admin.NewCompany{ID: eventsCompany, Alias: "acme",
+		Config: map[string]string{"days": "90", "region": "eu"}}))
+	for _, tb := range eventsTables {
+		testdb.Must(t, "add table "+tb.Name, adm.AddTable(ctx, tb, true))
 	}
 }
 
