@@ -82,12 +82,23 @@ type TablePlan struct {
 	Table   string `json:"table"`
 	Staging string `json:"staging"`
 	Chunks  int    `json:"chunks"`
-	EstRows int64  `json:"est_rows"`
+	// EstRows is the query's row count at planning time: the rows planned.
+	EstRows int64 `json:"est_rows"`
 	// ChunkColumn is the table's chunk column.
 	ChunkColumn string `json:"chunk_column"`
 	// MaxShrinkPct is the table's shrink guard (ferry.TableSpec).
 	MaxShrinkPct int `json:"max_shrink_pct,omitempty"`
+	// MaxDriftPct is the company's max_drift_pct configuration when set;
+	// nil is DefaultMaxDriftPct.
+	MaxDriftPct *float64 `json:"max_drift_pct,omitempty"`
 }
+
+// DefaultMaxDriftPct is how far, in percent of the rows planned, the rows
+// exported of a table may differ from them before swap-tables refuses the
+// company (the chunk key is not stable: rows changed their key, or were
+// written in bulk, between planning and export). A company's
+// max_drift_pct configuration replaces it.
+const DefaultMaxDriftPct = 5.0
 
 // SwapTablesInput is a CompanyRun: swap-tables reads the manifest and the
 // ChunkDone markers itself.

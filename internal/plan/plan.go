@@ -159,9 +159,12 @@ func companyName(c ferry.Company) string {
 }
 
 // CompanyParams returns every parameter available to c's queries on
-// runDate (see the package doc). An invalid "days" value is a
-// *ferry.ConfigError.
+// runDate (see the package doc). An invalid "days" or "max_drift_pct"
+// value is a *ferry.ConfigError.
 func CompanyParams(c ferry.Company, runDate time.Time) (map[string]ferry.Param, error) {
+	if _, err := MaxDriftPct(c); err != nil {
+		return nil, err
+	}
 	p := make(map[string]ferry.Param, len(c.Config)+4)
 	for k, v := range c.Config {
 		if paramNameRe.MatchString(k) {

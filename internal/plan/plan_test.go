@@ -59,6 +59,7 @@ func TestCompanyParams(t *testing.T) {
 		{"built-ins win", map[string]string{"company_id": "7"}, map[string]ferry.Param{"company_id": int64(42), "alias": "acme", "run_date": "2026-03-01"}, ""},
 		{"bad days", map[string]string{"days": "thirty"}, nil, "days"},
 		{"negative days", map[string]string{"days": "-1"}, nil, "days"},
+		{"drift above 100%", map[string]string{"max_drift_pct": "101"}, nil, "max_drift_pct"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := plan.CompanyParams(ferry.Company{ID: 42, Alias: "acme", Config: tc.config}, day)
@@ -202,6 +203,8 @@ func TestValidateRefuses(t *testing.T) {
 		{"invalid schema", []ferry.Company{{ID: 2, Alias: "beta", Schema: "bi-beta"}}, []ferry.TableSpec{ok}, []string{"target schema"}},
 		{"duplicate alias", []ferry.Company{acme, {ID: 2, Alias: "acme", Schema: "bi_other"}}, []ferry.TableSpec{ok}, []string{"alias acme is also company 1's"}},
 		{"bad days", []ferry.Company{{ID: 2, Alias: "beta", Schema: "bi_beta", Config: map[string]string{"days": "x"}}}, []ferry.TableSpec{ok}, []string{"configuration days"}},
+		{"bad max_drift_pct", []ferry.Company{{ID: 2, Alias: "beta", Schema: "bi_beta", Config: map[string]string{"max_drift_pct": "five"}}}, []ferry.TableSpec{ok},
+			[]string{"company 2 (beta)", "configuration max_drift_pct", "ferry company config 2 max_drift_pct=5"}},
 		{"every problem at once", []ferry.Company{acme, {ID: 2, Alias: "Bad", Schema: "bi_x"}},
 			[]ferry.TableSpec{ok, {Name: "items", Query: "SELECT id FROM t WHERE x = :nope", ChunkColumn: "id", ChunkRows: 10}, {Name: "lines", Query: "SELECT name FROM t", ChunkColumn: "id", ChunkRows: 10}},
 			[]string{"company 2 (Bad)", "table items", ":nope", "table lines", "chunk column id is not in"}},
@@ -226,4 +229,33 @@ func TestValidateRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRowNumberChunkColumnRefused: a chunk column computed by ROW_NUMBER()
+// OVER (...) shifts when a row is inserted between two chunk exports (one
+// row published twice, others lost, the counts still matching): planning
+// on a real MariaDB source, with the metadata pool the wiring gives every
+// source, refuses it naming the fix; the table's primary key plans.
+func TestRowNumberChunkColumnRefused(t *testing.T) {
+	_, dsn := testdb.MySQL(t)
+	db, err := mysql.Open(context.Background(), dsn)
+	testdb.Must(t, "open source", err)
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec("CREATE TABLE t (id BIGINT PRIMARY KEY, company_id INT NOT NULL, name VARCHAR(20))"); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := mysql.OpenMetadata(context.Background(), dsn)
+	testdb.Must(t, "open metadata pool", err)
+	t.Cleanup(func() { meta.Close() })
+	src := mysql.NewSource(db, mysql.WithMetadataPool(meta))
+	acme := []ferry.Company{{ID: 1, Alias: "acme", Schema: "bi_acme"}}
+	rn := ferry.TableSpec{Name: "orders", Query: "SELECT ROW_NUMBER() OVER (ORDER BY id) AS rn, name FROM t WHERE company_id = :company_id", ChunkColumn: "rn", ChunkRows: 10}
+	_, err = plan.Build(context.Background(), src, acme, []ferry.TableSpec{rn}, plan.Options{RunID: "r1", RunDate: day, Target: ferry.EnginePostgres})
+	var ce *ferry.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "table orders") || !strings.Contains(err.Error(), "ROW_NUMBER()") || !strings.Contains(err.Error(), plan.ChunkKeyFix) {
+		t.Fatalf("ROW_NUMBER() chunk column: err = %v, want a ConfigError naming the table, the window function and the fix", err)
+	}
+	rn.Query, rn.ChunkColumn = "SELECT id, name FROM t WHERE company_id = :company_id", "id"
+	_, err = plan.Build(context.Background(), src, acme, []ferry.TableSpec{rn}, plan.Options{RunID: "r1", RunDate: day, Target: ferry.EnginePostgres})
+	testdb.Must(t, "plan on the primary key", err)
 }

@@ -213,11 +213,15 @@ func (s *Steps) prepareCompany(ctx context.Context, p plan.Plan, cp plan.Company
 		return cr, fmt.Errorf("company %s: ensure schema %s: %w", name, c.Schema, err)
 	}
 	m := ferry.Manifest{Company: cr, RunDate: p.RunDate, PlannedAt: now}
+	drift, err := plan.MaxDriftPct(c)
+	if err != nil {
+		return cr, err
+	}
 	for _, t := range cp.Tables {
 		if err := s.d.Target.PrepareStaging(ctx, c.Schema, t.Spec.Name, t.Staging, t.Columns, t.Spec.ChunkColumn); err != nil {
 			return cr, fmt.Errorf("company %s, table %s: prepare staging %s: %w", name, t.Spec.Name, t.Staging, err)
 		}
-		m.Tables = append(m.Tables, ferry.TablePlan{Table: t.Spec.Name, Staging: t.Staging, Chunks: len(t.Chunks), EstRows: t.Bounds.Rows, ChunkColumn: t.Spec.ChunkColumn, MaxShrinkPct: t.Spec.MaxShrinkPct})
+		m.Tables = append(m.Tables, ferry.TablePlan{Table: t.Spec.Name, Staging: t.Staging, Chunks: len(t.Chunks), EstRows: t.Bounds.Rows, ChunkColumn: t.Spec.ChunkColumn, MaxShrinkPct: t.Spec.MaxShrinkPct, MaxDriftPct: drift})
 	}
 	// Objects of an earlier attempt of this run (chunks, markers) must not
 	// be mistaken for this plan's.

@@ -75,10 +75,12 @@ func (s *Steps) readState(ctx context.Context, in ferry.CompanyRun) (*companySta
 // manifest and every ChunkDone marker; a chunk without a marker fails the
 // swap with an error naming it (live untouched). The expected count of each
 // table is the sum of its chunks' exported counts (0 for a table with no
-// rows: an empty table is published). Target.Swap then verifies and swaps
-// all tables at once; the result (or the failure) of every table is
-// recorded in ferry_table_loads. A retry after a swap that happened gets
-// AlreadySwapped from the target and renames nothing.
+// rows: an empty table is published); it may differ from the rows planned
+// by at most the company's drift limit (checkDrift), and from the live
+// table's by at most its shrink guard (checkShrink). Target.Swap then
+// verifies and swaps all tables at once; the result (or the failure) of
+// every table is recorded in ferry_table_loads. A retry after a swap that
+// happened gets AlreadySwapped from the target and renames nothing.
 func (s *Steps) SwapTables(ctx context.Context, in ferry.CompanyRun) (ferry.SwapTablesOutput, error) {
 	log := s.d.Logger.With("step", "swap-tables", "run_id", in.RunID, "company", companyName(in.CompanyID, in.Alias))
 	ctx, cancel := s.withDeadline(ctx)
@@ -119,6 +121,10 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 	}
 	per, err := st.aggregate(name)
 	if err != nil {
+		s.recordFailure(ctx, in, st, err)
+		return ferry.SwapTablesOutput{}, err
+	}
+	if err := checkDrift(in.CompanyID, name, in.RunID, st.plan.Tables, per); err != nil {
 		s.recordFailure(ctx, in, st, err)
 		return ferry.SwapTablesOutput{}, err
 	}
