@@ -64,6 +64,7 @@ type world struct {
 	store  ferry.Store
 	deps   steps.Deps
 	schema map[string]string // alias → target schema
+	next   int               // the next free order id
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -153,6 +154,7 @@ func fastRetries(t *testing.T, endpoint string) *s3.Client {
 // beta), with NULL and empty notes, quotes, commas, newlines and emoji.
 func (w *world) addOrders(t *testing.T, from, to int) {
 	t.Helper()
+	w.next = max(w.next, to+1)
 	for id := from; id <= to; id++ {
 		company := companies[(id+1)%2].ID
 		var note any = fmt.Sprintf("note %d, \"quoted\"\n\\ 😀", id)
