@@ -244,4 +244,3 @@ func (b blockingLoad) Load(ctx context.Context, req ferry.LoadRequest, r io.Read
 	b.first()
 	return b.Target.Load(ctx, req, r)
 }
-
