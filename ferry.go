@@ -103,11 +103,20 @@ type ExportChunkOutput struct {
 	ChunkTask
 	// Rows is the number of data rows written (the header is not a row).
 	Rows int64 `json:"rows"`
-	// Bytes is the size of the gzip object; RawBytes of the CSV inside.
+	// Bytes is the size of the object; RawBytes of the CSV inside.
 	Bytes    int64 `json:"bytes"`
 	RawBytes int64 `json:"raw_bytes"`
-	// SHA256 is the hex SHA-256 of the uncompressed CSV.
-	SHA256    string  `json:"sha256"`
+	// Codec is how the object is compressed (informational: the loader
+	// reads the codec from the object's first bytes).
+	Codec Codec `json:"codec,omitempty"`
+	// Checksum is the end-to-end checksum of the uncompressed CSV,
+	// "crc32c:<8 hex digits>", computed once by the export and verified by
+	// the load at the end of the stream, before it commits.
+	Checksum string `json:"checksum,omitempty"`
+	// SHA256 is the hex SHA-256 of the uncompressed CSV, as exports of
+	// earlier releases wrote it instead of Checksum; the load verifies
+	// whichever is set.
+	SHA256    string  `json:"sha256,omitempty"`
 	ZeroDates int64   `json:"zero_dates_nulled,omitempty"`
 	Seconds   float64 `json:"seconds"`
 }
@@ -131,7 +140,8 @@ type ChunkDone struct {
 	Exported int64     `json:"exported"`
 	Loaded   int64     `json:"loaded"`
 	Bytes    int64     `json:"bytes"`
-	SHA256   string    `json:"sha256"`
+	Checksum string    `json:"checksum,omitempty"`
+	SHA256   string    `json:"sha256,omitempty"`
 	At       time.Time `json:"at"`
 }
 

@@ -3,16 +3,12 @@ package steps
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 
 	"github.com/ferrydata/ferry"
-	"github.com/klauspost/compress/gzip"
 )
 
 func (s *Steps) chunkLog(t ferry.ChunkTask, step string) *slog.Logger {
@@ -37,9 +33,12 @@ func where(t ferry.ChunkTask) string {
 }
 
 // ExportChunk streams the rows of task's range from the source as CSV,
-// gzips them into the store at task.Key and returns the counts and the
-// SHA-256 of the uncompressed CSV. Memory is constant: rows flow from the
-// source through gzip into the store's writer. On any error the object is
+// compresses them (s.compression: none on a local directory, gzip on S3)
+// into the store at task.Key and returns the counts and the CRC-32C of the
+// uncompressed CSV, the chunk's one end-to-end checksum (the only hash of
+// its bytes in Ferry; the store adds its own integrity checks). Memory is
+// constant: rows flow from the source through the codec into the store's
+// writer. On any error the object is
 // aborted (nothing is left at the key); a retry rewrites the same key.
 func (s *Steps) ExportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.ExportChunkOutput, error) {
 	log := s.chunkLog(task, "export-chunk")
@@ -67,15 +66,16 @@ func (s *Steps) exportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.Ex
 		return ferry.ExportChunkOutput{}, fmt.Errorf("export %s: create %s: %w", where(task), task.Key, err)
 	}
 	zc := &countWriter{w: w}
-	// gzip writes one block at a time; batch them into large store writes
-	// (one syscall or one pipe hand-off per MiB instead of per block).
+	// A codec writes one block at a time; batch them into large store
+	// writes (one syscall or one pipe hand-off per buffer, not per block).
 	bw := bufio.NewWriterSize(zc, ioBuffer)
-	zw, err := gzip.NewWriterLevel(bw, s.d.GzipLevel)
+	comp := s.compression()
+	zw, err := newEncoder(bw, comp)
 	if err != nil {
 		w.Abort()
-		return ferry.ExportChunkOutput{}, fmt.Errorf("export %s: gzip: %w", where(task), err)
+		return ferry.ExportChunkOutput{}, fmt.Errorf("export %s: %s: %w", where(task), comp, err)
 	}
-	h := sha256.New()
+	h := newChecksum()
 	raw := &countWriter{w: io.MultiWriter(zw, h)}
 	stats, err := s.d.Source.Export(ctx, ferry.ExportRequest{
 		Query: task.Query, Params: task.Params, ChunkColumn: task.ChunkColumn,
@@ -99,41 +99,17 @@ func (s *Steps) exportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.Ex
 		Rows:      stats.Rows,
 		Bytes:     zc.n,
 		RawBytes:  raw.n,
-		SHA256:    hex.EncodeToString(h.Sum(nil)),
+		Codec:     comp.Codec,
+		Checksum:  formatChecksum(h),
 		ZeroDates: stats.ZeroDates,
 		Seconds:   s.now().Sub(start).Seconds(),
 	}, nil
 }
 
-// hashReader hashes and counts what is read. When verify is set, reaching
-// the end of a stream whose hash or size differs from the export's returns
-// verify's error instead of io.EOF, so the loader fails and its transaction
-// rolls back: a corrupt object is never committed to staging.
-// ioBuffer is the buffer between gzip and the store, on both paths.
-const ioBuffer = 1 << 20
-
-type hashReader struct {
-	r      io.Reader
-	h      hash.Hash
-	n      int64
-	verify func(sum string, n int64) error
-}
-
-func (r *hashReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	r.h.Write(p[:n])
-	r.n += int64(n)
-	if err == io.EOF && r.verify != nil {
-		if verr := r.verify(hex.EncodeToString(r.h.Sum(nil)), r.n); verr != nil {
-			return n, verr
-		}
-	}
-	return n, err
-}
-
-// LoadChunk loads the object an export wrote into the staging table,
-// replacing the rows of the chunk's range (Target.Load), verifies the
-// SHA-256 and size of what was read and the row count against the export,
+// LoadChunk loads the object an export wrote (any codec: newDecoder) into
+// the staging table, replacing the rows of the chunk's range
+// (Target.Load), verifies the checksum (CRC-32C; SHA-256 for an export of
+// an earlier release) and size of what was read, before the load commits, and the row count against the export,
 // then writes the ferry.ChunkDone marker at ferry.DoneKey. A mismatch is a
 // *ferry.DataError and no marker is written, so the swap cannot happen; a
 // truncated read is retryable. Running it twice leaves the same rows and
@@ -159,8 +135,13 @@ func (s *Steps) loadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferr
 		return ferry.LoadChunkOutput{}, err
 	}
 	wh := ferry.Where{Company: companyName(in.CompanyID, in.Alias), Table: in.Table, Chunk: ferry.ChunkName(in.Table, in.Chunk)}
-	if len(in.SHA256) != 64 {
-		return ferry.LoadChunkOutput{}, &ferry.ConfigError{Where: wh, Msg: "load input has no sha256 of the export", Fix: "pass export-chunk's output unchanged"}
+	mismatch := func(sum string, n int64) error {
+		return &ferry.DataError{Where: wh,
+			Msg: fmt.Sprintf("the object %s does not match its export (checksum %s, %d bytes; export said %s%s, %d bytes); nothing of it was committed to staging", in.Key, sum, n, in.Checksum, in.SHA256, in.RawBytes),
+			Fix: "rerun the workflow so the chunk is exported again"}
+	}
+	if _, ok := newVerifyReader(nil, in, mismatch); !ok {
+		return ferry.LoadChunkOutput{}, &ferry.ConfigError{Where: wh, Msg: "load input has no checksum of the export", Fix: "pass export-chunk's output unchanged"}
 	}
 	start := s.now()
 	r, err := s.d.Store.Open(ctx, in.Key)
@@ -172,26 +153,19 @@ func (s *Steps) loadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferr
 	}
 	defer r.Close()
 	tr := &trackReader{r: r}
-	zr, err := gzip.NewReader(bufio.NewReaderSize(tr, ioBuffer))
+	zr, closeDecoder, err := newDecoder(bufio.NewReaderSize(tr, ioBuffer))
 	if err != nil {
 		return ferry.LoadChunkOutput{}, readErr(wh, in.Key, tr, err)
 	}
-	defer zr.Close()
-	mismatch := func(sum string, n int64) error {
-		if sum == in.SHA256 && n == in.RawBytes {
-			return nil
-		}
-		return &ferry.DataError{Where: wh,
-			Msg: fmt.Sprintf("the object %s does not match its export (sha256 %s, %d bytes; export said %s, %d bytes); nothing of it was committed to staging", in.Key, sum, n, in.SHA256, in.RawBytes),
-			Fix: "rerun the workflow so the chunk is exported again"}
-	}
-	hr := &hashReader{r: zr, h: sha256.New(), verify: mismatch}
+	defer closeDecoder()
+	hr, _ := newVerifyReader(zr, in, mismatch)
 	loaded, err := s.d.Target.Load(ctx, ferry.LoadRequest{Schema: in.Schema, Staging: in.Staging, ChunkColumn: in.ChunkColumn, Lo: in.Chunk.Lo, Hi: in.Chunk.Hi}, hr)
 	if err != nil {
 		return ferry.LoadChunkOutput{}, fmt.Errorf("load %s: %w", where(in.ChunkTask), err)
 	}
 	// A loader may stop at the last record without reading EOF: read to the
-	// end so that gzip checks its CRC and hr verifies the SHA-256 and size
+	// end so that the codec checks its own CRC and hr verifies the checksum
+	// and size
 	// (a mismatch is hr's DataError; staging rows of the range are then
 	// not marked loaded, and the swap cannot happen).
 	if _, err := io.Copy(io.Discard, hr); err != nil {
@@ -206,7 +180,7 @@ func (s *Steps) loadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferr
 			Msg: fmt.Sprintf("loaded %d rows, the export wrote %d", loaded, in.Rows),
 			Fix: "check the staging table's keys and the target's warnings; then rerun the workflow"}
 	}
-	done := ferry.ChunkDone{Table: in.Table, Index: in.Chunk.Index, Exported: in.Rows, Loaded: loaded, Bytes: in.Bytes, SHA256: in.SHA256, At: s.now()}
+	done := ferry.ChunkDone{Table: in.Table, Index: in.Chunk.Index, Exported: in.Rows, Loaded: loaded, Bytes: in.Bytes, Checksum: in.Checksum, SHA256: in.SHA256, At: s.now()}
 	if err := putJSON(ctx, s.d.Store, ferry.DoneKey(in.RunID, in.Alias, in.Table, in.Chunk.Index), done); err != nil {
 		return ferry.LoadChunkOutput{}, fmt.Errorf("load %s: marker: %w", where(in.ChunkTask), err)
 	}
@@ -230,10 +204,10 @@ func (t *trackReader) Read(p []byte) (int, error) {
 
 // readErr classifies a failure reading a chunk object: the store stream
 // failing is retryable; a stream that ended cleanly but does not hold a
-// valid gzip CSV is a DataError.
+// valid compressed CSV is a DataError.
 func readErr(wh ferry.Where, key string, tr *trackReader, err error) error {
 	if tr.err != nil || errors.Is(err, context.DeadlineExceeded) {
 		return ferry.Retryable("load "+wh.String()+": read "+key, err)
 	}
-	return &ferry.DataError{Where: wh, Msg: "the chunk object " + key + " is not a valid gzip stream: " + err.Error(), Fix: "rerun the workflow so the chunk is exported again"}
+	return &ferry.DataError{Where: wh, Msg: "the chunk object " + key + " is not a valid chunk object: " + err.Error(), Fix: "rerun the workflow so the chunk is exported again"}
 }

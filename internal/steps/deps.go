@@ -11,7 +11,6 @@ import (
 	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/jobs"
 	"github.com/ferrydata/ferry/internal/metrics"
-	"github.com/klauspost/compress/gzip"
 )
 
 // Config is the configuration the steps plan a run from. *admin.DB
@@ -126,8 +125,10 @@ type Deps struct {
 	// Parallel bounds concurrent store reads and source planning queries
 	// (default 16 for store reads; planning uses min(Parallel, 4)).
 	Parallel int
-	// GzipLevel is the chunk objects' gzip level (default gzip.BestSpeed).
-	GzipLevel int
+	// Compression is the chunk objects' codec and level. The zero value
+	// takes the store's preference (ferry.CompressionPreferrer: none for a
+	// local directory), else gzip at level 1 (S3).
+	Compression ferry.Compression
 }
 
 // missing names the dependencies of need (NeedNotifier aside) that d lacks.
@@ -170,9 +171,6 @@ func New(d Deps) *Steps {
 	}
 	if d.Parallel <= 0 {
 		d.Parallel = 16
-	}
-	if d.GzipLevel == 0 {
-		d.GzipLevel = gzip.BestSpeed
 	}
 	return &Steps{d: d}
 }

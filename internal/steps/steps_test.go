@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/klauspost/compress/gzip"
 	"io"
 	"os"
 	"path/filepath"
@@ -242,19 +241,18 @@ func (g golden) keep(name string, v any) {
 	}
 }
 
-// objectCSV returns the hex SHA-256 and the size of the CSV inside the
-// gzip object at key.
+// objectCSV returns the checksum and the size of the CSV inside the
+// chunk object at key (any codec).
 func (e *env) objectCSV(key string) (string, int64) {
 	e.t.Helper()
 	r, err := e.store.Open(e.ctx, key)
 	testdb.Must(e.t, "open "+key, err)
 	defer r.Close()
-	zr, err := gzip.NewReader(r)
-	testdb.Must(e.t, "gunzip "+key, err)
-	h := sha256.New()
-	n, err := io.Copy(h, zr)
+	obj, err := io.ReadAll(r)
 	testdb.Must(e.t, "read "+key, err)
-	return hex.EncodeToString(h.Sum(nil)), n
+	csv, _, err := steps.DecodeObject(obj)
+	testdb.Must(e.t, "decode "+key, err)
+	return steps.Checksum(csv), int64(len(csv))
 }
 
 // runChain runs a whole run the way the state machine does and returns
@@ -295,12 +293,12 @@ func (e *env) runChain(runID string, g golden) ferry.FinishRunOutput {
 				var a, b ferry.ExportChunkOutput
 				json.Unmarshal(exp, &a)
 				json.Unmarshal(exp2, &b)
-				if a.SHA256 != b.SHA256 || a.Rows != b.Rows {
+				if a.Checksum != b.Checksum || a.Rows != b.Rows {
 					e.t.Fatalf("export retry differs: %+v vs %+v", a, b)
 				}
-				// The one hash (and size) describes the CSV in the object.
-				if sum, n := e.objectCSV(a.Key); sum != a.SHA256 || n != a.RawBytes {
-					e.t.Fatalf("object %s holds CSV with sha256 %s, %d bytes; the export said %s, %d", a.Key, sum, n, a.SHA256, a.RawBytes)
+				// The one checksum (and size) describes the CSV in the object.
+				if sum, n := e.objectCSV(a.Key); sum != a.Checksum || n != a.RawBytes || a.SHA256 != "" {
+					e.t.Fatalf("object %s holds CSV with checksum %s, %d bytes; the export said %s, %d (sha256 %q)", a.Key, sum, n, a.Checksum, a.RawBytes, a.SHA256)
 				}
 			}
 			g.keep("load-chunk.json", exp)
@@ -730,17 +728,17 @@ func TestStatementsRunUnderTheInvocationDeadline(t *testing.T) {
 	}
 }
 
-// tamper rewrites the gzip CSV at key with one data byte changed and
-// returns the number of records in it.
+// tamper rewrites the chunk object at key, in its own codec, with one
+// data byte of its CSV changed and returns the number of records in it.
 func tamper(t *testing.T, e *env, key string) int {
 	t.Helper()
 	r, err := e.store.Open(e.ctx, key)
 	testdb.Must(t, "open", err)
-	zr, err := gzip.NewReader(r)
-	testdb.Must(t, "gunzip", err)
-	raw, err := io.ReadAll(zr)
+	obj, err := io.ReadAll(r)
 	testdb.Must(t, "read", err)
 	r.Close()
+	raw, codec, err := steps.DecodeObject(obj)
+	testdb.Must(t, "decode", err)
 	i := bytes.LastIndex(raw, []byte("\"\n"))
 	if i < 1 {
 		t.Fatalf("no quoted field at the end of %s", key)
@@ -757,11 +755,11 @@ func tamper(t *testing.T, e *env, key string) int {
 	default:
 		raw[i-1] = 'x'
 	}
+	obj, err = steps.EncodeObject(raw, codec)
+	testdb.Must(t, "encode", err)
 	w, err := e.store.Create(e.ctx, key)
 	testdb.Must(t, "create", err)
-	zw := gzip.NewWriter(w)
-	zw.Write(raw)
-	testdb.Must(t, "gzip", zw.Close())
+	w.Write(obj)
 	testdb.Must(t, "commit", w.Commit())
 	return bytes.Count(raw, []byte("\n")) - 1
 }
@@ -1018,4 +1016,52 @@ func TestShrinkGuard(t *testing.T) {
 		t.Fatalf("run after lifting the guard = %+v", out)
 	}
 	e.checkTargetEqualsSource()
+}
+
+// TestEveryCodecLoads: the loader reads a chunk object whatever its codec
+// (none, gzip, zstd: told apart by the first bytes), and a load input of an
+// earlier release (SHA-256 instead of the CRC-32C checksum) still verifies;
+// a wrong SHA-256 is refused before anything commits.
+func TestEveryCodecLoads(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-c", RunDate: "2026-03-01"})
+	testdb.Must(t, "list tables", err)
+	exp, err := invoke[ferry.ExportChunkOutput](e, e.steps.ExportChunk, e.manifest(e.companies(plan)[0])[0])
+	testdb.Must(t, "export", err)
+	if exp.Codec != ferry.CodecGzip || !strings.HasPrefix(exp.Checksum, "crc32c:") || exp.SHA256 != "" {
+		t.Fatalf("export to S3 = codec %q checksum %q sha256 %q, want gzip and one crc32c", exp.Codec, exp.Checksum, exp.SHA256)
+	}
+	r, err := e.store.Open(e.ctx, exp.Key)
+	testdb.Must(t, "open", err)
+	obj, err := io.ReadAll(r)
+	r.Close()
+	testdb.Must(t, "read", err)
+	csv, _, err := steps.DecodeObject(obj)
+	testdb.Must(t, "decode", err)
+	put := func(c ferry.Codec) {
+		b, err := steps.EncodeObject(csv, c)
+		testdb.Must(t, "encode", err)
+		w, err := e.store.Create(e.ctx, exp.Key)
+		testdb.Must(t, "create", err)
+		w.Write(b)
+		testdb.Must(t, "commit", w.Commit())
+	}
+	sum := sha256.Sum256(csv)
+	old := exp
+	old.Checksum, old.Codec, old.SHA256 = "", "", hex.EncodeToString(sum[:])
+	for _, c := range []ferry.Codec{ferry.CodecNone, ferry.CodecZstd, ferry.CodecGzip} {
+		put(c)
+		for name, in := range map[string]ferry.ExportChunkOutput{"crc32c": exp, "sha256": old} {
+			out, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, in)
+			if err != nil || out.Rows != exp.Rows || e.stagingCount(exp) != exp.Rows {
+				t.Fatalf("%s object, %s input: %+v, %v; want %d rows", c, name, out, err, exp.Rows)
+			}
+		}
+	}
+	bad := old
+	bad.SHA256 = strings.Repeat("0", 64)
+	if _, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, bad); err == nil || errorType(err) != "DataError" || !strings.Contains(err.Error(), "nothing of it was committed") {
+		t.Fatalf("load with a wrong sha256: %v, want DataError", err)
+	}
 }
