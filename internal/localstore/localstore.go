@@ -52,6 +52,13 @@ func New(dir string) (*Store, error) {
 	return &Store{root: abs}, nil
 }
 
+// PreferredCompression is none: on a local directory compressing a chunk
+// costs CPU twice (export and load) and saves only disk space for
+// minutes (docs/performance.md has the measurements).
+func (s *Store) PreferredCompression() ferry.Compression {
+	return ferry.Compression{Codec: ferry.CodecNone}
+}
+
 // Root is the store's directory.
 func (s *Store) Root() string { return s.root }
 

@@ -29,6 +29,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
+	"github.com/ferrydata/ferry/internal/localstore"
 	"github.com/ferrydata/ferry/internal/mysql"
 	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/s3store"
@@ -55,6 +56,7 @@ type env struct {
 	tdb    *sql.DB   // engine mysql
 	prefix string    // target schema prefix (mysql: databases are server-wide)
 	steps  *steps.Steps
+	target ferry.Target
 	emf    *syncBuffer     // the EMF records the steps wrote
 	bus    *eventstest.Bus // the events they published
 }
@@ -116,6 +118,7 @@ func newEnv(t *testing.T, engine ferry.Engine) *env {
 		rand.Read(b)
 		e.prefix = "t_steps_" + hex.EncodeToString(b) + "_"
 	}
+	e.target = target
 	e.emf, e.bus = &syncBuffer{}, &eventstest.Bus{}
 	e.steps = steps.New(steps.Deps{Config: e.adm, Ledger: e.adm, Source: mysql.NewSource(src), Target: target, Store: e.store, Bucket: fake.Bucket,
 		Clock: func() time.Time { return runDay }, DeadlineMargin: 5 * time.Second,
@@ -1063,5 +1066,38 @@ func TestEveryCodecLoads(t *testing.T) {
 	bad.SHA256 = strings.Repeat("0", 64)
 	if _, err := invoke[ferry.LoadChunkOutput](e, e.steps.LoadChunk, bad); err == nil || errorType(err) != "DataError" || !strings.Contains(err.Error(), "nothing of it was committed") {
 		t.Fatalf("load with a wrong sha256: %v, want DataError", err)
+	}
+}
+
+// TestCompressionPerStore: a local directory gets uncompressed chunks
+// (localstore prefers none), S3 gzip, and Deps.Compression overrides both;
+// every one loads.
+func TestCompressionPerStore(t *testing.T) {
+	e := newEnv(t, ferry.EnginePostgres)
+	e.seed()
+	plan, err := invoke[ferry.ListTablesOutput](e, e.steps.Function, steps.Request{RunID: "run-z", RunDate: "2026-03-01"})
+	testdb.Must(t, "list tables", err)
+	item := e.manifest(e.companies(plan)[0])[0]
+	dir, err := localstore.New(t.TempDir())
+	testdb.Must(t, "local store", err)
+	for _, tt := range []struct {
+		store ferry.Store
+		comp  ferry.Compression
+		want  ferry.Codec
+	}{{dir, ferry.Compression{}, ferry.CodecNone}, {e.store, ferry.Compression{}, ferry.CodecGzip},
+		{dir, ferry.Compression{Codec: ferry.CodecZstd, Level: 1}, ferry.CodecZstd}} {
+		s := steps.New(steps.Deps{Source: mysql.NewSource(e.src), Target: e.target, Store: tt.store, Compression: tt.comp})
+		exp, err := invoke[ferry.ExportChunkOutput](e, s.ExportChunk, item)
+		testdb.Must(t, "export", err)
+		r, err := tt.store.Open(e.ctx, exp.Key)
+		testdb.Must(t, "open", err)
+		obj, _ := io.ReadAll(r)
+		r.Close()
+		if _, codec, err := steps.DecodeObject(obj); err != nil || codec != tt.want || exp.Codec != tt.want {
+			t.Fatalf("export to %T with %v: object codec %q (%v), output %q; want %q", tt.store, tt.comp, codec, err, exp.Codec, tt.want)
+		}
+		if out, err := invoke[ferry.LoadChunkOutput](e, s.LoadChunk, exp); err != nil || out.Rows != exp.Rows {
+			t.Fatalf("load from %T: %+v, %v", tt.store, out, err)
+		}
 	}
 }

@@ -137,6 +137,13 @@ func TestEnvFrom(t *testing.T) {
 				t.Fatalf("%+v", e)
 			}
 		}},
+		{name: "compression", env: map[string]string{"FERRY_COMPRESSION": "Zstd:2"}, check: func(t *testing.T, e Env) {
+			if e.Compression != (ferry.Compression{Codec: ferry.CodecZstd, Level: 2}) {
+				t.Fatalf("%+v", e.Compression)
+			}
+		}},
+		{name: "bad compression", env: map[string]string{"FERRY_COMPRESSION": "gzip:11"}, wantErr: "FERRY_COMPRESSION"},
+		{name: "unknown codec", env: map[string]string{"FERRY_COMPRESSION": "lz4"}, wantErr: "unknown codec"},
 		{name: "bad engine", env: map[string]string{"FERRY_TARGET_ENGINE": "oracle"}, wantErr: "FERRY_TARGET_ENGINE"},
 		{name: "source and admin engines", env: map[string]string{"FERRY_SOURCE_ENGINE": "PostgreSQL", "FERRY_ADMIN_ENGINE": "postgres"},
 			check: func(t *testing.T, e Env) {

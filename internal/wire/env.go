@@ -91,6 +91,10 @@ const (
 	// target connections (list-tables lowers the concurrency to fit).
 	EnvSourceConnections = "FERRY_SOURCE_CONNECTIONS"
 	EnvTargetConnections = "FERRY_TARGET_CONNECTIONS"
+	// EnvCompression is the chunk objects' codec: none, gzip[:1-9] or
+	// zstd[:1-4] (default: none on a local directory, gzip:1 on S3; see
+	// docs/performance.md). The loader reads every codec.
+	EnvCompression = "FERRY_COMPRESSION"
 	// Read, not set: whether this is a Lambda, and whether AWS
 	// credentials are in the environment.
 	EnvLambdaFunction = "AWS_LAMBDA_FUNCTION_NAME"
@@ -157,6 +161,8 @@ type Env struct {
 	CABundle string
 	// AWSCredentials is true when AWS_ACCESS_KEY_ID is set.
 	AWSCredentials bool
+	// Compression is EnvCompression (zero: the store's default).
+	Compression ferry.Compression
 }
 
 // FromEnv reads Env from the process environment.
@@ -208,6 +214,13 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 			}
 			*b.n = n
 		}
+	}
+	if v := get(EnvCompression); v != "" {
+		c, err := ferry.ParseCompression(v)
+		if err != nil {
+			return Env{}, &ferry.ConfigError{Msg: EnvCompression + ": " + err.Error(), Fix: "set " + EnvCompression + " to none, gzip:1 or zstd:1, or unset it"}
+		}
+		e.Compression = c
 	}
 	addr, err := addresses(get)
 	if err != nil {

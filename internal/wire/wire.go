@@ -90,7 +90,7 @@ func (w *Wire) Env() Env { return w.env }
 // the steps' dependencies. The notifier is opened only when EnvEventBus
 // is set.
 func (w *Wire) Deps(ctx context.Context, need steps.Need) (steps.Deps, error) {
-	d := steps.Deps{Logger: w.log, Budget: w.env.Budget}
+	d := steps.Deps{Logger: w.log, Budget: w.env.Budget, Compression: w.env.Compression}
 	if w.env.Metrics {
 		d.Metrics = metrics.New(os.Stdout)
 	}
