@@ -92,13 +92,10 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 		return 0, classify(op, err)
 	}
 	defer tx.Rollback()
-	c := quoteIdent(req.ChunkColumn)
-	dctx, cancel, del := t.limit(ctx, "DELETE FROM "+qualified(req.Schema, req.Staging)+" WHERE "+c+" >= ? AND "+c+" < ?")
-	_, err = tx.ExecContext(dctx, del, req.Lo, req.Hi)
-	cancel()
-	if err != nil {
-		return 0, classify(op+": delete range", err)
+	if err := t.clearRange(ctx, tx, op, req); err != nil {
+		return 0, err
 	}
+	c := quoteIdent(req.ChunkColumn)
 	var n int64
 	if t.opts.insertLoader {
 		n, err = t.loadInsert(ctx, tx, cr, req, cols)
@@ -132,6 +129,34 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 }
 
 var errLocalInfileRefused = errors.New("server refuses LOAD DATA LOCAL")
+
+// clearRange deletes the rows an earlier attempt of the chunk committed to
+// staging. A first load finds its range empty and deletes nothing: the
+// probe is a consistent (non-locking) read, while a range DELETE would
+// wait on the row locks of a neighbouring chunk's uncommitted LOAD DATA
+// (it reads one row past its range, even under READ COMMITTED). An earlier
+// attempt's rows are committed by the time this load holds the chunk lock
+// (chunkLock), so the probe sees them, and a retry never duplicates.
+func (t *Target) clearRange(ctx context.Context, tx *sql.Tx, op string, req ferry.LoadRequest) error {
+	c := quoteIdent(req.ChunkColumn)
+	rng := " FROM " + qualified(req.Schema, req.Staging) + " WHERE " + c + " >= ? AND " + c + " < ?"
+	pctx, pcancel, probe := t.limit(ctx, "SELECT 1"+rng+" LIMIT 1")
+	var one int
+	err := tx.QueryRowContext(pctx, probe, req.Lo, req.Hi).Scan(&one)
+	pcancel()
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return classify(op+": probe range", err)
+	}
+	dctx, cancel, del := t.limit(ctx, "DELETE"+rng)
+	defer cancel()
+	if _, err := tx.ExecContext(dctx, del, req.Lo, req.Hi); err != nil {
+		return classify(op+": delete range", err)
+	}
+	return nil
+}
 
 // loadColumns reads the CSV header and matches it to the staging table's
 // columns: a column staging lacks is a ConfigError (the live table differs
