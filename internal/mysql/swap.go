@@ -55,7 +55,10 @@ func runHash(runID string) string {
 //  2. It counts every staging table (ferry.SwapRequest.CheckCounts) and
 //     refuses with a *ferry.CountMismatchError when one differs from
 //     Expected or does not exist. Live is untouched.
-//  3. It creates the marker table _ferry_swapping_<h> (h = 16 hex of the
+//  3. It gives each staging table what defines its live table
+//     (keepDefinition: the table and column comments, and the triggers,
+//     moved from live to staging; moved back if the RENAME fails), then
+//     creates the marker table _ferry_swapping_<h> (h = 16 hex of the
 //     SHA-256 of the run id) holding the run id.
 //  4. It renames everything in ONE statement, which MySQL applies
 //     atomically: RENAME TABLE live TO old, staging TO live, old TO
@@ -87,7 +90,7 @@ func runHash(runID string) string {
 // session's database afterwards.
 //
 // Grants on live tables are by name in MySQL, so they apply to the new
-// live table.
+// live table; triggers and comments are carried by keepDefinition.
 func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapResult, error) {
 	op := "mysql: swap schema " + req.Schema
 	var res ferry.SwapResult
@@ -188,8 +191,16 @@ func (t *Target) verifyAndRename(ctx context.Context, conn *sql.Conn, req ferry.
 		return res, err
 	}
 	t.runHook(hookAfterCounts)
-	if err := createMarker(ctx, conn, req.Schema, pending, req.RunID); err != nil {
-		return res, classify(op+": create marker", err)
+	kept, err := t.keepDefinition(ctx, conn, req.Schema, infos)
+	if err == nil {
+		err = createMarker(ctx, conn, req.Schema, pending, req.RunID)
+	}
+	if err != nil {
+		t.restore(ctx, conn, req.Schema, kept)
+		if _, ok := err.(*ferry.ConfigError); ok {
+			return res, err
+		}
+		return res, classify(op+": keep the live tables' triggers and comments", err)
 	}
 	t.runHook(hookBeforeRename)
 	if err := t.rename(ctx, conn, req.Schema, infos, pending, done); err != nil {
@@ -200,6 +211,7 @@ func (t *Target) verifyAndRename(ctx context.Context, conn *sql.Conn, req ferry.
 		// The pool, not conn, asks: conn may be what failed.
 		ok, cerr := tableExists(ctx, t.db, req.Schema, done)
 		if cerr != nil || !ok {
+			t.restore(ctx, conn, req.Schema, kept)
 			return res, err
 		}
 		res.AlreadySwapped = true

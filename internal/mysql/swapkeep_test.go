@@ -1,0 +1,116 @@
+package mysql
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/testdb"
+)
+
+// definition describes table's comments and triggers, one line each.
+func definition(t *testing.T, db *sql.DB, schema, table string) string {
+	t.Helper()
+	rows, err := db.Query(`SELECT CONCAT('comment ', TABLE_COMMENT) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
+		UNION ALL (SELECT CONCAT('column ', COLUMN_NAME, ' ', COLUMN_COMMENT) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION)
+		UNION ALL (SELECT CONCAT_WS(' ', 'trigger', TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER, DEFINER, SQL_MODE, ACTION_STATEMENT)
+			FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER)`,
+		schema, table, schema, table, schema, table)
+	testdb.Must(t, "definition", err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		testdb.Must(t, "scan", rows.Scan(&s))
+		out = append(out, s)
+	}
+	return strings.Join(out, "\n")
+}
+
+// definedOrders makes the live table orders (ids 1-3) with comments and
+// three triggers, two of them on the same event in a given order, one
+// created under another sql_mode; they write to audit.
+func definedOrders(t *testing.T, db *sql.DB) {
+	t.Helper()
+	for _, s := range []string{
+		"CREATE TABLE audit (seq int AUTO_INCREMENT PRIMARY KEY, what varchar(40))",
+		"CREATE TABLE orders (id int NOT NULL COMMENT 'the key', v varchar(20) COMMENT 'it''s \\\\ the value', KEY (id)) COMMENT 'orders, daily'",
+		"INSERT INTO orders VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+		"CREATE TRIGGER t_second AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit (what) VALUES (CONCAT('second ', NEW.id))",
+		"CREATE TRIGGER t_first AFTER INSERT ON orders FOR EACH ROW PRECEDES t_second INSERT INTO audit (what) VALUES (CONCAT('first ', NEW.id))",
+		"SET SESSION sql_mode = 'ANSI_QUOTES'",
+	} {
+		exec(t, db, s)
+	}
+	db.SetMaxOpenConns(1) // the sql_mode above is the one connection's
+	defer db.SetMaxOpenConns(0)
+	exec(t, db, `CREATE TRIGGER t_upper BEFORE UPDATE ON orders FOR EACH ROW SET NEW.v = UPPER(NEW.v)`)
+	exec(t, db, "SET SESSION sql_mode = DEFAULT")
+}
+
+// TestSwapKeepsTriggersAndComments: a MySQL swap carries the live table's
+// comments (also when they changed after staging was prepared) and its
+// triggers (order, timing, definer, sql_mode), twice; the new live
+// table's triggers fire, the outgoing table keeps none. With staging
+// derived from the query's columns, column comments follow the columns
+// staging still has, and a trigger naming a column staging lacks is
+// refused before anything of live changed.
+func TestSwapKeepsTriggersAndComments(t *testing.T) {
+	db, schema := openDB(t)
+	tgt := NewTarget(db)
+	cols := []ferry.Column{{Name: "id", Type: "int"}, {Name: "v", Type: "varchar(20)", Nullable: true}}
+	stg := ferry.StagingName("orders")
+	definedOrders(t, db)
+	want := definition(t, db, schema, "orders")
+	for run := 1; run <= 2; run++ {
+		testdb.Must(t, "prepare", tgt.PrepareStaging(ctxT(t), schema, "orders", stg, cols, "id"))
+		if run == 2 { // changed while the run was under way
+			exec(t, db, "ALTER TABLE orders COMMENT 'changed during the run', MODIFY v varchar(20) COMMENT 'changed too'")
+			want = definition(t, db, schema, "orders")
+		}
+		fillStaging(t, db, stg, 4+run)
+		_, err := tgt.Swap(ctxT(t), ferry.SwapRequest{RunID: fmt.Sprintf("run-%d", run), Schema: schema, Tables: []ferry.SwapTable{{Table: "orders", Staging: stg, Expected: int64(4 + run)}}})
+		testdb.Must(t, "swap", err)
+		if got := definition(t, db, schema, "orders"); got != want {
+			t.Fatalf("run %d: live's definition\n%s\nwant\n%s", run, got, want)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?", schema, stg); n != 0 {
+			t.Fatalf("run %d: the outgoing table keeps %d triggers", run, n)
+		}
+	}
+	exec(t, db, "INSERT INTO orders VALUES (100, 'x')")
+	exec(t, db, "UPDATE orders SET v = 'lower' WHERE id = 100")
+	var got string
+	testdb.Must(t, "audit", db.QueryRow("SELECT GROUP_CONCAT(what ORDER BY seq) FROM audit").Scan(&got))
+	if got != "first 100,second 100" || count(t, db, "SELECT COUNT(*) FROM orders WHERE v = 'LOWER'") != 1 {
+		t.Fatalf("the new live table's triggers fired: audit %s", got)
+	}
+
+	// Staging derived from the query's columns: v is gone, w is new.
+	derived := func() {
+		exec(t, db, "DROP TABLE IF EXISTS "+quoteIdent(stg))
+		exec(t, db, "CREATE TABLE "+quoteIdent(stg)+" (id int NOT NULL, w text, KEY (id))")
+		exec(t, db, "INSERT INTO "+quoteIdent(stg)+" VALUES (1, 'w1'), (2, 'w2')")
+	}
+	derived()
+	before, rows := definition(t, db, schema, "orders"), count(t, db, "SELECT COUNT(*) FROM orders")
+	_, err := tgt.Swap(ctxT(t), ferry.SwapRequest{RunID: "run-3", Schema: schema, Tables: []ferry.SwapTable{{Table: "orders", Staging: stg, Expected: 2}}})
+	var ce *ferry.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "trigger t_upper") || !strings.Contains(err.Error(), "fix:") {
+		t.Fatalf("swap with a trigger on a dropped column: %v, want a ConfigError naming the trigger and the fix", err)
+	}
+	if got := definition(t, db, schema, "orders"); got != before || count(t, db, "SELECT COUNT(*) FROM orders") != rows {
+		t.Fatalf("refused swap changed live:\n%s", got)
+	}
+	exec(t, db, "DROP TRIGGER t_upper")
+	derived()
+	_, err = tgt.Swap(ctxT(t), ferry.SwapRequest{RunID: "run-4", Schema: schema, Tables: []ferry.SwapTable{{Table: "orders", Staging: stg, Expected: 2}}})
+	testdb.Must(t, "swap onto derived staging", err)
+	got = definition(t, db, schema, "orders")
+	if !strings.Contains(got, "column id the key\ncolumn w \ntrigger t_first") || !strings.Contains(got, "comment changed during the run") || strings.Contains(got, "changed too") {
+		t.Fatalf("live's definition after a swap onto derived staging:\n%s", got)
+	}
+}
