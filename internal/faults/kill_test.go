@@ -180,8 +180,10 @@ func (o *trickle) Read(p []byte) (int, error) {
 // value by value (a load killed halfway committed nothing, a retried load
 // duplicated nothing).
 func TestKilledConnections(t *testing.T) {
+	t.Parallel()
 	for _, engine := range []ferry.Engine{ferry.EngineMySQL, ferry.EnginePostgres} {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, engine)
 			k := newKiller(t, w, 2)
 			w.deps.Source = killingSource{Source: w.deps.Source, k: k}

@@ -60,8 +60,10 @@ func (w *world) changeSource(t *testing.T) {
 // table stays exactly as run 1 published it, the execution fails naming
 // alpha, and beta (untouched staging) is published.
 func TestCountMismatchRefused(t *testing.T) {
+	t.Parallel()
 	for _, engine := range []ferry.Engine{ferry.EngineMySQL, ferry.EnginePostgres} {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, engine)
 			succeeded(t, w.run(t, "published"))
 			before := w.snapshot(t)
@@ -158,8 +160,10 @@ func (w *world) put(t *testing.T, key string, body []byte) {
 // load's SHA-256 check: alpha fails naming the chunk, its live table keeps
 // the earlier run's values, nothing of the leftover is published.
 func TestLeftoverObjectNeverLoaded(t *testing.T) {
+	t.Parallel()
 	for _, engine := range []ferry.Engine{ferry.EngineMySQL, ferry.EnginePostgres} {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, engine)
 			succeeded(t, w.run(t, "earlier"))
 			before := w.snapshot(t)
@@ -202,6 +206,7 @@ func TestLeftoverObjectNeverLoaded(t *testing.T) {
 // the run lease is refused naming the running run's id; the first then
 // completes and publishes.
 func TestOverlappingRunRefused(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, ferry.EnginePostgres)
 	started, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once

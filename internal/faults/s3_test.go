@@ -15,6 +15,7 @@ import (
 // (RetryableError, on the engine) are used. The run must succeed with
 // every live table equal to the source, value by value.
 func TestS3Faults(t *testing.T) {
+	t.Parallel()
 	// onChunks gives f to the first requests of each chunk object's upload
 	// (PUT, export-chunk) and download (GET, load-chunk).
 	onChunks := func(f fault, first int) rule {
@@ -48,6 +49,7 @@ func TestS3Faults(t *testing.T) {
 		{"download cut mid-body", ferry.EngineMySQL, cutDownloads, cutMidBody, 1},
 	} {
 		t.Run(tc.name+"/"+string(tc.engine), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, tc.engine)
 			w.proxy.set(tc.rule)
 			res := w.run(t, "s3-faults")

@@ -34,7 +34,7 @@ import (
 var companies = []admin.NewCompany{{ID: 1, Alias: "alpha"}, {ID: 2, Alias: "beta"}}
 
 const (
-	rowsPer   = 60
+	rowsPer   = 40
 	chunkRows = 10
 	// ordersQuery is the configured query. SLEEP(0.01) per row keeps an
 	// export's statement running on the server while its first rows are
@@ -62,9 +62,12 @@ type world struct {
 	s3     *s3test.Fake
 	proxy  *faultProxy
 	store  ferry.Store
-	deps   steps.Deps
-	schema map[string]string // alias → target schema
-	next   int               // the next free order id
+	bucket string
+	// The databases' addresses, for a child process (swapkill_test.go).
+	srcDSN, adminDSN, targetDSN string
+	deps                        steps.Deps
+	schema                      map[string]string // alias → target schema
+	next                        int               // the next free order id
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -86,15 +89,17 @@ func newWorld(t *testing.T, engine ferry.Engine) *world {
 	t.Helper()
 	ctx := ctxT(t)
 	w := &world{engine: engine, schema: map[string]string{}}
-	w.src, w.srcName = testdb.MySQLDB(t)
-	adminDB, _ := testdb.MySQLDB(t)
-	w.adm = mysql.NewAdmin(adminDB)
+	w.srcName, w.srcDSN = testdb.MySQL(t)
+	w.src = openMySQL(t, w.srcDSN)
+	_, w.adminDSN = testdb.MySQL(t)
+	w.adm = mysql.NewAdmin(openMySQL(t, w.adminDSN))
 	_, err := w.adm.Migrate(ctx)
 	testdb.Must(t, "migrate admin", err)
 
 	switch engine {
 	case ferry.EngineMySQL:
 		_, dsn := testdb.MySQL(t)
+		w.targetDSN = dsn
 		db, err := mysql.Open(ctx, dsn)
 		testdb.Must(t, "open target", err)
 		t.Cleanup(func() { db.Close() })
@@ -107,6 +112,7 @@ func newWorld(t *testing.T, engine ferry.Engine) *world {
 		}
 	case ferry.EnginePostgres:
 		w.pgURL = testdb.Postgres(t)
+		w.targetDSN = w.pgURL
 		tg, err := postgres.Open(ctx, w.pgURL)
 		testdb.Must(t, "open target", err)
 		t.Cleanup(tg.Close)
@@ -127,10 +133,18 @@ func newWorld(t *testing.T, engine ferry.Engine) *world {
 
 	w.s3 = s3test.Start(t)
 	w.proxy = startProxy(t, w.s3.URL)
-	w.store = s3store.New(fastRetries(t, w.proxy.URL), w.s3.Bucket)
+	w.store, w.bucket = s3store.New(fastRetries(t, w.proxy.URL), w.s3.Bucket), w.s3.Bucket
 	w.deps = steps.Deps{Config: w.adm, Ledger: w.adm, Source: mysql.NewSource(w.src, mysql.WithLogger(quiet)),
 		Target: w.target, Store: w.store, Bucket: w.s3.Bucket, Logger: quiet}
 	return w
+}
+
+func openMySQL(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	testdb.Must(t, "open "+dsn, err)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // fastRetries is the client s3store.NewClient makes for the proxy, with
@@ -181,7 +195,7 @@ func (w *world) run(t *testing.T, runID string) *local.Result {
 
 func (w *world) runWith(t *testing.T, runID string, st *steps.Steps) *local.Result {
 	t.Helper()
-	res, err := local.Run(ctxT(t), local.Options{Steps: st, Store: w.store, Bucket: w.s3.Bucket, RunID: runID,
+	res, err := local.Run(ctxT(t), local.Options{Steps: st, Store: w.store, Bucket: w.bucket, RunID: runID,
 		RunDate: "2026-11-22", ChunkConcurrency: 3, Logger: quiet,
 		Clock: asl.NewVirtualClock(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC))})
 	if err != nil {
