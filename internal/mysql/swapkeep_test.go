@@ -114,3 +114,52 @@ func TestSwapKeepsTriggersAndComments(t *testing.T) {
 		t.Fatalf("live's definition after a swap onto derived staging:\n%s", got)
 	}
 }
+
+// TestSwapRepeatableReadReader documents the consistency limit of a swap
+// on MySQL: a REPEATABLE READ transaction whose consistent snapshot is
+// older than the new table's rows either sees the new table empty or, when
+// the table was created after its snapshot, gets error 1412 ("Table
+// definition has changed, please retry transaction"); never the old rows
+// mixed with the new. A transaction started after the swap sees the new
+// table complete.
+func TestSwapRepeatableReadReader(t *testing.T) {
+	db, schema := openDB(t)
+	tgt := NewTarget(db)
+	cols := []ferry.Column{{Name: "id", Type: "int"}, {Name: "v", Type: "varchar(20)", Nullable: true}}
+	stg := ferry.StagingName("orders")
+	exec(t, db, "CREATE TABLE orders (id int NOT NULL, v varchar(20), KEY (id))")
+	fillStaging(t, db, "orders", 3)
+	publish := func(runID string, n int) {
+		testdb.Must(t, "prepare", tgt.PrepareStaging(ctxT(t), schema, "orders", stg, cols, "id"))
+		fillStaging(t, db, stg, n)
+		_, err := tgt.Swap(ctxT(t), ferry.SwapRequest{RunID: runID, Schema: schema, Tables: []ferry.SwapTable{{Table: "orders", Staging: stg, Expected: int64(n)}}})
+		testdb.Must(t, "swap", err)
+	}
+	for _, createdBefore := range []bool{true, false} {
+		if createdBefore {
+			testdb.Must(t, "prepare", tgt.PrepareStaging(ctxT(t), schema, "orders", stg, cols, "id"))
+		}
+		reader, err := db.Conn(ctxT(t))
+		testdb.Must(t, "reader", err)
+		_, err = reader.ExecContext(ctxT(t), "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+		testdb.Must(t, "snapshot", err)
+		if createdBefore {
+			fillStaging(t, db, stg, 5)
+			_, err = tgt.Swap(ctxT(t), ferry.SwapRequest{RunID: "run-before", Schema: schema, Tables: []ferry.SwapTable{{Table: "orders", Staging: stg, Expected: 5}}})
+			testdb.Must(t, "swap", err)
+		} else {
+			publish("run-after", 6)
+		}
+		var n int64
+		err = reader.QueryRowContext(ctxT(t), "SELECT COUNT(*) FROM orders").Scan(&n)
+		t.Logf("staging created before the snapshot %v: count %d, error %v", createdBefore, n, err)
+		if (createdBefore && (err != nil || n != 0)) || (!createdBefore && mysqlErrNo(err) != 1412) {
+			t.Errorf("staging created before the snapshot %v: an old REPEATABLE READ reader got %d rows, error %v", createdBefore, n, err)
+		}
+		reader.ExecContext(ctxT(t), "ROLLBACK")
+		reader.Close()
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM orders"); n != 6 {
+		t.Fatalf("a new reader sees %d rows, want 6", n)
+	}
+}

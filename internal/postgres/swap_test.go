@@ -519,3 +519,33 @@ func TestPrepareStagingNeverCascades(t *testing.T) {
 		})
 	}
 }
+
+// TestSwapRepeatableReadReader documents the one consistency limit of a
+// swap, as PostgreSQL describes it for TRUNCATE and table rewrites: a
+// REPEATABLE READ (or SERIALIZABLE) transaction whose snapshot is older
+// than the load resolves the table's name to the new table at its next
+// query and sees it empty (its rows were written after the snapshot). A
+// transaction started after the swap sees the complete new table.
+func TestSwapRepeatableReadReader(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.publish("orders", "run-1", "a", 3)
+	reader, err := pgx.Connect(ctx, e.url)
+	testdb.Must(t, "connect reader", err)
+	defer reader.Close(ctx)
+	tx, err := reader.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	testdb.Must(t, "begin", err)
+	defer tx.Rollback(ctx)
+	var one int
+	testdb.Must(t, "take the snapshot", tx.QueryRow(ctx, `SELECT 1`).Scan(&one))
+	e.publish("orders", "run-2", "b", 4)
+	var n int64
+	testdb.Must(t, "count in the old snapshot", tx.QueryRow(ctx, `SELECT count(*) FROM bi_acme.orders`).Scan(&n))
+	if n != 0 {
+		t.Fatalf("a REPEATABLE READ reader older than the swap sees %d rows; PostgreSQL's documented behavior is 0 (the new table's rows are newer than its snapshot)", n)
+	}
+	testdb.Must(t, "end", tx.Rollback(ctx))
+	if got := e.liveRows("orders"); got != "1b1,2b2,3b3,4b4" {
+		t.Fatalf("a new reader sees %s", got)
+	}
+}
