@@ -204,3 +204,39 @@ func (c SchemaChange) String() string {
 	}
 	return "column " + c.Column + ": " + c.Old + " → " + c.New
 }
+
+// ColumnDef is one column of a table on a target: its name and its
+// definition as the target's catalog spells it ("numeric(12,4) NOT NULL").
+type ColumnDef struct {
+	Name string
+	Def  string
+}
+
+// DiffColumns lists how now differs from old: columns changed or added in
+// now's order, then columns dropped in old's order. Names compare without
+// regard to case; definitions exactly.
+func DiffColumns(old, now []ColumnDef) []SchemaChange {
+	was := make(map[string]ColumnDef, len(old))
+	for _, c := range old {
+		was[strings.ToLower(c.Name)] = c
+	}
+	var out []SchemaChange
+	kept := map[string]bool{}
+	for _, c := range now {
+		k := strings.ToLower(c.Name)
+		o, ok := was[k]
+		switch {
+		case !ok:
+			out = append(out, SchemaChange{Column: c.Name, Kind: ColumnAdded, New: c.Def})
+		case o.Def != c.Def:
+			out = append(out, SchemaChange{Column: c.Name, Kind: ColumnChanged, Old: o.Def, New: c.Def})
+		}
+		kept[k] = true
+	}
+	for _, c := range old {
+		if !kept[strings.ToLower(c.Name)] {
+			out = append(out, SchemaChange{Column: c.Name, Kind: ColumnDropped, Old: c.Def})
+		}
+	}
+	return out
+}

@@ -62,6 +62,9 @@ type TableSpec struct {
 	// guard against a source that suddenly returns too little (replica lag,
 	// a wrong date window). 0 means no guard.
 	MaxShrinkPct int `json:"max_shrink_pct,omitempty"`
+	// SchemaChanges says what a run does when the query's columns differ
+	// from the live table's; empty means SchemaEvolve.
+	SchemaChanges SchemaChangePolicy `json:"schema_changes,omitempty"`
 }
 
 // Chunk is the half-open range [Lo, Hi) of a table's chunk column that one
@@ -226,9 +229,18 @@ type Target interface {
 	Engine() Engine
 	// EnsureSchema creates the company's schema if it does not exist.
 	EnsureSchema(ctx context.Context, schema string) error
-	// PrepareStaging (re)creates an empty staging table: LIKE the live
-	// table when it exists, else from cols. Idempotent.
+	// PrepareStaging (re)creates an empty staging table shaped by cols
+	// (the query's columns): LIKE the live table when its columns are what
+	// cols derive; else derived from cols, with the live table's primary
+	// key and indexes on the columns that still exist (a schema change
+	// goes live with the swap). With nil cols, LIKE the live table.
+	// Idempotent.
 	PrepareStaging(ctx context.Context, schema, table, staging string, cols []Column, chunkColumn string) error
+	// SchemaChanges reports, without changing anything, how the table
+	// cols derive differs from the live table (column by column, in the
+	// target's own type names); nil when there is no live table or no
+	// difference.
+	SchemaChanges(ctx context.Context, schema, table string, cols []Column, chunkColumn string) ([]SchemaChange, error)
 	// Load replaces the rows of [Lo, Hi) in the staging table with the CSV
 	// in r (header first), in one transaction, and returns the rows loaded.
 	// Running it twice with the same input leaves the same rows.

@@ -75,6 +75,11 @@ type Manifest struct {
 	RunDate   string      `json:"run_date"`
 	PlannedAt time.Time   `json:"planned_at"`
 	Tables    []TablePlan `json:"tables"`
+	// Refused, when set, is why the company is not copied this run (a
+	// table whose policy refuses the schema change its query makes): the
+	// chunk manifest is empty and swap-tables fails the company with it,
+	// leaving every live table as it was.
+	Refused *ConfigError `json:"refused,omitempty"`
 }
 
 // TablePlan is one table of a company's plan.

@@ -53,6 +53,7 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	rows := c.fs.Int64("chunk-rows", admin.DefaultChunkRows, "rows per chunk")
 	zd := c.fs.String("zero-dates", string(ferry.ZeroDateError), "zero dates such as 0000-00-00: error (fail the chunk) or null (write NULL)")
 	shrink := c.fs.Int("max-shrink-pct", 0, "refuse to publish the table if it lost more than this percentage of its live rows (1-99; 0: no guard)")
+	schemaChanges := c.fs.String("schema-changes", string(ferry.SchemaEvolve), "when the query's columns differ from the live table's: evolve (publish the new shape with the swap) or refuse (fail the company, naming each difference)")
 	replace := c.fs.Bool("replace", false, "replace the definition of an existing table of that name")
 	inactive := c.fs.Bool("disabled", false, "add the table disabled (runs skip it until 'ferry table enable NAME')")
 	if code, done := c.parse(args); done {
@@ -67,13 +68,17 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *shrink < 0 || *shrink > 99 {
 		return c.usageErr("--max-shrink-pct must be between 0 and 99, got %d", *shrink)
 	}
+	if !ferry.ValidSchemaChangePolicy(ferry.SchemaChangePolicy(*schemaChanges)) {
+		return c.usageErr("--schema-changes must be evolve or refuse, got %q", *schemaChanges)
+	}
 	db, src, err := c.openAdminAndSource(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
 	defer db.Close()
 	defer src.Close()
-	spec := ferry.TableSpec{Name: *name, Query: *query, ChunkColumn: *col, ChunkRows: *rows, ZeroDates: ferry.ZeroDatePolicy(*zd), MaxShrinkPct: *shrink}
+	spec := ferry.TableSpec{Name: *name, Query: *query, ChunkColumn: *col, ChunkRows: *rows, ZeroDates: ferry.ZeroDatePolicy(*zd), MaxShrinkPct: *shrink,
+		SchemaChanges: ferry.SchemaChangePolicy(*schemaChanges)}
 	tc, existed, err := ops.AddTableChecked(ctx, db, src, spec, *replace, !*inactive, c.date)
 	var nw *ops.NotWrittenError
 	if errors.As(err, &nw) {
@@ -99,8 +104,9 @@ func printTableAdded(stdout io.Writer, tc ops.TableCheck, replaced, inactive boo
 	if replaced {
 		verb = "Replaced"
 	}
-	fmt.Fprintf(stdout, "%s table %s: chunk column %s, %s rows per chunk, zero dates %s, parameters %s.\n",
-		verb, tc.Spec.Name, tc.Spec.ChunkColumn, humanInt(tc.Spec.ChunkRows), orDefault(string(tc.Spec.ZeroDates), "error"), orDash(paramList(tc.Spec.Params)))
+	fmt.Fprintf(stdout, "%s table %s: chunk column %s, %s rows per chunk, zero dates %s, schema changes %s, parameters %s.\n",
+		verb, tc.Spec.Name, tc.Spec.ChunkColumn, humanInt(tc.Spec.ChunkRows), orDefault(string(tc.Spec.ZeroDates), "error"),
+		orDefault(string(tc.Spec.SchemaChanges), string(ferry.SchemaEvolve)), orDash(paramList(tc.Spec.Params)))
 	cols := make([]string, len(tc.Columns))
 	for i, col := range tc.Columns {
 		cols[i] = col.Name + " " + col.Type

@@ -243,6 +243,9 @@ func validTable(t ferry.TableSpec) error {
 	if t.MaxShrinkPct < 0 || t.MaxShrinkPct > 99 {
 		return bad(fmt.Sprintf("max_shrink_pct %d is not between 0 and 99", t.MaxShrinkPct), "use e.g. 50 to refuse publishing a table that lost more than half its rows, or 0 for no guard")
 	}
+	if !ferry.ValidSchemaChangePolicy(t.SchemaChanges) {
+		return bad(fmt.Sprintf("schema_changes %q is not a policy", t.SchemaChanges), "use evolve (publish the query's new shape with the swap) or refuse (fail the company until the live table is changed by hand)")
+	}
 	return nil
 }
 

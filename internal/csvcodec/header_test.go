@@ -45,3 +45,25 @@ func TestTypedHeader(t *testing.T) {
 		t.Error("a name with ':' was written")
 	}
 }
+
+func TestNarrower(t *testing.T) {
+	for _, c := range []struct {
+		src, dst string
+		narrower bool
+	}{
+		{"decimal(12,4)", "decimal(10,2)", true},
+		{"decimal(12,4)", "numeric(12,4)", false},
+		{"numeric(12,4)", "decimal(14,4) unsigned", false},
+		{"decimal(10,2)", "decimal(10,4)", true}, // 8 integer digits into 6
+		{"decimal(12,4)", "numeric", false},
+		{"datetime(6)", "datetime", true},
+		{"datetime(6)", "timestamp without time zone", false},
+		{"timestamp(3) without time zone", "datetime(2)", true},
+		{"datetime", "timestamp(0) without time zone", false},
+		{"varchar", "text", false},
+	} {
+		if got := Narrower(c.src, c.dst); (got != "") != c.narrower {
+			t.Errorf("Narrower(%q, %q) = %q, want narrower %v", c.src, c.dst, got, c.narrower)
+		}
+	}
+}

@@ -374,6 +374,12 @@ func (s *serialTarget) PrepareStaging(ctx context.Context, schema, table, stagin
 	return s.t.PrepareStaging(ctx, schema, table, staging, cols, chunkColumn)
 }
 
+func (s *serialTarget) SchemaChanges(ctx context.Context, schema, table string, cols []ferry.Column, chunkColumn string) ([]ferry.SchemaChange, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t.SchemaChanges(ctx, schema, table, cols, chunkColumn)
+}
+
 func (s *serialTarget) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -96,7 +96,7 @@ func (a *Admin) companyConfig(ctx context.Context, cs []admin.CompanyRow) error 
 
 // Tables implements admin.Backend.
 func (a *Admin) Tables(ctx context.Context, onlyActive bool) ([]admin.TableRow, error) {
-	query := "SELECT `name`, `status`, `query_select`, `params_select`, `chunk_column`, `chunk_rows`, `zero_dates`, `max_shrink_pct` FROM `tables`"
+	query := "SELECT `name`, `status`, `query_select`, `params_select`, `chunk_column`, `chunk_rows`, `zero_dates`, `max_shrink_pct`, `schema_changes` FROM `tables`"
 	var args []any
 	if onlyActive {
 		query += " WHERE `status` = ?"
@@ -110,9 +110,9 @@ func (a *Admin) Tables(ctx context.Context, onlyActive bool) ([]admin.TableRow, 
 	var out []admin.TableRow
 	for rows.Next() {
 		var t admin.TableRow
-		var params, col, zd sql.NullString
+		var params, col, zd, sc sql.NullString
 		var chunkRows, shrink sql.NullInt64
-		if err := rows.Scan(&t.Name, &t.Status, &t.Query, &params, &col, &chunkRows, &zd, &shrink); err != nil {
+		if err := rows.Scan(&t.Name, &t.Status, &t.Query, &params, &col, &chunkRows, &zd, &shrink, &sc); err != nil {
 			return nil, dbErr("admin: read tables", err)
 		}
 		if t.Params, err = admin.ParseParams(params.String); err != nil {
@@ -130,6 +130,7 @@ func (a *Admin) Tables(ctx context.Context, onlyActive bool) ([]admin.TableRow, 
 		}
 		t.ZeroDates = ferry.ZeroDatePolicy(zd.String)
 		t.MaxShrinkPct = int(shrink.Int64)
+		t.SchemaChanges = ferry.SchemaChangePolicy(sc.String)
 		out = append(out, t)
 	}
 	return out, dbErr("admin: read tables", rows.Err())
@@ -201,10 +202,10 @@ func (a *Admin) setStatus(ctx context.Context, table, keyCol string, key any, st
 
 // UpsertTable implements admin.Backend.
 func (a *Admin) UpsertTable(ctx context.Context, t ferry.TableSpec, status string) error {
-	_, err := a.q.ExecContext(ctx, "INSERT INTO `tables` (`name`, `status`, `query_select`, `params_select`, `chunk_column`, `chunk_rows`, `zero_dates`, `max_shrink_pct`) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "+
+	_, err := a.q.ExecContext(ctx, "INSERT INTO `tables` (`name`, `status`, `query_select`, `params_select`, `chunk_column`, `chunk_rows`, `zero_dates`, `max_shrink_pct`, `schema_changes`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "+
 		"ON DUPLICATE KEY UPDATE `status` = VALUES(`status`), `query_select` = VALUES(`query_select`), `params_select` = VALUES(`params_select`), "+
-		"`chunk_column` = VALUES(`chunk_column`), `chunk_rows` = VALUES(`chunk_rows`), `zero_dates` = VALUES(`zero_dates`), `max_shrink_pct` = VALUES(`max_shrink_pct`)",
-		t.Name, status, t.Query, admin.FormatParams(t.Params), nullIfZero(t.ChunkColumn), nullIfZero(t.ChunkRows), nullIfZero(string(t.ZeroDates)), nullIfZero(t.MaxShrinkPct))
+		"`chunk_column` = VALUES(`chunk_column`), `chunk_rows` = VALUES(`chunk_rows`), `zero_dates` = VALUES(`zero_dates`), `max_shrink_pct` = VALUES(`max_shrink_pct`), `schema_changes` = VALUES(`schema_changes`)",
+		t.Name, status, t.Query, admin.FormatParams(t.Params), nullIfZero(t.ChunkColumn), nullIfZero(t.ChunkRows), nullIfZero(string(t.ZeroDates)), nullIfZero(t.MaxShrinkPct), nullIfZero(string(t.SchemaChanges)))
 	return dbErr("admin: add table "+t.Name, err)
 }
 

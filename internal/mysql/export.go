@@ -86,7 +86,14 @@ func (s *Source) exportRows(ctx context.Context, op string, db querier, q rowsQu
 		return st, err
 	}
 	cw := csvcodec.NewWriter(w)
-	if err := cw.WriteHeader(enc.names); err != nil {
+	// A chunk carries the typed header (a loader checks each column's
+	// encoding and type against staging); a job's extract, bare names.
+	if req.ChunkColumn != "" {
+		err = cw.WriteHeaderColumns(enc.header)
+	} else {
+		err = cw.WriteHeader(enc.names)
+	}
+	if err != nil {
 		return st, fmt.Errorf("%s: write header: %w", op, err)
 	}
 	for rows.Next() {
@@ -118,6 +125,7 @@ type rowEncoder struct {
 	op        string
 	cols      []exportCol
 	names     []string
+	header    []csvcodec.HeaderColumn
 	dest      []any
 	rec       []csvcodec.Field
 	num       []byte // the text of this row's numbers
@@ -136,11 +144,12 @@ func (s *Source) newRowEncoder(ctx context.Context, op string, req ferry.ExportR
 		return nil, classify(op, err)
 	}
 	e := &rowEncoder{op: op, cols: make([]exportCol, len(cts)), names: make([]string, len(cts)), dest: make([]any, len(cts)),
-		rec: make([]csvcodec.Field, len(cts)), chunkIdx: -1, policy: policy, target: req.Target}
+		header: make([]csvcodec.HeaderColumn, len(cts)), rec: make([]csvcodec.Field, len(cts)), chunkIdx: -1, policy: policy, target: req.Target}
 	needBits := false
 	for i, ct := range cts {
 		e.cols[i] = exportCol{name: ct.Name(), kind: exportKind(ct.DatabaseTypeName())}
 		e.names[i] = ct.Name()
+		e.header[i] = csvcodec.HeaderColumn{Name: ct.Name(), Encoding: headerEncoding(e.cols[i].kind), Type: headerType(ct)}
 		if strings.EqualFold(ct.Name(), req.ChunkColumn) {
 			e.chunkIdx = i
 		}
@@ -165,6 +174,7 @@ func (s *Source) newRowEncoder(ctx context.Context, op string, req ferry.ExportR
 		for i := range e.cols {
 			if e.cols[i].kind == kindBit && i < len(meta) {
 				e.cols[i].bits = bitWidth(meta[i].Type)
+				e.header[i].Type = meta[i].Type
 			}
 		}
 	}

@@ -21,24 +21,25 @@ import (
 type loadCol struct {
 	name string
 	kind kind
+	typ  string // COLUMN_TYPE
 }
 
 // stagingColumns reads the staging table's columns by name (lower case).
 func stagingColumns(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, schema, table string) (map[string]loadCol, error) {
-	rows, err := q.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, table)
+	rows, err := q.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, table)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]loadCol{}
 	for rows.Next() {
-		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
+		var name, typ, colType string
+		if err := rows.Scan(&name, &typ, &colType); err != nil {
 			return nil, err
 		}
-		out[strings.ToLower(name)] = loadCol{name: name, kind: loadKind(typ)}
+		out[strings.ToLower(name)] = loadCol{name: name, kind: loadKind(typ), typ: strings.ToLower(colType)}
 	}
 	return out, rows.Err()
 }
@@ -163,7 +164,7 @@ func (t *Target) clearRange(ctx context.Context, tx *sql.Tx, op string, req ferr
 // from the query), a bad or repeated name a DataError, a missing staging
 // table an error wrapping ferry.ErrNotFound.
 func (t *Target) loadColumns(ctx context.Context, op string, req ferry.LoadRequest, cr *csvcodec.Reader) ([]loadCol, error) {
-	header, err := cr.ReadHeader()
+	header, err := cr.ReadHeaderColumns()
 	if err != nil {
 		return nil, &ferry.DataError{Msg: op + ": CSV header: " + err.Error(), Fix: "re-export the chunk"}
 	}
@@ -176,19 +177,24 @@ func (t *Target) loadColumns(ctx context.Context, op string, req ferry.LoadReque
 	}
 	cols := make([]loadCol, len(header))
 	seen := map[string]bool{}
-	for i, h := range header {
+	for i, hc := range header {
+		h := hc.Name
 		if err := ferry.ValidIdent(h); err != nil {
 			return nil, &ferry.DataError{Column: h, Msg: op + ": CSV header: " + err.Error(), Fix: "alias the column in the query (AS name)"}
 		}
 		lc, ok := tcols[strings.ToLower(h)]
 		if !ok {
-			return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s: column %s of the export is not in the staging table (the live table's columns differ from the query's)", op, h),
-				Fix: "ALTER the live table to match the query, or drop it so Ferry recreates it from the query"}
+			return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s: column %s of the export is not in the staging table (the query's columns changed after the run was planned)", op, h),
+				Fix: "rerun the workflow: planning shapes staging after the query's columns"}
 		}
 		if seen[strings.ToLower(h)] {
 			return nil, &ferry.DataError{Column: h, Msg: op + ": column appears twice in the CSV header", Fix: "alias the columns in the query so names are unique"}
 		}
 		seen[strings.ToLower(h)] = true
+		if why := csvcodec.Mismatch(hc, lc.typ, headerEncoding(lc.kind)); why != "" {
+			return nil, &ferry.ConfigError{Msg: fmt.Sprintf("%s: column %s: %s; nothing was loaded (the query's columns changed after the run was planned)", op, h, why),
+				Fix: "rerun the workflow: planning shapes staging after the query's columns"}
+		}
 		cols[i] = lc
 	}
 	return cols, nil
@@ -308,8 +314,8 @@ func (t *Target) loadData(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader, 
 	return n, nil
 }
 
-// checkWarnings turns any Warning or Error the last statement left into a
-// *ferry.DataError quoting the first few.
+// checkWarnings turns any Note, Warning or Error the last statement left
+// into a *ferry.DataError quoting the first few.
 func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 	rows, err := tx.QueryContext(ctx, "SHOW WARNINGS")
 	if err != nil {
@@ -324,9 +330,8 @@ func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 		if err := rows.Scan(&level, &code, &msg); err != nil {
 			return classify(op+": show warnings", err)
 		}
-		if strings.EqualFold(level, "Note") {
-			continue
-		}
+		// Notes count too: MySQL reports a rounded decimal or a cut
+		// fraction of a second as Note 1265 "Data truncated".
 		total++
 		if len(msgs) < 3 {
 			msgs = append(msgs, fmt.Sprintf("%s %d: %s", level, code, msg))

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/mysql/mysqltype"
 	"github.com/ferrydata/ferry/internal/postgres/pgcol"
 )
 
@@ -13,5 +14,5 @@ func stagingType(c ferry.Column) (string, error) {
 	if c.SourceEngine() == ferry.EnginePostgres {
 		return pgcol.MySQLType(c)
 	}
-	return c.Type, validType(c.Type)
+	return c.Type, mysqltype.Valid(c.Type)
 }

@@ -176,6 +176,7 @@ func (s *Source) Columns(ctx context.Context, query string, params map[string]fe
 		return nil, classify(op, err)
 	case merr == nil:
 		s.opts.log.DebugContext(ctx, "mysql: exact column types unavailable (no CREATE TEMPORARY TABLES?), using the result metadata", "error", err)
+		s.refineFromCatalog(ctx, meta)
 		return meta, nil
 	}
 	s.opts.log.DebugContext(ctx, "mysql: result metadata unavailable, using database/sql's", "error", merr)
@@ -233,29 +234,22 @@ func (s *Source) columnsByTempTable(ctx context.Context, sel string, args []any)
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	rows, err := conn.QueryContext(ctx, "SHOW FULL COLUMNS FROM "+quoteIdent(tmp))
+	cols, err := showFullColumns(ctx, conn, quoteIdent(tmp))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []ferry.Column
-	for rows.Next() {
-		var field, typ, null string
-		var collation sql.NullString
-		var key, def, extra, privileges, comment sql.RawBytes
-		if err := rows.Scan(&field, &typ, &collation, &null, &key, &def, &extra, &privileges, &comment); err != nil {
-			return nil, err
-		}
-		c, err := mysqltype.Parse(field, typ, strings.EqualFold(null, "YES"))
+	out := make([]ferry.Column, 0, len(cols))
+	for _, fc := range cols {
+		c, err := mysqltype.Parse(fc.field, fc.typ, strings.EqualFold(fc.null, "YES"))
 		if err != nil {
 			return nil, &ferry.ConfigError{Msg: "mysql: columns of query: " + err.Error(), Fix: "cast the column in the query to a type Ferry copies (see docs/types.md)"}
 		}
-		if collation.Valid {
-			c.Collation, c.Charset = collation.String, mysqltype.Charset(collation.String)
+		if fc.collation.Valid {
+			c.Collation, c.Charset = fc.collation.String, mysqltype.Charset(fc.collation.String)
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Bounds counts the query's rows and the min/max of its chunk column with

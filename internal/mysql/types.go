@@ -2,10 +2,11 @@ package mysql
 
 import (
 	"database/sql"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ferrydata/ferry/internal/csvcodec"
 )
 
 var intWidthRe = regexp.MustCompile(`^(tinyint|smallint|mediumint|int|integer|bigint)\((\d+)\)(.*)$`)
@@ -67,33 +68,6 @@ func driverType(ct *sql.ColumnType) string {
 	default: // CHAR, VARCHAR, ENUM, SET, NULL, unknown
 		return "longtext"
 	}
-}
-
-var baseTypes = map[string]bool{
-	"tinyint": true, "smallint": true, "mediumint": true, "int": true, "integer": true, "bigint": true,
-	"decimal": true, "numeric": true, "float": true, "double": true, "real": true, "bit": true,
-	"bool": true, "boolean": true, "date": true, "datetime": true, "timestamp": true, "time": true,
-	"year": true, "char": true, "varchar": true, "binary": true, "varbinary": true,
-	"tinytext": true, "text": true, "mediumtext": true, "longtext": true,
-	"tinyblob": true, "blob": true, "mediumblob": true, "longblob": true, "enum": true, "set": true,
-	"json": true, "geometry": true, "point": true, "linestring": true, "polygon": true,
-	"multipoint": true, "multilinestring": true, "multipolygon": true, "geometrycollection": true,
-	"uuid": true, "inet4": true, "inet6": true,
-}
-
-var (
-	typeRe = regexp.MustCompile(`^([a-z]+)(\((?:\d+(?:,\d+)?|'(?:[^'\\]|'')*'(?:,'(?:[^'\\]|'')*')*)\))?((?: (?:unsigned|signed|zerofill|precision))*)$`)
-)
-
-// validType checks a column type before it is written into DDL: a known
-// base type, an optional (n), (p,s) or quoted value list, and the
-// unsigned/zerofill attributes. Nothing else can reach the statement.
-func validType(t string) error {
-	m := typeRe.FindStringSubmatch(t)
-	if m == nil || !baseTypes[m[1]] {
-		return fmt.Errorf("column type %q is not a MySQL type Ferry can create (expected e.g. int, bigint unsigned, varchar(255), decimal(10,2), enum('a','b'))", t)
-	}
-	return nil
 }
 
 // Column kinds that the exporter and the loaders treat specially.
@@ -161,4 +135,27 @@ func quoteIdent(s string) string {
 
 func qualified(schema, table string) string {
 	return quoteIdent(schema) + "." + quoteIdent(table)
+}
+
+// headerEncoding is how a column of kind k travels in the CSV dialect.
+func headerEncoding(k kind) csvcodec.Encoding {
+	switch k {
+	case kindBinary:
+		return csvcodec.Hex
+	case kindBit:
+		return csvcodec.Bits
+	}
+	return csvcodec.Text
+}
+
+// headerType is the source type a chunk's typed header names, from the
+// result metadata the export already has (no extra query): decimals with
+// their precision and scale, temporal types with their fractional
+// seconds, the driver's type name otherwise ("varchar", "blob").
+func headerType(ct *sql.ColumnType) string {
+	switch strings.TrimPrefix(strings.ToUpper(ct.DatabaseTypeName()), "UNSIGNED ") {
+	case "DECIMAL", "DATETIME", "TIMESTAMP", "TIME":
+		return driverType(ct)
+	}
+	return strings.ToLower(ct.DatabaseTypeName())
 }

@@ -80,7 +80,7 @@ func (a *Admin) companyConfig(ctx context.Context, cs []admin.CompanyRow) error 
 // Tables implements admin.Backend.
 func (a *Admin) Tables(ctx context.Context, onlyActive bool) ([]admin.TableRow, error) {
 	const op = "admin: read tables"
-	rows, err := a.q.Query(ctx, `SELECT name, status, query_select, params_select, chunk_column, chunk_rows, zero_dates, max_shrink_pct
+	rows, err := a.q.Query(ctx, `SELECT name, status, query_select, params_select, chunk_column, chunk_rows, zero_dates, max_shrink_pct, schema_changes
 		FROM "tables" WHERE $1::text IS NULL OR status = $1 ORDER BY name`, nullIfZero(activeOnly(onlyActive)))
 	if err != nil {
 		return nil, adminErr(ctx, op, err)
@@ -89,12 +89,13 @@ func (a *Admin) Tables(ctx context.Context, onlyActive bool) ([]admin.TableRow, 
 	var out []admin.TableRow
 	for rows.Next() {
 		var t admin.TableRow
-		var params, col, zd *string
+		var params, col, zd, sc *string
 		var chunkRows *int64
 		var shrink *int32
-		if err := rows.Scan(&t.Name, &t.Status, &t.Query, &params, &col, &chunkRows, &zd, &shrink); err != nil {
+		if err := rows.Scan(&t.Name, &t.Status, &t.Query, &params, &col, &chunkRows, &zd, &shrink, &sc); err != nil {
 			return nil, adminErr(ctx, op, err)
 		}
+		t.SchemaChanges = ferry.SchemaChangePolicy(deref(sc))
 		out = append(out, tableRow(t, deref(params), deref(col), chunkRows, deref(zd), shrink))
 	}
 	return out, adminErr(ctx, op, rows.Err())
@@ -180,11 +181,11 @@ func (a *Admin) SetTableStatus(ctx context.Context, name, status string) (bool, 
 
 // UpsertTable implements admin.Backend.
 func (a *Admin) UpsertTable(ctx context.Context, t ferry.TableSpec, status string) error {
-	_, err := a.q.Exec(ctx, `INSERT INTO "tables" (name, status, query_select, params_select, chunk_column, chunk_rows, zero_dates, max_shrink_pct)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	_, err := a.q.Exec(ctx, `INSERT INTO "tables" (name, status, query_select, params_select, chunk_column, chunk_rows, zero_dates, max_shrink_pct, schema_changes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (name) DO UPDATE SET status = EXCLUDED.status, query_select = EXCLUDED.query_select, params_select = EXCLUDED.params_select,
-		chunk_column = EXCLUDED.chunk_column, chunk_rows = EXCLUDED.chunk_rows, zero_dates = EXCLUDED.zero_dates, max_shrink_pct = EXCLUDED.max_shrink_pct`,
+		chunk_column = EXCLUDED.chunk_column, chunk_rows = EXCLUDED.chunk_rows, zero_dates = EXCLUDED.zero_dates, max_shrink_pct = EXCLUDED.max_shrink_pct, schema_changes = EXCLUDED.schema_changes`,
 		t.Name, status, t.Query, admin.FormatParams(t.Params), nullIfZero(t.ChunkColumn), nullIfZero(t.ChunkRows),
-		nullIfZero(string(t.ZeroDates)), nullIfZero(t.MaxShrinkPct))
+		nullIfZero(string(t.ZeroDates)), nullIfZero(t.MaxShrinkPct), nullIfZero(string(t.SchemaChanges)))
 	return adminErr(ctx, "admin: add table "+t.Name, err)
 }

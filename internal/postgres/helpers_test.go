@@ -78,6 +78,10 @@ func (e *env) strings(sql string, args ...any) []string {
 
 var kvCols = []ferry.Column{{Name: "id", Type: "bigint", Nullable: false}, {Name: "v", Type: "varchar(50)", Nullable: true}}
 
+// handCols are the columns of the hand-made tables (id bigint ..., v text)
+// as a MySQL query returning them describes them.
+var handCols = []ferry.Column{{Name: "id", Type: "bigint"}, {Name: "v", Type: "text", Nullable: true}}
+
 // prepare prepares the staging table of table with kvCols.
 func (e *env) prepare(table string) string {
 	e.t.Helper()

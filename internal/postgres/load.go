@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/csvcodec"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -43,7 +44,7 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 		return 0, &ferry.ConfigError{Where: where, Msg: op + ": empty chunk range", Fix: "replan the run"}
 	}
 	cr := csvcodec.NewReader(r)
-	quoted, err := copyColumns(op, where, req.ChunkColumn, cr)
+	header, quoted, err := copyColumns(op, where, req.ChunkColumn, cr)
 	if err != nil {
 		return 0, err
 	}
@@ -61,6 +62,9 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 		return 0, t.loadErr(ctx, op, where, err)
 	}
 	tbl := qualified(req.Schema, req.Staging)
+	if err := checkHeader(ctx, tx, tbl, where, header); err != nil {
+		return 0, t.loadErr(ctx, op, where, err)
+	}
 	cc := quoteIdent(req.ChunkColumn)
 	if _, err := tx.Exec(ctx, `DELETE FROM `+tbl+` WHERE `+cc+` >= $1 AND `+cc+` < $2`, req.Lo, req.Hi); err != nil {
 		return 0, t.loadErr(ctx, op, where, err)
@@ -98,30 +102,74 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 // copyColumns reads the CSV header and returns its columns quoted for
 // COPY; a bad or repeated name is a DataError, a header without the chunk
 // column a ConfigError.
-func copyColumns(op string, where ferry.Where, chunkColumn string, cr *csvcodec.Reader) ([]string, error) {
-	names, err := cr.ReadHeader()
+func copyColumns(op string, where ferry.Where, chunkColumn string, cr *csvcodec.Reader) ([]csvcodec.HeaderColumn, []string, error) {
+	header, err := cr.ReadHeaderColumns()
 	if err != nil {
 		if errors.Is(err, csvcodec.ErrSyntax) {
-			return nil, &ferry.DataError{Where: where, Msg: "CSV header: " + err.Error(), Fix: "re-export the chunk"}
+			return nil, nil, &ferry.DataError{Where: where, Msg: "CSV header: " + err.Error(), Fix: "re-export the chunk"}
 		}
-		return nil, fmt.Errorf("%s: read header: %w", op, err)
+		return nil, nil, fmt.Errorf("%s: read header: %w", op, err)
 	}
 	seen := map[string]bool{}
-	quoted := make([]string, len(names))
-	for i, n := range names {
+	quoted := make([]string, len(header))
+	for i, h := range header {
+		n := h.Name
 		if err := ferry.ValidIdent(n); err != nil {
-			return nil, &ferry.DataError{Where: where, Column: n, Msg: "CSV header: " + err.Error(), Fix: "alias the column in the table's query"}
+			return nil, nil, &ferry.DataError{Where: where, Column: n, Msg: "CSV header: " + err.Error(), Fix: "alias the column in the table's query"}
 		}
 		if seen[n] {
-			return nil, &ferry.DataError{Where: where, Column: n, Msg: "CSV header names the column twice", Fix: "alias the columns in the table's query so that names are unique"}
+			return nil, nil, &ferry.DataError{Where: where, Column: n, Msg: "CSV header names the column twice", Fix: "alias the columns in the table's query so that names are unique"}
 		}
 		seen[n] = true
 		quoted[i] = quoteIdent(n)
 	}
 	if !seen[chunkColumn] {
-		return nil, &ferry.ConfigError{Where: where, Msg: fmt.Sprintf("the CSV has no chunk column %q", chunkColumn), Fix: "select the chunk column in the table's query"}
+		return nil, nil, &ferry.ConfigError{Where: where, Msg: fmt.Sprintf("the CSV has no chunk column %q", chunkColumn), Fix: "select the chunk column in the table's query"}
 	}
-	return quoted, nil
+	return header, quoted, nil
+}
+
+// checkHeader compares each typed header column with the staging
+// column of its name (csvcodec.Mismatch): bytes are never loaded as text,
+// nor text as bytes, nor a value into a type that would round it. A
+// mismatch is a ConfigError: the query's columns changed after planning.
+// A column staging lacks is left to COPY to report.
+func checkHeader(ctx context.Context, tx pgx.Tx, tbl string, where ferry.Where, header []csvcodec.HeaderColumn) error {
+	rows, err := tx.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+			CASE WHEN ty.typname = 'bytea' THEN 'hex' WHEN ty.typname IN ('bit', 'varbit') THEN 'bits' ELSE 'text' END
+		FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`, tbl)
+	if err != nil {
+		return err
+	}
+	type stgCol struct {
+		typ string
+		enc csvcodec.Encoding
+	}
+	stg := map[string]stgCol{}
+	for rows.Next() {
+		var name, typ, enc string
+		if err := rows.Scan(&name, &typ, &enc); err != nil {
+			rows.Close()
+			return err
+		}
+		stg[name] = stgCol{typ, csvcodec.Encoding(enc)}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range header {
+		c, ok := stg[h.Name]
+		if !ok {
+			continue
+		}
+		if why := csvcodec.Mismatch(h, c.typ, c.enc); why != "" {
+			return &ferry.ConfigError{Where: where, Msg: fmt.Sprintf("column %s: %s; nothing was loaded (the query's columns changed after the run was planned)", h.Name, why),
+				Fix: "rerun the workflow: planning shapes staging after the query's columns"}
+		}
+	}
+	return nil
 }
 
 var copyWhere = regexp.MustCompile(`line (\d+)(?:, column ([A-Za-z_][A-Za-z0-9_$]*))?`)

@@ -13,16 +13,29 @@ import (
 // PrepareStaging (re)creates the empty staging table schema.staging for
 // schema.table in one transaction: DROP TABLE IF EXISTS staging RESTRICT
 // (after reclaimSequences; a drop that other objects block is a
-// ConfigError naming them, nothing changed), then
-// CREATE TABLE staging (LIKE live INCLUDING ALL) when live exists, else a
-// table derived from cols with MapType, and an index on chunkColumn unless
-// one already leads with it. Idempotent.
+// ConfigError naming them, nothing changed), then creates it shaped by
+// the query's columns (cols), so that a schema change goes live with the
+// swap (ferry.SchemaEvolve):
+//
+//   - no live table: a table derived from cols (MapType for a MySQL
+//     source, the source's own types for a PostgreSQL one);
+//   - a live table whose columns are what cols derive (names, types with
+//     their modifiers, collations, NOT NULL: SchemaChanges is empty):
+//     CREATE TABLE staging (LIKE live INCLUDING ALL), which keeps
+//     defaults, identity, constraints, indexes, comments and storage;
+//   - a live table that differs: the derived table, plus the live table's
+//     primary key and plain indexes on the columns that still exist
+//     (expression and partial indexes, and any on a dropped column, are
+//     left out and logged). Grants, RLS, policies, triggers and comments
+//     are the swap's to carry (see Swap).
+//
+// Without cols (nil) a live table is copied LIKE it is. An index on
+// chunkColumn is added unless one already leads with it. Idempotent.
 //
 // It refuses (ConfigError, nothing changed) a live table that views or
 // other tables' foreign keys depend on, since a swap could not keep them
 // (see Swap), a chunk column that cols lack, and a MySQL type MapType does
-// not know. Column types are only derived when there is no live table: a
-// live table created or altered by hand is copied as it is.
+// not know.
 func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging string, cols []ferry.Column, chunkColumn string) error {
 	op := fmt.Sprintf("postgres: prepare staging %s.%s for %s", schema, staging, table)
 	if err := validIdents(op, schema, table, staging, chunkColumn); err != nil {
@@ -61,16 +74,8 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 		}
 		return wrapOp(ctx, op, err)
 	}
-	var create string
-	if exists {
-		create = `CREATE TABLE ` + qualified(schema, staging) + ` (LIKE ` + qualified(schema, table) + ` INCLUDING ALL)`
-	} else {
-		create, err = createDDL(schema, table, staging, cols, chunkColumn, func(c ferry.Column) (string, error) { return stagingType(ctx, tx, c) })
-		if err != nil {
-			return err
-		}
-	}
-	if _, err := tx.Exec(ctx, create); err != nil {
+	changes, err := t.createStaging(ctx, tx, schema, table, staging, cols, chunkColumn, exists, live.oid)
+	if err != nil {
 		return wrapOp(ctx, op, err)
 	}
 	// The chunk column must exist and lead an index: Load deletes by range.
@@ -95,7 +100,7 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 	if err := tx.Commit(ctx); err != nil {
 		return wrapOp(ctx, op, err)
 	}
-	t.log().InfoContext(ctx, "postgres: staging prepared", "schema", schema, "table", table, "staging", staging, "like_live", exists)
+	t.log().InfoContext(ctx, "postgres: staging prepared", "schema", schema, "table", table, "staging", staging, "like_live", exists && len(changes) == 0)
 	return nil
 }
 

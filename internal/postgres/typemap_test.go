@@ -171,10 +171,11 @@ func TestPrepareStagingErrors(t *testing.T) {
 		})
 	}
 	// A live table without an index on the chunk column gets one on staging;
-	// LIKE copies the live table's own columns, whatever cols say.
+	// LIKE copies the live table when the query's columns are its own.
 	e.exec(`CREATE TABLE bi_acme.handmade (k integer NOT NULL, note text)`)
 	stg := ferry.StagingName("handmade")
-	testdb.Must(t, "prepare", e.tg.PrepareStaging(ctx, testSchema, "handmade", stg, kvCols, "k"))
+	handmade := []ferry.Column{{Name: "k", Type: "int"}, {Name: "note", Type: "text", Nullable: true}}
+	testdb.Must(t, "prepare", e.tg.PrepareStaging(ctx, testSchema, "handmade", stg, handmade, "k"))
 	if got := e.strings(`SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 ORDER BY attnum`, qualified(testSchema, stg)); strings.Join(got, ",") != "k,note" {
 		t.Errorf("staging columns %v, want k,note (LIKE live)", got)
 	}
@@ -183,12 +184,12 @@ func TestPrepareStagingErrors(t *testing.T) {
 	}
 	// Prepared twice: still one empty staging table.
 	e.exec(`INSERT INTO bi_acme.` + quoteIdent(stg) + ` VALUES (1, 'x')`)
-	testdb.Must(t, "prepare again", e.tg.PrepareStaging(ctx, testSchema, "handmade", stg, kvCols, "k"))
+	testdb.Must(t, "prepare again", e.tg.PrepareStaging(ctx, testSchema, "handmade", stg, handmade, "k"))
 	if n := e.int(`SELECT count(*) FROM bi_acme.` + quoteIdent(stg)); n != 0 {
 		t.Errorf("staging has %d rows after PrepareStaging, want 0", n)
 	}
-	// A chunk column the live table lacks.
-	err := e.tg.PrepareStaging(ctx, testSchema, "handmade", stg, kvCols, "id")
+	// A chunk column the query lacks.
+	err := e.tg.PrepareStaging(ctx, testSchema, "handmade", stg, handmade, "id")
 	var ce *ferry.ConfigError
 	if !asErr(err, &ce) {
 		t.Errorf("chunk column missing from live: err = %v, want ConfigError", err)

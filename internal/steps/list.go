@@ -217,6 +217,17 @@ func (s *Steps) prepareCompany(ctx context.Context, p plan.Plan, cp plan.Company
 	if err != nil {
 		return cr, err
 	}
+	refused, err := s.refusedChanges(ctx, name, c.Schema, cp.Tables)
+	if err != nil {
+		return cr, err
+	}
+	if refused != nil {
+		// Nothing of this company is copied; its swap fails with the
+		// refusal, the other companies go on.
+		m.Refused, cp.Tables = refused, nil
+		cr.Tables, cr.Chunks = 0, 0
+		m.Company = cr
+	}
 	for _, t := range cp.Tables {
 		if err := s.d.Target.PrepareStaging(ctx, c.Schema, t.Spec.Name, t.Staging, t.Columns, t.Spec.ChunkColumn); err != nil {
 			return cr, fmt.Errorf("company %s, table %s: prepare staging %s: %w", name, t.Spec.Name, t.Staging, err)

@@ -105,6 +105,10 @@ func (s *Steps) swapTables(ctx context.Context, in ferry.CompanyRun) (ferry.Swap
 	if err != nil {
 		return ferry.SwapTablesOutput{}, fmt.Errorf("swap company %s: %w", name, err)
 	}
+	if st.plan.Refused != nil {
+		s.recordFailure(ctx, in, st, st.plan.Refused)
+		return ferry.SwapTablesOutput{}, st.plan.Refused
+	}
 	schema := st.plan.Company.Schema
 	if schema == "" {
 		schema = in.Schema
