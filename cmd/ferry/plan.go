@@ -7,6 +7,7 @@ import (
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/ops"
+	"github.com/ferrydata/ferry/internal/plan"
 )
 
 func init() { register("plan", "dry run: what the next run would copy (writes nothing)", runPlan) }
@@ -23,6 +24,9 @@ type planResult struct {
 	// Jobs are the SQL jobs the run starts, in order (before-run, each
 	// company's after-swap, after-run).
 	Jobs []ferry.JobTask `json:"jobs"`
+	// SchemaChanges are the tables whose query's columns differ from the
+	// live table (compared on the target when it is given).
+	SchemaChanges []ops.TableSchemaChanges `json:"schema_changes"`
 }
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -38,7 +42,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, done := c.parse(args); done {
 		return code
 	}
-	// The target is only needed for its engine; it is not contacted.
+	// The target gives the engine, and its live tables the schema changes
+	// (compared without changing anything).
 	var engine ferry.Engine
 	var err error
 	if raw := c.url(ops.TargetDB); raw != "" {
@@ -71,10 +76,12 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.fail(err)
 	}
 	res.Jobs = nonNil(res.Jobs)
+	res.SchemaChanges = nonNil(pendingChanges(ctx, c.url(ops.TargetDB), p, stderr))
 	if c.json() {
 		return c.printJSON(res)
 	}
 	defer printPlannedJobs(stdout, res.Jobs)
+	defer printSchemaChanges(stdout, res.SchemaChanges)
 	if len(res.Rows) == 0 {
 		fmt.Fprintf(stdout, "Nothing to copy on %s: %d active companies, %d active tables. Add them with `ferry company add` and `ferry table add`.\n",
 			p.RunDate, len(p.Companies), res.Tables)
@@ -100,4 +107,42 @@ func printPlannedJobs(w io.Writer, tasks []ferry.JobTask) {
 		rows[i] = []string{string(t.Trigger), t.Job, string(t.Kind), company}
 	}
 	writeTable(w, []string{"WHEN", "JOB", "KIND", "COMPANY"}, rows)
+}
+
+// pendingChanges compares the plan with the live tables of the target at
+// raw (none without one); a target that cannot be read is said on stderr,
+// not a failure of the plan.
+func pendingChanges(ctx context.Context, raw string, p plan.Plan, stderr io.Writer) []ops.TableSchemaChanges {
+	if raw == "" {
+		return nil
+	}
+	tgt, err := ops.OpenTarget(ctx, raw)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry plan: schema changes not checked: %v\n", err)
+		return nil
+	}
+	defer tgt.Close()
+	pending, err := ops.PendingSchemaChanges(ctx, tgt, p)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry plan: schema changes not checked: %v\n", err)
+	}
+	return pending
+}
+
+// printSchemaChanges lists the tables whose shape the next run changes or
+// refuses to change.
+func printSchemaChanges(w io.Writer, pending []ops.TableSchemaChanges) {
+	if len(pending) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nSchema changes (the query's columns differ from the live table):")
+	rows := make([][]string, len(pending))
+	for i, c := range pending {
+		what := "published with the swap"
+		if c.Refused() {
+			what = "REFUSED: the company fails"
+		}
+		rows[i] = []string{fmt.Sprintf("%d (%s)", c.CompanyID, c.Alias), c.Schema + "." + c.Table, what, c.Summary()}
+	}
+	writeTable(w, []string{"COMPANY", "TABLE", "NEXT RUN", "CHANGES"}, rows)
 }

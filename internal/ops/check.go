@@ -133,7 +133,9 @@ func Check(ctx context.Context, dsns DSNs, opt CheckOptions) Report {
 		r.add(Item{Status: StatusSkip, Check: "queries", Message: "queries not validated: the source database is unreachable"})
 	case len(cfg.tables) == 0 || len(cfg.companies) == 0:
 	default:
-		r.checkQueries(ctx, src, cfg, engine, opt.RunDate)
+		if p, ok := r.checkQueries(ctx, src, cfg, engine, opt.RunDate); ok && tgt != nil {
+			r.checkSchemaChanges(ctx, tgt, p)
+		}
 	}
 	r.OK = r.Problems == 0
 	return r
@@ -177,12 +179,12 @@ func (r *Report) checkAdmin(ctx context.Context, dsn string) *checkConfig {
 
 // checkQueries validates every active table's query for every active
 // company, as a run would plan them.
-func (r *Report) checkQueries(ctx context.Context, src *Source, cfg *checkConfig, engine ferry.Engine, runDate time.Time) {
-	_, err := plan.Validate(ctx, src, cfg.companies, cfg.tables, plan.Options{RunID: "check", RunDate: runDate, Target: engine})
+func (r *Report) checkQueries(ctx context.Context, src *Source, cfg *checkConfig, engine ferry.Engine, runDate time.Time) (plan.Plan, bool) {
+	p, err := plan.Validate(ctx, src, cfg.companies, cfg.tables, plan.Options{RunID: "check", RunDate: runDate, Target: engine})
 	if err == nil {
 		r.add(Item{Status: StatusOK, Check: "queries", Database: string(SourceDB),
 			Message: fmt.Sprintf("%d tables × %d companies: every query runs, parameters and chunk columns are right", len(cfg.tables), len(cfg.companies))})
-		return
+		return p, true
 	}
 	for _, p := range Problems(ImproveFixes(err)) {
 		var ce *ferry.ConfigError
@@ -200,6 +202,21 @@ func (r *Report) checkQueries(ctx context.Context, src *Source, cfg *checkConfig
 			check = "privileges"
 		}
 		r.add(Item{Status: StatusFail, Check: check, Database: string(SourceDB), Company: ce.Company, Table: ce.Table, Message: ce.Msg, Fix: fix})
+	}
+	return p, false
+}
+
+// checkSchemaChanges reports each table whose query's columns differ from
+// its live table (see PendingSchemaChanges).
+func (r *Report) checkSchemaChanges(ctx context.Context, tgt *Target, p plan.Plan) {
+	pending, err := PendingSchemaChanges(ctx, tgt, p)
+	if err != nil {
+		r.add(Item{Status: StatusFail, Check: "schema", Database: string(TargetDB), Message: err.Error(),
+			Fix: "check the target is up and its account may create temporary tables, then rerun `ferry check`"})
+		return
+	}
+	for _, it := range schemaItems(pending) {
+		r.add(it)
 	}
 }
 
