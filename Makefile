@@ -50,7 +50,7 @@ lint:
 	npx --yes asl-validator@4 --json-path statemachine/ferry.asl.json
 	npx --yes asl-validator@4 --json-path statemachine/jobs.asl.json
 
-## bench: the data-path benchmark (1M rows MariaDB -> PostgreSQL vs a direct pipe) and the engine benchmarks
+## bench: the data-path benchmarks (1M rows MariaDB -> PostgreSQL vs a direct pipe; PostgreSQL -> PostgreSQL vs the COPY pipe) and the engine benchmarks
 bench: cli
 	./scripts/bench.sh
 	$(MAKE) bench-engine

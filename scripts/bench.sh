@@ -83,3 +83,60 @@ if [ "$ROWS" = 2000000 ]; then
   echo; echo "peers on the same 2M-row table (shared/reference/README.md), wall s:"
   echo "  PostgreSQL ingest ceiling 9.1 | direct pipe 13.4 | mydumper/myloader 18.7 | sling 23.9 | mysqldump|mariadb 39.9 | pgloader 54.2"
 fi
+
+# ---- PostgreSQL -> PostgreSQL (#14, lane pg; kept apart from the MariaDB case above) -------------
+# The same rows (the MariaDB source above, copied once into a PostgreSQL source database the way the
+# MariaDB pipe reads them: zero dates and the literal string 'NULL' as NULL) copied from PostgreSQL to PostgreSQL twice in one invocation, with the ratio:
+#   1. the PostgreSQL pipe: psql \copy (SELECT ...) TO STDOUT | psql \copy ... FROM STDIN (baseline)
+#   2. ferry run with a PostgreSQL admin database and a PostgreSQL source (bound extended-protocol
+#      SELECT per chunk, gzip CSV, staging, the atomic swap).
+# BENCH_PG=0 skips it.
+bench_pg() {
+  local PGQ="psql -q -h 127.0.0.1 -U postgres" PGSRC=ferry_bench_pgsrc PGDST=ferry_bench_pg PGADMIN=ferry_bench_pgadmin
+  local cols="id, company_id, customer, note, amount, created_at, status, payload"
+  local have
+  have=$($PGQ -At -d $PGSRC -c "SELECT count(*) FROM orders" 2>/dev/null || echo 0)
+  if [ "$have" != "$ROWS" ]; then
+    echo "copying the $ROWS source rows into PostgreSQL $PGSRC.orders (once) ..."
+    $PGQ -d postgres -c "DROP DATABASE IF EXISTS $PGSRC WITH (FORCE)" -c "CREATE DATABASE $PGSRC"
+    $PGQ -d $PGSRC -c "CREATE TABLE orders (id bigint PRIMARY KEY, company_id integer NOT NULL, customer varchar(64) NOT NULL, note text, amount numeric(12,2) NOT NULL, created_at timestamp, status smallint NOT NULL, payload jsonb)"
+    $MY --quick --batch --skip-column-names $SRC -e "SELECT id, company_id, customer, note, amount, IF(created_at = 0, NULL, created_at), status, payload FROM orders" |
+      sed 's/\r/\\r/g' | $PGQ -d $PGSRC -c "\\copy orders FROM STDIN WITH (FORMAT text, NULL 'NULL')"
+    $PGQ -d $PGSRC -c "ANALYZE orders"
+  fi
+  $PGQ -d postgres -c "DROP DATABASE IF EXISTS $PGDST WITH (FORCE)" -c "CREATE DATABASE $PGDST" \
+    -c "DROP DATABASE IF EXISTS $PGADMIN WITH (FORCE)" -c "CREATE DATABASE $PGADMIN"
+  local pgstore
+  pgstore=$(mktemp -d /tmp/ferry-bench-pgstore.XXXXXX)
+  export FERRY_ADMIN_DSN="postgres://postgres@127.0.0.1:5432/$PGADMIN?sslmode=disable"
+  export FERRY_SOURCE_DSN="postgres://postgres@127.0.0.1:5432/$PGSRC?sslmode=disable"
+  export FERRY_TARGET_DSN="postgres://postgres@127.0.0.1:5432/$PGDST?sslmode=disable"
+  export FERRY_STORE="file://$pgstore"
+  ./bin/ferry admin migrate >/dev/null
+  ./bin/ferry table add --name orders --query "SELECT $cols FROM orders" --chunk-rows "$CHUNK_ROWS" --zero-dates null >/dev/null
+  ./bin/ferry company add --company-id 1 --alias bench >/dev/null
+
+  echo "PostgreSQL pipe: psql \\copy (SELECT ...) TO STDOUT | psql \\copy ... FROM STDIN ..."
+  $PGQ -d $PGDST -c "CREATE TABLE pipe_orders (id bigint NOT NULL, company_id integer NOT NULL, customer varchar(64) NOT NULL, note text, amount numeric(12,2) NOT NULL, created_at timestamp, status smallint NOT NULL, payload jsonb)"
+  measure pgpipe bash -c "set -o pipefail; $PGQ -d $PGSRC -c \"\\copy (SELECT $cols FROM orders) TO STDOUT\" | $PGQ -d $PGDST -c \"\\copy pipe_orders FROM STDIN\" && $PGQ -d $PGDST -c 'CREATE INDEX ON pipe_orders (id)'"
+  echo "ferry run, PostgreSQL -> PostgreSQL: $CHUNK_ROWS rows per chunk, $CONC at once ..."
+  measure pgferry ./bin/ferry run --concurrency "$CONC" --run-id "bench-pg-$(date +%s)"
+  rm -rf "$pgstore"
+
+  local got_pipe got_ferry
+  got_pipe=$($PGQ -At -d $PGDST -c "SELECT count(*) FROM pipe_orders")
+  got_ferry=$($PGQ -At -d $PGDST -c "SELECT count(*) FROM bi_bench.orders")
+  [ "$got_pipe" = "$ROWS" ] || { echo "the PostgreSQL pipe copied $got_pipe rows, want $ROWS"; exit 1; }
+  [ "$got_ferry" = "$ROWS" ] || { echo "ferry (PostgreSQL source) copied $got_ferry rows, want $ROWS"; cat "$STORE/.out.pgferry"; exit 1; }
+  awk -v rows="$ROWS" -v ps="$pgpipe_s" -v pk="$pgpipe_kb" -v fs="$pgferry_s" -v fk="$pgferry_kb" 'BEGIN {
+    printf "\n%-32s %10s %12s %12s\n", "PostgreSQL -> PostgreSQL, " rows, "wall s", "rows/s", "peak RSS MB"
+    printf "%-32s %10.1f %12.0f %12.1f\n", "PostgreSQL pipe (COPY | COPY)", ps, rows/ps, pk/1024
+    printf "%-32s %10.1f %12.0f %12.1f\n", "ferry run (state machine)", fs, rows/fs, fk/1024
+    printf "\nferry / PostgreSQL pipe: wall %.2fx, rows/s %.2fx, peak RSS %.2fx\n", fs/ps, (rows/fs)/(rows/ps), fk/pk
+  }'
+}
+if [ "${BENCH_PG:-1}" != 0 ]; then
+  echo
+  bench_pg
+fi
+# ---- end of the PostgreSQL -> PostgreSQL case -----------------------------------------------------
