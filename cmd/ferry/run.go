@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"runtime"
 
 	"github.com/ferrydata/ferry/internal/events"
 	"github.com/ferrydata/ferry/internal/local"
@@ -70,7 +71,7 @@ func newRunFlags(fs *flag.FlagSet) *runFlags {
 	fs.Var(&f.companies, "company", "copy only this company `id` (repeatable, or comma-separated; default all active companies)")
 	f.runDate = fs.String("run-date", "", "run date YYYY-MM-DD for :run_date and :since (default today, UTC)")
 	f.runID = fs.String("run-id", "", "run id, the execution name; a finished run's id cannot be reused (default local-<UTC timestamp>-<random>)")
-	f.concurrency = fs.Int("concurrency", 0, "chunks copied at the same time per company (default: the template's ChunkConcurrency)")
+	f.concurrency = fs.Int("concurrency", 0, "chunks copied at the same time per company (default: the number of CPUs, between 2 and 8)")
 	f.companyConcurrency = fs.Int("company-concurrency", 0, "companies copied at the same time (default: the template's CompanyConcurrency)")
 	f.json = fs.Bool("json", false, "print the run report as JSON on stdout (progress goes to stderr)")
 	f.verbose = fs.Bool("v", false, "log the steps' structured logs to stderr")
@@ -113,11 +114,20 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runLocal(ctx, env, opts, *f.json, *f.verbose, stdout, stderr)
 }
 
+// defaultChunkConcurrency is ferry run's chunk concurrency: one chunk per
+// CPU (at least 2, so one chunk's export overlaps another's load; at most
+// 8). On one machine the databases share the CPUs: on 2 cores, 8 chunks at
+// once were slower and larger than 2 (docs/performance.md).
+func defaultChunkConcurrency() int { return min(max(runtime.NumCPU(), 2), 8) }
+
 // options reads the files and the environment the flags name; a non-zero
 // code is the exit code of a usage problem it printed.
 func (f *runFlags) options(stderr io.Writer) (local.Options, wire.Env, int) {
 	o := local.Options{RunID: *f.runID, RunDate: *f.runDate, Companies: f.companies,
 		CompanyConcurrency: *f.companyConcurrency, ChunkConcurrency: *f.concurrency, Bucket: local.DefaultBucket}
+	if o.ChunkConcurrency == 0 {
+		o.ChunkConcurrency = defaultChunkConcurrency()
+	}
 	store := f.getenv(wire.EnvStore)
 	if store == "" {
 		fmt.Fprintf(stderr, "ferry run: no store: pass --store file:///dir or s3://bucket (or set %s)\n", wire.EnvStore)

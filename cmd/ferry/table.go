@@ -44,7 +44,7 @@ func runTableAdd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			"integer. params_select is set to the parameters the query uses.",
 		"ferry table add --name orders \\\n"+
 			"  --query 'SELECT id, customer, total, updated_at FROM orders WHERE company = :company_id AND updated_at >= :since' \\\n"+
-			"  --chunk-column id --chunk-rows 200000",
+			"  --chunk-column id --chunk-rows 250000",
 		stdout, stderr).dbs(ops.AdminDB, ops.SourceDB).withJSON().noArgs().
 		withRunDate("date (YYYY-MM-DD) whose parameter values the check uses; default today")
 	name := c.fs.String("name", "", "target table name (required)")

@@ -20,8 +20,9 @@ const (
 // NULL (rows of the original tool).
 const DefaultChunkColumn = "id"
 
-// DefaultChunkRows is the chunk size of a table whose chunk_rows is NULL.
-const DefaultChunkRows int64 = 200_000
+// DefaultChunkRows is the chunk size of a table whose chunk_rows is NULL
+// (250k rows: faster than 100k and 200k in docs/performance.md).
+const DefaultChunkRows int64 = 250_000
 
 // CompanyRow is a companies row with its configuration and status.
 type CompanyRow struct {

@@ -522,7 +522,8 @@ func Build(ctx context.Context, src ferry.Source, companies []ferry.Company, tab
 // ranges [Lo, Hi) of the chunk column. The upper bound of the last chunk is
 // the maximum at planning time + 1, so rows inserted later with larger keys
 // are not half-copied. No rows: no chunks. Rows ≤ every: one chunk.
-// Otherwise the boundaries come from a keyset walk (Source.Boundaries), so
+// A dense key (denseStarts) is cut by arithmetic from its bounds;
+// otherwise the boundaries come from a keyset walk (Source.Boundaries), so
 // sparse keys give few chunks, never empty ranges by the million.
 func Chunk(ctx context.Context, src ferry.Source, query string, params map[string]ferry.Param, col string, every int64) (ferry.Bounds, []ferry.Chunk, error) {
 	b, err := src.Bounds(ctx, query, params, col)
@@ -536,7 +537,7 @@ func Chunk(ctx context.Context, src ferry.Source, query string, params map[strin
 		return b, nil, &ferry.DataError{Column: col, Msg: "the chunk column holds 9223372036854775807, which a half-open range cannot include", Fix: "use another chunk column"}
 	}
 	var starts []int64
-	if every > 0 && b.Rows > every {
+	if starts = denseStarts(b, every); starts == nil && every > 0 && b.Rows > every {
 		starts, err = src.Boundaries(ctx, query, params, col, b.Min, b.Max+1, every)
 		if err != nil {
 			return b, nil, fmt.Errorf("boundaries: %w", err)
