@@ -52,19 +52,24 @@ func (w *pgWorld) run(t *testing.T, runID string) (string, int) {
 // and `ferry company add`, to each target, and compares the published
 // table with the source value by value: PostgreSQL byte for byte, MariaDB
 // as each type's comparison says, with the values MySQL cannot hold NULL
-// (the table's policy --zero-dates null).
+// (the table's policy --zero-dates null); under the default policy error
+// such a value fails the run naming the row.
 func TestFidelityThroughRun(t *testing.T) {
-	for _, target := range []string{"postgres", "mysql"} {
+	for _, target := range []string{"postgres", "mysql", "mysql-error"} {
 		t.Run(target, func(t *testing.T) {
 			var (
 				targetURL, schema string
 				check             func(pgtest.Fixture)
 			)
+			policy := "null"
 			switch target {
 			case "postgres":
 				conn, u := testdb.PostgresConn(t)
 				targetURL, schema = u, "bi_fid"
 				check = func(fx pgtest.Fixture) { pgtest.CheckPostgresTarget(t, fx, conn, "bi_fid.matrix") }
+			case "mysql-error":
+				name, dsn := testdb.MySQL(t)
+				targetURL, schema, policy = mysqlURL(t, dsn), name, "error"
 			default:
 				name, dsn := testdb.MySQL(t)
 				targetURL, schema = mysqlURL(t, dsn), name
@@ -74,8 +79,16 @@ func TestFidelityThroughRun(t *testing.T) {
 			w := newPGWorld(t, targetURL)
 			fx := pgtest.FidelityFixture(t, w.source)
 			mustFerry(t, w.cli("company", "add", "--company-id", "1", "--alias", "fid", "--schema", schema, "--config", "min_id=0")...)
-			mustFerry(t, w.cli("table", "add", "--name", "matrix", "--query", fx.Query, "--chunk-rows", "4", "--zero-dates", "null")...)
+			mustFerry(t, w.cli("table", "add", "--name", "matrix", "--query", fx.Query, "--chunk-rows", "4", "--zero-dates", policy)...)
 			out, code := w.run(t, "fidelity-"+target)
+			if policy == "error" {
+				// A value MySQL cannot hold fails its chunk naming the row
+				// and the fix; the company is not published.
+				if code != 1 || !regexp.MustCompile(`DataError: export company 1 \(fid\), chunk matrix#\d+ \[\d+,\d+\): row \d+: column \w+: value "[^"]+" cannot be stored in MySQL: .*zero_dates policy to null`).MatchString(out) {
+					t.Fatalf("ferry run under the error policy: exit %d (want 1 and a DataError naming the row)\n%s", code, out)
+				}
+				return
+			}
 			if code != 0 || !strings.Contains(out, "SUCCEEDED") {
 				t.Fatalf("ferry run: exit %d\n%s", code, out)
 			}

@@ -58,8 +58,8 @@ type runFlags struct {
 
 func newRunFlags(fs *flag.FlagSet) *runFlags {
 	f := &runFlags{env: map[string]*string{
-		wire.EnvAdminDSN:          fs.String("admin-dsn", "", "admin database `URL` (mysql://user:pass@host:3306/db); default $"+wire.EnvAdminDSN),
-		wire.EnvSourceDSN:         fs.String("source-dsn", "", "source database `URL` (mysql://...); default $"+wire.EnvSourceDSN),
+		wire.EnvAdminDSN:          fs.String("admin-dsn", "", "admin database `URL` (mysql://user:pass@host:3306/db or postgres://...); default $"+wire.EnvAdminDSN),
+		wire.EnvSourceDSN:         fs.String("source-dsn", "", "source database `URL` (mysql://... or postgres://...); default $"+wire.EnvSourceDSN),
 		wire.EnvTargetDSN:         fs.String("target-dsn", "", "target database `URL` (mysql://... or postgres://...); default $"+wire.EnvTargetDSN),
 		wire.EnvStore:             fs.String("store", "", "object store: file:///dir or s3://bucket; default $"+wire.EnvStore),
 		wire.EnvS3Endpoint:        fs.String("s3-endpoint", "", "S3-compatible endpoint `URL` for an s3:// store (path-style); default $"+wire.EnvS3Endpoint),

@@ -40,9 +40,9 @@ func Flag(d Database) string { return "--" + string(d) + "-dsn" }
 func example(d Database) string {
 	switch d {
 	case AdminDB:
-		return "mysql://ferry:PASSWORD@db-host:3306/ferry_admin"
+		return "mysql://ferry:PASSWORD@db-host:3306/ferry_admin (or postgres://...)"
 	case SourceDB:
-		return "mysql://ferry_ro:PASSWORD@prod-replica:3306/app"
+		return "mysql://ferry_ro:PASSWORD@prod-replica:3306/app (or postgres://...)"
 	default:
 		return "postgres://ferry:PASSWORD@bi-host:5432/bi (or mysql://...)"
 	}
@@ -108,7 +108,7 @@ func open[T any](ctx context.Context, d Database, raw string, openDSN func(conte
 	return v, dsn, nil
 }
 
-// OpenAdmin opens the admin database at raw (a mysql:// URL). It does not
+// OpenAdmin opens the admin database at raw (a mysql:// or postgres:// URL). It does not
 // migrate; see admin.DB's RequireSchema and Migrate.
 func OpenAdmin(ctx context.Context, raw string) (*admin.DB, string, error) {
 	db, dsn, err := open(ctx, AdminDB, raw, func(ctx context.Context, d wire.DSN) (*admin.DB, error) {
@@ -125,7 +125,7 @@ type Source struct {
 }
 
 // SourceChecks is what the day-2 commands ask of a source beyond
-// ferry.Source; internal/mysql's Source implements it.
+// ferry.Source; internal/mysql's and internal/postgres's Source implement it.
 type SourceChecks interface {
 	ferry.Source
 	// CheckRead checks that the account may read its database and returns
@@ -137,7 +137,7 @@ type SourceChecks interface {
 // Close closes the pool.
 func (s *Source) Close() { s.close() }
 
-// OpenSource opens the source database at raw (a mysql:// URL).
+// OpenSource opens the source database at raw (a mysql:// or postgres:// URL).
 func OpenSource(ctx context.Context, raw string) (*Source, error) {
 	s, dsn, err := open(ctx, SourceDB, raw, func(ctx context.Context, d wire.DSN) (*Source, error) {
 		src, done, err := Engines.OpenSource(ctx, d, nil)
