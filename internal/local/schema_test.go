@@ -236,15 +236,17 @@ func timeCol(name string, fsp int) shapeCol {
 const (
 	itemsV1 = "SELECT id, amount, at, note, data FROM items WHERE company_id = :company_id"
 	// itemsV2 re-casts note to bytes (as docs/types.md recommends for
-	// NUL bytes) and data, a BLOB, to text, and adds a column.
-	itemsV2 = "SELECT id, amount, at, CAST(note AS BINARY) AS note, CONVERT(data USING utf8mb4) AS data, extra FROM items WHERE company_id = :company_id"
+	// NUL bytes) and data, a BLOB, to text; itemsV3 adds a column.
+	itemsV2 = "SELECT id, amount, at, CAST(note AS BINARY) AS note, CONVERT(data USING utf8mb4) AS data FROM items WHERE company_id = :company_id"
+	itemsV3 = "SELECT id, amount, at, CAST(note AS BINARY) AS note, CONVERT(data USING utf8mb4) AS data, extra FROM items WHERE company_id = :company_id"
 )
 
 var (
 	colsV1 = []shapeCol{{"id", "q.id", "id", "id::text"}, {"amount", "CAST(q.amount AS CHAR)", "CAST(amount AS CHAR)", "amount::text"},
 		timeCol("at", 0), hexCol("note"), bytesCol("data")}
 	colsV2 = []shapeCol{{"id", "q.id", "id", "id::text"}, {"amount", "CAST(q.amount AS CHAR)", "CAST(amount AS CHAR)", "amount::text"},
-		timeCol("at", 6), bytesCol("note"), hexCol("data"), hexCol("extra")}
+		timeCol("at", 6), bytesCol("note"), hexCol("data")}
+	colsV3 = append(colsV2[:len(colsV2):len(colsV2)], hexCol("extra"))
 )
 
 // fillItems creates the source table items (version 1: decimal(10,2),
@@ -274,10 +276,12 @@ func changeItems(t *testing.T, db *sql.DB) {
 }
 
 // TestSchemaChangesEvolve: a run publishes items; the source then widens
-// a decimal and a datetime, the query re-casts a text column to bytes and
-// a BLOB to text and returns a new column; the next run publishes the new
-// shape, every value exactly the source's, with the live table's primary
-// key still there. On both targets.
+// a decimal and a datetime, and the query re-casts a text column to bytes
+// and a BLOB to text (before, these published rounded numbers, hex text
+// and NULL without a word); the next run publishes the new shape, every
+// value exactly the source's, with the live table's primary key and
+// indexes still there; then the query returns a new column, published the
+// same way. On both targets.
 func TestSchemaChangesEvolve(t *testing.T) {
 	for _, engine := range []ferry.Engine{ferry.EngineMySQL, ferry.EnginePostgres} {
 		t.Run(string(engine), func(t *testing.T) {
@@ -297,16 +301,24 @@ func TestSchemaChangesEvolve(t *testing.T) {
 			}
 			r.compare(t, strings.ReplaceAll(itemsV2, ":company_id", "?"), colsV2)
 			r.checkTypes(t, map[ferry.Engine][]string{
-				ferry.EngineMySQL:    {"amount decimal(12,4)", "at datetime(6)", "note mediumblob", "data mediumtext", "extra varchar(20)"},
-				ferry.EnginePostgres: {"amount numeric(12,4)", "at timestamp(6) without time zone", "note bytea", "data text", "extra character varying(20)"},
+				ferry.EngineMySQL:    {"amount decimal(12,4)", "at datetime(6)", "note mediumblob", "data mediumtext"},
+				ferry.EnginePostgres: {"amount numeric(12,4)", "at timestamp(6) without time zone", "note bytea", "data text"},
 			}[engine])
 
-			// A third run with the same shape takes the live table LIKE it
-			// is and publishes the same values.
+			r.setTable(t, itemsV3, ferry.SchemaEvolve)
 			if res := r.run(t, "run-3"); res.Failed() {
 				t.Fatalf("run 3: %s: %s", res.Execution.Error, res.Execution.Cause)
 			}
-			r.compare(t, strings.ReplaceAll(itemsV2, ":company_id", "?"), colsV2)
+			r.compare(t, strings.ReplaceAll(itemsV3, ":company_id", "?"), colsV3)
+			r.checkTypes(t, map[ferry.Engine][]string{
+				ferry.EngineMySQL: {"extra varchar(20)"}, ferry.EnginePostgres: {"extra character varying(20)"}}[engine])
+
+			// A fourth run with the same shape takes the live table LIKE it
+			// is and publishes the same values.
+			if res := r.run(t, "run-4"); res.Failed() {
+				t.Fatalf("run 4: %s: %s", res.Execution.Error, res.Execution.Cause)
+			}
+			r.compare(t, strings.ReplaceAll(itemsV3, ":company_id", "?"), colsV3)
 		})
 	}
 }
@@ -346,6 +358,15 @@ func (r *shapeRun) checkTypes(t *testing.T, want []string) {
 	if pk == 0 {
 		t.Error("the live table lost its primary key")
 	}
+	var byAmount int
+	if r.engine == ferry.EngineMySQL {
+		testdb.Must(t, "index", r.mdb.QueryRow("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'items' AND COLUMN_NAME = 'amount'", r.schema).Scan(&byAmount))
+	} else {
+		testdb.Must(t, "index", r.pg.QueryRow(context.Background(), "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = 'items' AND indexdef LIKE '%(amount)'", r.schema).Scan(&byAmount))
+	}
+	if byAmount == 0 {
+		t.Error("the live table lost its index on amount")
+	}
 }
 
 // indexLive gives the live table a primary key and indexes by hand (a
@@ -376,7 +397,7 @@ func TestSchemaChangesRefuse(t *testing.T) {
 			before := r.liveText(t, colsV1)
 
 			changeItems(t, r.src)
-			r.setTable(t, itemsV2, ferry.SchemaRefuse)
+			r.setTable(t, itemsV3, ferry.SchemaRefuse)
 			res := r.run(t, "run-2")
 			if !res.Failed() {
 				t.Fatal("run 2 succeeded; want the company failed by the refused schema change")
