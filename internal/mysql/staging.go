@@ -33,6 +33,8 @@ import (
 // Without cols (nil) a live table is copied LIKE it is. An index on the
 // chunk column is added when none leads with it. Idempotent. Grants are by
 // name, so none are lost.
+// Triggers an interrupted swap left on staging go back to the live table
+// first (reclaimTriggers).
 //
 // Derived columns keep NOT NULL, except DATE, DATETIME and TIMESTAMP ones:
 // the zero-date policy "null" writes NULL for a zero date, also from a
@@ -45,6 +47,11 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 	live, err := tableExists(ctx, t.db, schema, table)
 	if err != nil {
 		return classify(op, err)
+	}
+	if live {
+		if err := t.reclaimTriggers(ctx, schema, table, staging); err != nil {
+			return classify(op+": give the live table back its triggers", err)
+		}
 	}
 	if _, err := t.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+qualified(schema, staging)); err != nil {
 		return classify(op, err)

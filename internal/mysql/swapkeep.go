@@ -251,3 +251,34 @@ func (k keeper) columnComments(ctx context.Context, tb ferry.SwapTable, differ m
 	}
 	return nil
 }
+
+// reclaimTriggers moves every trigger of staging back to the live table
+// table, for PrepareStaging before it drops staging: a swap that moved
+// live's triggers to staging and stopped before its RENAME (an invocation
+// killed, a run abandoned) left them there, and dropping staging would
+// lose them. Ferry puts no trigger of its own on a staging table.
+func (t *Target) reclaimTriggers(ctx context.Context, schema, table, staging string) error {
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	k := keeper{conn: conn, schema: schema}
+	trs, err := k.triggers(ctx, staging)
+	if err != nil || len(trs) == 0 {
+		return err
+	}
+	var mode string
+	if err := conn.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
+		return err
+	}
+	tb := ferry.SwapTable{Table: table, Staging: staging}
+	for _, tr := range trs {
+		if err := k.move(ctx, tb, tr, staging, table, mode); err != nil {
+			return err
+		}
+		t.opts.log.WarnContext(ctx, "mysql: a trigger left on the staging table by an interrupted swap was given back to the live table",
+			"schema", schema, "table", table, "trigger", tr.name)
+	}
+	return nil
+}

@@ -30,10 +30,13 @@ func definition(t *testing.T, db *sql.DB, schema, table string) string {
 	return strings.Join(out, "\n")
 }
 
+var orderCols = []ferry.Column{{Name: "id", Type: "int"}, {Name: "v", Type: "varchar(20)", Nullable: true}}
+
 // definedOrders makes the live table orders (ids 1-3) with comments and
 // three triggers, two of them on the same event in a given order, one
-// created under another sql_mode; they write to audit.
-func definedOrders(t *testing.T, db *sql.DB) {
+// created under another sql_mode; they write to audit. It returns its
+// definition.
+func definedOrders(t *testing.T, db *sql.DB, schema string) string {
 	t.Helper()
 	for _, s := range []string{
 		"CREATE TABLE audit (seq int AUTO_INCREMENT PRIMARY KEY, what varchar(40))",
@@ -41,14 +44,15 @@ func definedOrders(t *testing.T, db *sql.DB) {
 		"INSERT INTO orders VALUES (1, 'a'), (2, 'b'), (3, 'c')",
 		"CREATE TRIGGER t_second AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit (what) VALUES (CONCAT('second ', NEW.id))",
 		"CREATE TRIGGER t_first AFTER INSERT ON orders FOR EACH ROW PRECEDES t_second INSERT INTO audit (what) VALUES (CONCAT('first ', NEW.id))",
-		"SET SESSION sql_mode = 'ANSI_QUOTES'",
 	} {
 		exec(t, db, s)
 	}
-	db.SetMaxOpenConns(1) // the sql_mode above is the one connection's
+	db.SetMaxOpenConns(1) // the sql_mode below is the one connection's
 	defer db.SetMaxOpenConns(0)
+	exec(t, db, "SET SESSION sql_mode = 'ANSI_QUOTES'")
 	exec(t, db, `CREATE TRIGGER t_upper BEFORE UPDATE ON orders FOR EACH ROW SET NEW.v = UPPER(NEW.v)`)
 	exec(t, db, "SET SESSION sql_mode = DEFAULT")
+	return definition(t, db, schema, "orders")
 }
 
 // TestSwapKeepsTriggersAndComments: a MySQL swap carries the live table's
@@ -60,11 +64,8 @@ func definedOrders(t *testing.T, db *sql.DB) {
 // refused before anything of live changed.
 func TestSwapKeepsTriggersAndComments(t *testing.T) {
 	db, schema := openDB(t)
-	tgt := NewTarget(db)
-	cols := []ferry.Column{{Name: "id", Type: "int"}, {Name: "v", Type: "varchar(20)", Nullable: true}}
-	stg := ferry.StagingName("orders")
-	definedOrders(t, db)
-	want := definition(t, db, schema, "orders")
+	tgt, cols, stg := NewTarget(db), orderCols, ferry.StagingName("orders")
+	want := definedOrders(t, db, schema)
 	for run := 1; run <= 2; run++ {
 		testdb.Must(t, "prepare", tgt.PrepareStaging(ctxT(t), schema, "orders", stg, cols, "id"))
 		if run == 2 { // changed while the run was under way
@@ -161,5 +162,32 @@ func TestSwapRepeatableReadReader(t *testing.T) {
 	}
 	if n := count(t, db, "SELECT COUNT(*) FROM orders"); n != 6 {
 		t.Fatalf("a new reader sees %d rows, want 6", n)
+	}
+}
+
+// TestPrepareStagingReclaimsTriggers: a swap that moved the live table's
+// triggers to staging and was then killed before its RENAME, in a run
+// that was abandoned, left them on staging; the next run's PrepareStaging
+// gives them back to live before it drops staging.
+func TestPrepareStagingReclaimsTriggers(t *testing.T) {
+	db, schema := openDB(t)
+	tgt, cols, stg := NewTarget(db), orderCols, ferry.StagingName("orders")
+	want := definedOrders(t, db, schema)
+	testdb.Must(t, "prepare", tgt.PrepareStaging(ctxT(t), schema, "orders", stg, cols, "id"))
+	conn, err := db.Conn(ctxT(t))
+	testdb.Must(t, "conn", err)
+	defer conn.Close()
+	k := keeper{conn: conn, schema: schema}
+	trs, err := k.triggers(ctxT(t), "orders")
+	testdb.Must(t, "triggers", err)
+	for _, tr := range trs { // the interrupted swap's move
+		testdb.Must(t, "move", k.move(ctxT(t), ferry.SwapTable{Table: "orders", Staging: stg}, tr, "orders", stg, "STRICT_TRANS_TABLES"))
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?", schema, stg); n != 3 {
+		t.Fatalf("test is void: staging has %d triggers", n)
+	}
+	testdb.Must(t, "prepare again", tgt.PrepareStaging(ctxT(t), schema, "orders", stg, cols, "id"))
+	if got := definition(t, db, schema, "orders"); got != want {
+		t.Fatalf("live after PrepareStaging:\n%s\nwant\n%s", got, want)
 	}
 }
