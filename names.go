@@ -94,6 +94,14 @@ func ChunkKey(runID, alias, table string, index int) string {
 	return path.Join(runID, alias, table, fmt.Sprintf("%06d.csv.gz", index))
 }
 
+// FailedKey is the object key of the note a chunk's failed export or load
+// leaves (its step, error type and message): finish-run quotes it for a
+// chunk that was never loaded, since the Distributed Map reports only that
+// a child execution failed.
+func FailedKey(runID, alias, table string, index int) string {
+	return path.Join(runID, alias, table, fmt.Sprintf("%06d.failed.json", index))
+}
+
 // DoneKey is the object key of the ChunkDone marker of the chunk at key.
 func DoneKey(runID, alias, table string, index int) string {
 	return path.Join(runID, alias, table, fmt.Sprintf("%06d.done.json", index))

@@ -157,7 +157,7 @@ func (w *world) put(t *testing.T, key string, body []byte) {
 // Before the run, it is overwritten by the export: the run succeeds with
 // the new values. Replacing the fresh export between export-chunk and
 // load-chunk (a late upload of an earlier attempt), it is refused by the
-// load's SHA-256 check: alpha fails naming the chunk, its live table keeps
+// load's checksum check: alpha fails naming the chunk, its live table keeps
 // the earlier run's values, nothing of the leftover is published.
 func TestLeftoverObjectNeverLoaded(t *testing.T) {
 	t.Parallel()
@@ -191,12 +191,12 @@ func TestLeftoverObjectNeverLoaded(t *testing.T) {
 			if d := diff(before["alpha"], w.liveRows(t, companies[0])); d == "" {
 				t.Errorf("alpha's live table holds the leftover's (earlier run's) values")
 			}
-			// The cause names the chunk (orders#0). It does not yet carry the
-			// chunk's own error ("does not match its export", in the chunk's
-			// child execution), and the run history has no row for alpha's
-			// table: see /work/lanes/notes/deploy.md.
-			if !strings.Contains(res.Execution.Cause, "orders#0") {
-				t.Errorf("the cause does not name the refused chunk orders#0: %s", res.Execution.Cause)
+			// The cause names the chunk and quotes its own error and fix
+			// (from the chunk's failure note).
+			for _, want := range []string{"orders#0", "load-chunk failed: DataError", "does not match its export", "fix: rerun the workflow"} {
+				if !strings.Contains(res.Execution.Cause, want) {
+					t.Errorf("the cause lacks %q: %s", want, res.Execution.Cause)
+				}
 			}
 		})
 	}

@@ -46,7 +46,9 @@ func (s *Steps) ExportChunk(ctx context.Context, task ferry.ChunkTask) (ferry.Ex
 	defer cancel()
 	out, err := s.exportChunk(ctx, task)
 	if err != nil {
-		return ferry.ExportChunkOutput{}, s.fail(ctx, log, "export-chunk", err)
+		out := s.fail(ctx, log, "export-chunk", err)
+		s.noteChunkFailure(ctx, task, "export-chunk", out)
+		return ferry.ExportChunkOutput{}, out
 	}
 	log.InfoContext(ctx, "chunk exported", "rows", out.Rows, "bytes", out.Bytes, "raw_bytes", out.RawBytes, "seconds", out.Seconds)
 	s.emit(ctx, s.d.Metrics.Chunk("Export", task.Alias, task.Table, task.RunID, task.Chunk.Index, out.Rows, out.Bytes, out.Seconds))
@@ -120,7 +122,9 @@ func (s *Steps) LoadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferr
 	defer cancel()
 	out, err := s.loadChunk(ctx, in)
 	if err != nil {
-		return ferry.LoadChunkOutput{}, s.fail(ctx, log, "load-chunk", err)
+		fail := s.fail(ctx, log, "load-chunk", err)
+		s.noteChunkFailure(ctx, in.ChunkTask, "load-chunk", fail)
+		return ferry.LoadChunkOutput{}, fail
 	}
 	log.InfoContext(ctx, "chunk loaded", "rows", out.Rows, "seconds", out.Seconds)
 	s.emit(ctx, s.d.Metrics.Chunk("Load", in.Alias, in.Table, in.RunID, in.Chunk.Index, out.Rows, in.Bytes, out.Seconds))

@@ -200,6 +200,8 @@ func (s *Steps) unloadedTables(ctx context.Context, runID string, o ferry.Compan
 	type miss struct {
 		n, of int
 		first string
+		// The first unloaded chunk that left a failure note, and its key.
+		failed, note string
 	}
 	per := map[string]*miss{}
 	var order []string
@@ -215,13 +217,20 @@ func (s *Steps) unloadedTables(ctx context.Context, runID string, o ferry.Compan
 			if m.n == 0 {
 				m.first = ferry.ChunkName(t.Table, t.Chunk)
 			}
+			if k := ferry.FailedKey(runID, t.Alias, t.Table, t.Chunk.Index); m.note == "" && have[k] {
+				m.failed, m.note = ferry.ChunkName(t.Table, t.Chunk), k
+			}
 			m.n++
 		}
 	}
 	var out []string
 	for _, tb := range order {
 		if m := per[tb]; m.n > 0 {
-			out = append(out, fmt.Sprintf("company %s, table %s: %d of %d chunks not loaded (first: %s)", companyName(o.CompanyID, o.Alias), tb, m.n, m.of, m.first))
+			line := fmt.Sprintf("company %s, table %s: %d of %d chunks not loaded (first: %s)", companyName(o.CompanyID, o.Alias), tb, m.n, m.of, m.first)
+			if m.note != "" {
+				line += s.chunkFailureLine(ctx, m.failed, m.note)
+			}
+			out = append(out, line)
 		}
 	}
 	return out
