@@ -453,11 +453,11 @@ func TestExactTypes(t *testing.T) {
 	testdb.Must(t, "open source", err)
 	t.Cleanup(func() { root.Close() })
 	mustExec(t, root, "CREATE TABLE exact (id BIGINT PRIMARY KEY, company_id BIGINT NOT NULL, d DECIMAL(10,2) UNSIGNED NOT NULL, b BIT(8) NULL, v VARCHAR(17) NULL, "+
-		"e ENUM('small','medium','large') NULL, i4 INET4 NULL, i6 INET6 NULL, u UUID NULL)")
+		"e ENUM('small','medium','large') NULL, i4 INET4 NULL, i6 INET6 NULL, u UUID NULL, k VARCHAR(8) COLLATE utf8mb4_bin NULL)")
 	for id := 1; id <= 12; id++ {
-		mustExec(t, root, "INSERT INTO exact VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?)", id, fmt.Sprintf("%d.%02d", 99999999-id, id), id*21%256,
+		mustExec(t, root, "INSERT INTO exact VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)", id, fmt.Sprintf("%d.%02d", 99999999-id, id), id*21%256,
 			strings.Repeat("é", id%18), []string{"small", "medium", "large"}[id%3], fmt.Sprintf("192.0.2.%d", id), fmt.Sprintf("2001:db8::%x", id*4099),
-			fmt.Sprintf("123e4567-e89b-12d3-a456-%012d", id))
+			fmt.Sprintf("123e4567-e89b-12d3-a456-%012d", id), []string{"a", "A", "b"}[id%3])
 	}
 	mustExec(t, root, "INSERT INTO exact (id, company_id, d) VALUES (13, 1, 0.01)")
 	cfg, err := drv.ParseDSN(dsn)
@@ -466,10 +466,10 @@ func TestExactTypes(t *testing.T) {
 	cfg.Passwd = "ro-pass-1"
 	roDSN := cfg.FormatDSN()
 
-	const query = "SELECT id, d, b, v, e, i4, i6, u FROM exact WHERE company_id = :company_id"
+	const query = "SELECT id, d, b, v, e, i4, i6, u, k FROM exact WHERE company_id = :company_id"
 	cols := []shapeCol{{"id", "q.id", "id", "id::text"}, {"d", "CAST(q.d AS CHAR)", "CAST(d AS CHAR)", "d::text"},
 		{"b", "LPAD(BIN(q.b), 8, '0')", "LPAD(BIN(b), 8, '0')", "b::text"},
-		hexCol("v"), hexCol("e"), addrCol("i4"), addrCol("i6"), addrCol("u")}
+		hexCol("v"), hexCol("e"), addrCol("i4"), addrCol("i6"), addrCol("u"), hexCol("k")}
 	want := map[ferry.Engine][]string{
 		ferry.EngineMySQL: {"d decimal(10,2) unsigned", "b bit(8)", "v varchar(17)", "e enum('small','medium','large')",
 			"i4 inet4", "i6 inet6", "u uuid"},
@@ -495,6 +495,14 @@ func TestExactTypes(t *testing.T) {
 				}
 				r.compare(t, strings.ReplaceAll(query, ":company_id", "?"), cols)
 				r.checkColumns(t, want[engine])
+				if engine == ferry.EngineMySQL {
+					// The source's collation is kept ('a' and 'A' stay distinct).
+					var coll string
+					testdb.Must(t, "collation", r.mdb.QueryRow("SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'items' AND COLUMN_NAME = 'k'", r.schema).Scan(&coll))
+					if coll != "utf8mb4_bin" {
+						t.Errorf("live column k has collation %s, want the source's utf8mb4_bin", coll)
+					}
+				}
 			})
 		}
 	}
