@@ -1,89 +1,225 @@
 #!/usr/bin/env bash
-# make bench: copy the reference `orders` table (shared/reference/orders-gen.sql shape:
-# 8 mixed-type columns with deliberate traps, 20 skewed companies) from MariaDB to
-# PostgreSQL twice in one invocation, and print both with their ratio:
-#   1. a direct pipe: mariadb --quick | psql \copy  (the baseline; no S3, no chunks, no swap)
-#   2. ferry run: the real state machine, in-process, through a local store, with
-#      chunking, gzip, staging, verification and the atomic swap.
-# Wall time and peak RSS come from GNU time; rows/s = rows / wall.
+# make bench (#12): the reference `orders` table (shared/reference/orders-gen.sql: 8 mixed-type
+# columns with deliberate traps, 20 skewed companies, PRIMARY KEY (id) and one secondary index)
+# copied by each peer and by Ferry in ONE invocation, the same table shape (primary key and the
+# secondary index) on every side, so the ratios compare like for like on a shared, noisy machine:
 #
-# BENCH_ROWS (default 1000000) rows; the source is generated once and reused.
-# BENCH_CHUNK_ROWS (default 100000) rows per chunk; BENCH_CONCURRENCY (default 2) chunks at once.
+#   MariaDB -> PostgreSQL
+#     pipe      mariadb --quick | psql COPY, then PRIMARY KEY + index          (the baseline)
+#     shaped    the same pipe into a table shaped like Ferry's, then PK + index
+#     ceiling   PostgreSQL's ingest ceiling: 2 parallel COPYs from files, then PK + index
+#     ferry     ferry run (second run: the live table exists with its PK + index)
+#   MariaDB -> MariaDB
+#     mydumper  mydumper | myloader, 2 threads (if installed; else `mypipe`, mariadb | LOAD DATA)
+#     ferrymy   ferry run (second run, live has its PK + index)
+#
+# Each case: wall s, client CPU s (user+sys of the client processes, GNU time), server CPU s
+# (MariaDB's and PostgreSQL's processes, /proc, during the case: other users of the servers
+# count too), peak RSS MB (the largest client process) and the ratios. The last line is
+# `bench: PASS` or `bench: FAIL <targets missed>` (issue #12's targets):
+#   ferry -> PostgreSQL wall <= 0.8x pipe, client CPU <= 0.6x pipe's; ferry -> MariaDB wall
+#   <= 0.8x mydumper's; every ferry run's peak RSS <= 48 MB.
+#
+# BENCH_ROWS (default 2000000; `make bench ROWS=200000`) rows, generated once per size;
+# BENCH_CHUNK_ROWS (default 250000) rows per chunk; BENCH_CONCURRENCY (default: ferry run's,
+# the CPU count) chunks at once; BENCH_PG=0 skips the PostgreSQL -> PostgreSQL case (lane pg).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 
-ROWS=${BENCH_ROWS:-1000000}
-CHUNK_ROWS=${BENCH_CHUNK_ROWS:-100000}
-CONC=${BENCH_CONCURRENCY:-2}
+ROWS=${BENCH_ROWS:-2000000}
+CHUNK_ROWS=${BENCH_CHUNK_ROWS:-250000}
+CONC=${BENCH_CONCURRENCY:-$(n=$(nproc); [ "$n" -lt 2 ] && n=2; [ "$n" -gt 8 ] && n=8; echo $n)}
 MY="mariadb --protocol=tcp -h127.0.0.1 -uroot --default-character-set=utf8mb4"
-PG_URL=postgres://postgres@127.0.0.1:5432/ferry_bench?sslmode=disable
-SRC=ferry_bench_src
+PSQL="psql -q -h 127.0.0.1 -U postgres"
+SRC=ferry_bench_src_$ROWS
 ADMIN=ferry_bench_admin
+PGDB=ferry_bench
+MYDST=ferry_bench_mydst
+COLS="id, company_id, customer, note, amount, created_at, status, payload"
+PIPE_SELECT="SELECT id, company_id, customer, note, amount, IF(created_at = 0, NULL, created_at), status, payload FROM orders"
 STORE=$(mktemp -d /tmp/ferry-bench-store.XXXXXX)
 trap 'rm -rf "$STORE"' EXIT
+CASES=()
+
 [ -x /usr/bin/time ] || { echo "bench needs GNU time: apt-get install time"; exit 1; }
-GEN=""
-for d in ../shared/reference /work/shared/reference; do [ -f "$d/orders-gen.sql" ] && GEN="$d/orders-gen.sql" && break; done
-[ -n "$GEN" ] || { echo "orders-gen.sql not found in ../shared/reference"; exit 1; }
+[ -x ./bin/ferry ] || { echo "bench needs bin/ferry: make cli"; exit 1; }
 
-# The peers' figures were taken with innodb_buffer_pool_size=6G and innodb_log_file_size=2G.
-bp=$($MY -N -e "SELECT @@innodb_buffer_pool_size DIV 1048576")
-if [ "$bp" -lt 2048 ]; then
-  echo "note: innodb_buffer_pool_size is ${bp} MB; the reference figures use 6G"
-  echo "      (SET GLOBAL innodb_buffer_pool_size=6*1024*1024*1024; SET GLOBAL innodb_log_file_size=2*1024*1024*1024)"
-fi
-have=$($MY -N -e "SELECT COUNT(*) FROM $SRC.orders" 2>/dev/null || echo 0)
-if [ "$have" != "$ROWS" ]; then
-  echo "generating $ROWS rows in $SRC.orders (once) ..."
-  $MY -e "CREATE DATABASE IF NOT EXISTS $SRC"
-  sed "s/@ROWS@/$ROWS/" "$GEN" | $MY "$SRC"
-fi
-psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS ferry_bench WITH (FORCE)" -c "CREATE DATABASE ferry_bench"
-
-# The admin database: one company, one table, zero dates become NULL (the reference data has some).
-$MY -e "DROP DATABASE IF EXISTS $ADMIN; CREATE DATABASE $ADMIN"
-export FERRY_ADMIN_DSN="mysql://root@127.0.0.1:3306/$ADMIN"
-export FERRY_SOURCE_DSN="mysql://root@127.0.0.1:3306/$SRC"
-export FERRY_TARGET_DSN="$PG_URL"
-export FERRY_STORE="file://$STORE"
-./bin/ferry admin migrate >/dev/null
-$MY "$ADMIN" -e "INSERT INTO companies (company_id, status, alias) VALUES (1, 'active', 'bench');
-  INSERT INTO tables (name, status, query_select, params_select, chunk_column, chunk_rows, zero_dates)
-  VALUES ('orders', 'active', 'SELECT id, company_id, customer, note, amount, created_at, status, payload FROM orders', '', 'id', $CHUNK_ROWS, 'null');"
-
-measure() { # name, command...: sets <name>_s (wall seconds) and <name>_kb (peak RSS)
-  local name=$1; shift
-  if ! /usr/bin/time -f "%e %M" -o "$STORE/.time.$name" "$@" >"$STORE/.out.$name" 2>&1; then
-    tail -20 "$STORE/.out.$name"; echo "bench: $name failed"; exit 1
-  fi
-  read -r "${name}_s" "${name}_kb" < <(tail -1 "$STORE/.time.$name")
+# server_ticks: CPU clock ticks of the database servers' processes so far (mariadbd; every
+# postgres process plus what the postmaster collected from its exited backends).
+server_ticks() {
+  local t=0 p f
+  for p in $(pgrep -x mariadbd) $(pgrep -x postgres); do
+    f=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+    set -- $f
+    t=$((t + ${12} + ${13} + ${14} + ${15}))
+  done
+  echo $t
 }
 
-echo "direct pipe: mariadb --quick | psql \\copy ..."
-psql -q -h 127.0.0.1 -U postgres -d ferry_bench -c "CREATE TABLE pipe_orders (id bigint NOT NULL, company_id integer NOT NULL, customer varchar(64) NOT NULL, note text, amount numeric(12,2) NOT NULL, created_at timestamp, status smallint NOT NULL, payload text)"
-# mariadb --batch escapes \n, \t and \\ the way COPY's text format reads them, but not CR: sed does.
-measure pipe bash -c "set -o pipefail; $MY --quick --batch --skip-column-names $SRC -e \"SELECT id, company_id, customer, note, amount, IF(created_at = 0, NULL, created_at), status, payload FROM orders\" | sed 's/\r/\\\\r/g' | psql -q -h 127.0.0.1 -U postgres -d ferry_bench -c \"\\copy pipe_orders FROM STDIN WITH (FORMAT text, NULL 'NULL')\" && psql -q -h 127.0.0.1 -U postgres -d ferry_bench -c 'CREATE INDEX ON pipe_orders (id)'"
+# measure name command...: runs the case, records <name>_s (wall), <name>_cpu (client
+# user+sys), <name>_srv (server CPU s) and <name>_kb (peak RSS KB).
+measure() {
+  local name=$1; shift
+  local t0 t1 w u s m
+  t0=$(server_ticks)
+  if ! /usr/bin/time -f "%e %U %S %M" -o "$STORE/.time.$name" "$@" >"$STORE/.out.$name" 2>&1; then
+    tail -20 "$STORE/.out.$name"; echo "bench: FAIL $name did not run"; exit 1
+  fi
+  t1=$(server_ticks)
+  read -r w u s m < <(tail -1 "$STORE/.time.$name")
+  printf -v "${name}_s" %s "$w"
+  printf -v "${name}_cpu" %s "$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')"
+  printf -v "${name}_srv" %s "$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}')"
+  printf -v "${name}_kb" %s "$m"
+}
 
-echo "ferry run: the state machine, $CHUNK_ROWS rows per chunk, $CONC at once ..."
-measure ferry ./bin/ferry run --concurrency "$CONC" --run-id "bench-$(date +%s)"
+# row name label: one line of the table.
+row() {
+  local s=${1}_s c=${1}_cpu v=${1}_srv k=${1}_kb
+  printf "%-58s %8.1f %9.2f %9.2f %8.1f\n" "$2" "${!s}" "${!c}" "${!v}" "$(awk -v k="${!k}" 'BEGIN{print k/1024}')"
+}
 
-got_pipe=$(psql -At -h 127.0.0.1 -U postgres -d ferry_bench -c "SELECT count(*) FROM pipe_orders")
-got_ferry=$(psql -At -h 127.0.0.1 -U postgres -d ferry_bench -c "SELECT count(*) FROM bi_bench.orders")
-[ "$got_pipe" = "$ROWS" ] || { echo "the pipe copied $got_pipe rows, want $ROWS"; exit 1; }
-[ "$got_ferry" = "$ROWS" ] || { echo "ferry copied $got_ferry rows, want $ROWS"; cat "$STORE/.out.ferry"; exit 1; }
+want_rows() { # what table got
+  [ "$2" = "$ROWS" ] || { echo "bench: FAIL $1 copied $2 rows, want $ROWS"; exit 1; }
+}
 
-awk -v rows="$ROWS" -v ps="$pipe_s" -v pk="$pipe_kb" -v fs="$ferry_s" -v fk="$ferry_kb" -v gp="$got_pipe" 'BEGIN {
-  printf "\n%-32s %10s %12s %12s\n", "copy of " rows " rows", "wall s", "rows/s", "peak RSS MB"
-  printf "%-32s %10.1f %12.0f %12.1f\n", "direct pipe (mariadb | psql)", ps, rows/ps, pk/1024
-  printf "%-32s %10.1f %12.0f %12.1f\n", "ferry run (state machine)", fs, rows/fs, fk/1024
-  printf "\nferry / pipe: wall %.2fx, rows/s %.2fx, peak RSS %.2fx\n", fs/ps, (rows/fs)/(rows/ps), fk/pk
-}'
-if [ "$ROWS" = 2000000 ]; then
-  echo; echo "peers on the same 2M-row table (shared/reference/README.md), wall s:"
-  echo "  PostgreSQL ingest ceiling 9.1 | direct pipe 13.4 | mydumper/myloader 18.7 | sling 23.9 | mysqldump|mariadb 39.9 | pgloader 54.2"
-fi
+setup_source() {
+  local gen="" d have
+  for d in ../shared/reference /work/shared/reference; do [ -f "$d/orders-gen.sql" ] && gen="$d/orders-gen.sql" && break; done
+  [ -n "$gen" ] || { echo "orders-gen.sql not found in ../shared/reference"; exit 1; }
+  local bp
+  bp=$($MY -N -e "SELECT @@innodb_buffer_pool_size DIV 1048576")
+  [ "$bp" -ge 2048 ] || echo "note: innodb_buffer_pool_size is ${bp} MB; the peers' reference figures used 6G"
+  have=$($MY -N -e "SELECT COUNT(*) FROM $SRC.orders" 2>/dev/null || echo 0)
+  if [ "$have" != "$ROWS" ]; then
+    echo "generating $ROWS rows in $SRC.orders (once) ..."
+    $MY -e "DROP DATABASE IF EXISTS $SRC; CREATE DATABASE $SRC"
+    sed "s/@ROWS@/$ROWS/" "$gen" | $MY "$SRC"
+  fi
+}
 
+# ferry_env engine: the admin database (one company, one table) and the target for engine.
+ferry_env() {
+  export FERRY_ADMIN_DSN="mysql://root@127.0.0.1:3306/$ADMIN"
+  export FERRY_SOURCE_DSN="mysql://root@127.0.0.1:3306/$SRC"
+  export FERRY_STORE="file://$STORE/chunks"
+  if [ "$1" = postgres ]; then
+    export FERRY_TARGET_DSN="postgres://postgres@127.0.0.1:5432/$PGDB?sslmode=disable"
+  else
+    export FERRY_TARGET_DSN="mysql://root@127.0.0.1:3306/$MYDST"
+  fi
+  $MY -e "DROP DATABASE IF EXISTS $ADMIN; CREATE DATABASE $ADMIN"
+  ./bin/ferry admin migrate >/dev/null
+  ./bin/ferry table add --name orders --query "SELECT $COLS FROM orders" --chunk-rows "$CHUNK_ROWS" --zero-dates null >/dev/null
+  ./bin/ferry company add --company-id 1 --alias bench >/dev/null
+}
+
+ferry_run() { # name: a timed ferry run (chunk objects removed first)
+  rm -rf "$STORE/chunks"
+  measure "$1" ./bin/ferry run --concurrency "$CONC" --run-id "bench-$1-$(date +%s)"
+}
+
+bench_to_postgres() {
+  echo "MariaDB -> PostgreSQL, $ROWS rows ..."
+  $PSQL -d postgres -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" -c "CREATE DATABASE $PGDB"
+  ferry_env postgres
+  # Ferry's first run creates the live table; it then gets the source's PK and index, as a BI
+  # table has them, and the timed second run copies into it.
+  rm -rf "$STORE/chunks"
+  ./bin/ferry run --concurrency "$CONC" --run-id "bench-first-$(date +%s)" >"$STORE/.out.first" 2>&1 || { tail "$STORE/.out.first"; exit 1; }
+  $PSQL -d $PGDB -c "ALTER TABLE bi_bench.orders ADD PRIMARY KEY (id)" -c "CREATE INDEX orders_company_created ON bi_bench.orders (company_id, created_at)"
+  local pk="ALTER TABLE %s ADD PRIMARY KEY (id); CREATE INDEX ON %s (company_id, created_at)"
+  $PSQL -d $PGDB -c "CREATE TABLE pipe_orders (id bigint NOT NULL, company_id integer NOT NULL, customer varchar(64) NOT NULL, note text, amount numeric(12,2) NOT NULL, created_at timestamp, status smallint NOT NULL, payload text)" \
+    -c "CREATE TABLE shaped_orders (LIKE bi_bench.orders)" -c "CREATE TABLE ceiling_orders (LIKE bi_bench.orders)"
+  # mariadb --batch escapes \n, \t and \\ the way COPY's text format reads them, but not CR: sed does.
+  local from="$MY --quick --batch --skip-column-names $SRC -e \"$PIPE_SELECT\" | sed 's/\r/\\\\r/g'"
+  local copy="\\copy %s FROM STDIN WITH (FORMAT text, NULL 'NULL')"
+  echo "  pipe, shaped pipe, ceiling, ferry run ..."
+  measure pipe bash -c "set -o pipefail; $from | $PSQL -d $PGDB -c \"$(printf "$copy" pipe_orders)\" && $PSQL -d $PGDB -c '$(printf "$pk" pipe_orders pipe_orders)'"
+  measure shaped bash -c "set -o pipefail; $from | $PSQL -d $PGDB -c \"$(printf "$copy" shaped_orders)\" && $PSQL -d $PGDB -c '$(printf "$pk" shaped_orders shaped_orders)'"
+  # The ceiling's files are written before it is timed.
+  local k
+  for k in 0 1; do
+    $MY --quick --batch --skip-column-names $SRC -e "$PIPE_SELECT WHERE id % 2 = $k" | sed 's/\r/\\r/g' >"$STORE/half$k.tsv"
+  done
+  measure ceiling bash -c "$PSQL -d $PGDB -c \"\\copy ceiling_orders FROM '$STORE/half0.tsv' WITH (FORMAT text, NULL 'NULL')\" & p0=\$!; $PSQL -d $PGDB -c \"\\copy ceiling_orders FROM '$STORE/half1.tsv' WITH (FORMAT text, NULL 'NULL')\" & p1=\$!; wait \$p0 && wait \$p1 && $PSQL -d $PGDB -c '$(printf "$pk" ceiling_orders ceiling_orders)'"
+  rm -f "$STORE"/half*.tsv
+  ferry_run ferry
+  local t
+  for t in pipe_orders shaped_orders ceiling_orders bi_bench.orders; do
+    want_rows "$t" "$($PSQL -At -d $PGDB -c "SELECT count(*) FROM $t")"
+  done
+}
+
+bench_to_mariadb() {
+  echo "MariaDB -> MariaDB, $ROWS rows ..."
+  $MY -e "DROP DATABASE IF EXISTS $MYDST; CREATE DATABASE $MYDST; DROP DATABASE IF EXISTS ferry_bench_myloader; CREATE DATABASE ferry_bench_myloader; DROP DATABASE IF EXISTS bi_bench"
+  ferry_env mysql
+  rm -rf "$STORE/chunks"
+  ./bin/ferry run --concurrency "$CONC" --run-id "bench-myfirst-$(date +%s)" >"$STORE/.out.myfirst" 2>&1 || { tail "$STORE/.out.myfirst"; exit 1; }
+  $MY -e "ALTER TABLE bi_bench.orders ADD PRIMARY KEY (id), ADD KEY idx_company_created (company_id, created_at)"
+  if command -v mydumper >/dev/null && command -v myloader >/dev/null; then
+    MYPEER=mydumper
+    echo "  mydumper | myloader (2 threads), ferry run ..."
+    measure mydumper bash -c "rm -rf '$STORE/dump' && mydumper -h 127.0.0.1 -u root -B $SRC -T orders -r ${CHUNK_ROWS} -t 2 -o '$STORE/dump' && myloader -h 127.0.0.1 -u root -B ferry_bench_myloader -d '$STORE/dump' -t 2 -o"
+    want_rows myloader "$($MY -N -e "SELECT COUNT(*) FROM ferry_bench_myloader.orders")"
+    rm -rf "$STORE/dump"
+  else
+    MYPEER=mypipe
+    echo "  mydumper is not installed (apt-get install mydumper): comparing with mariadb --quick | LOAD DATA instead"
+    $MY -e "CREATE TABLE ferry_bench_myloader.orders LIKE $SRC.orders"
+    measure mypipe bash -c "set -o pipefail; $MY --quick --batch --skip-column-names $SRC -e \"$PIPE_SELECT\" | $MY --local-infile=1 ferry_bench_myloader -e \"LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE orders FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\\\\\'\""
+    want_rows "the pipe into MariaDB" "$($MY -N -e "SELECT COUNT(*) FROM ferry_bench_myloader.orders")"
+  fi
+  ferry_run ferrymy
+  want_rows "ferry -> MariaDB" "$($MY -N -e "SELECT COUNT(*) FROM bi_bench.orders")"
+}
+
+report() {
+  local load
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  printf "\n%s rows, %s per chunk, ferry concurrency %s; load average at the end %s (shared machine)\n" "$ROWS" "$CHUNK_ROWS" "$CONC" "$load"
+  printf "%-58s %8s %9s %9s %8s\n" "copy" "wall s" "client s" "server s" "RSS MB"
+  row pipe "direct pipe mariadb --quick | psql COPY, then PK + index"
+  row shaped "the same pipe into a table shaped like Ferry's, PK + index"
+  row ceiling "PostgreSQL ceiling: 2 parallel COPYs from files, PK + index"
+  row ferry "ferry run -> PostgreSQL (second run, live has PK + index)"
+  if [ "$MYPEER" = mydumper ]; then
+    row mydumper "mydumper/myloader, 2 threads (MariaDB -> MariaDB)"
+  else
+    row mypipe "mariadb --quick | LOAD DATA (mydumper not installed)"
+  fi
+  row ferrymy "ferry run -> MariaDB (second run, live has PK + index)"
+  local peer_s=${MYPEER}_s
+  awk -v rows="$ROWS" -v fs="$ferry_s" -v ps="$pipe_s" -v cs="$ceiling_s" -v fc="$ferry_cpu" -v pc="$pipe_cpu" \
+    -v fk="$ferry_kb" -v pk="$pipe_kb" -v ms="$ferrymy_s" -v ys="${!peer_s}" -v mk="$ferrymy_kb" -v mc="$ferrymy_cpu" -v peer="$MYPEER" 'BEGIN {
+    printf "\nratios: ferry -> PostgreSQL / pipe: wall %.2fx (target <= 0.80), client CPU per M rows %.2fx (target <= 0.60), RSS %.1fx\n", fs/ps, fc/pc, fk/pk
+    printf "        ferry -> PostgreSQL / ceiling: wall %.2fx\n", fs/cs
+    printf "        ferry -> MariaDB / %s: wall %.2fx (target <= 0.80)\n", peer, ms/ys
+    printf "        client CPU per M rows: pipe %.2f s, ferry -> PostgreSQL %.2f s, ferry -> MariaDB %.2f s\n", pc/rows*1e6, fc/rows*1e6, mc/rows*1e6
+    printf "        peak RSS: ferry -> PostgreSQL %.1f MB, ferry -> MariaDB %.1f MB (target <= 48)\n", fk/1024, mk/1024
+  }'
+}
+
+verdict() {
+  local peer_s=${MYPEER}_s miss
+  miss=$(awk -v fs="$ferry_s" -v ps="$pipe_s" -v fc="$ferry_cpu" -v pc="$pipe_cpu" -v fk="$ferry_kb" \
+    -v ms="$ferrymy_s" -v ys="${!peer_s}" -v mk="$ferrymy_kb" -v peer="$MYPEER" 'BEGIN {
+    if (fs > 0.8*ps) m = m " postgres-wall(" sprintf("%.2f", fs/ps) "x)"
+    if (fc > 0.6*pc) m = m " postgres-cpu(" sprintf("%.2f", fc/pc) "x)"
+    if (ms > 0.8*ys) m = m " mariadb-wall(" sprintf("%.2f", ms/ys) "x " peer ")"
+    if (fk > 48*1024) m = m " postgres-rss(" sprintf("%.0f", fk/1024) "MB)"
+    if (mk > 48*1024) m = m " mariadb-rss(" sprintf("%.0f", mk/1024) "MB)"
+    print m }')
+  if [ -z "$miss" ]; then echo "bench: PASS"; else echo "bench: FAIL$miss"; fi
+}
+
+setup_source
+bench_to_postgres
+bench_to_mariadb
+report
+echo
 # ---- PostgreSQL -> PostgreSQL (#14, lane pg; kept apart from the MariaDB case above) -------------
 # The same rows (the MariaDB source above, copied once into a PostgreSQL source database the way the
 # MariaDB pipe reads them: zero dates and the literal string 'NULL' as NULL) copied from PostgreSQL to PostgreSQL twice in one invocation, with the ratio:
@@ -140,3 +276,6 @@ if [ "${BENCH_PG:-1}" != 0 ]; then
   bench_pg
 fi
 # ---- end of the PostgreSQL -> PostgreSQL case -----------------------------------------------------
+
+echo
+verdict
