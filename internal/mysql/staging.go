@@ -30,7 +30,8 @@ import (
 //     a dropped column is left out; a prefix length is kept for text and
 //     byte columns only). Triggers and comments are the swap's to carry.
 //
-// Without cols (nil) a live table is copied LIKE it is. An index on the
+// Without cols (nil), or when a column's type cannot be derived (a live
+// table made by hand for it), a live table is copied LIKE it is. An index on the
 // chunk column is added when none leads with it. Idempotent. Grants are by
 // name, so none are lost.
 // Triggers an interrupted swap left on staging go back to the live table
@@ -58,7 +59,9 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 	}
 	like := "CREATE TABLE " + qualified(schema, staging) + " LIKE " + qualified(schema, table)
 	switch {
-	case live && len(cols) == 0:
+	case live && (len(cols) == 0 || !derivable(cols)):
+		// A live table made by hand for a type Ferry cannot derive keeps
+		// its shape (the loader still checks each chunk against it).
 		if _, err := t.db.ExecContext(ctx, like); err != nil {
 			return classify(op, err)
 		}
@@ -89,6 +92,16 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 		t.opts.log.InfoContext(ctx, "mysql: the query's columns differ from the live table's; staging takes the new shape", "schema", schema, "table", table, "changes", fmt.Sprint(changes))
 	}
 	return t.indexChunkColumn(ctx, op, schema, staging, chunkColumn)
+}
+
+// derivable reports whether every column has a staging type.
+func derivable(cols []ferry.Column) bool {
+	for _, c := range cols {
+		if _, err := stagingType(c); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // indexChunkColumn adds KEY ferry_chunk on the chunk column unless an

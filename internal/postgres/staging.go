@@ -29,7 +29,8 @@ import (
 //     left out and logged). Grants, RLS, policies, triggers and comments
 //     are the swap's to carry (see Swap).
 //
-// Without cols (nil) a live table is copied LIKE it is. An index on
+// Without cols (nil), or when a column's type cannot be derived (a live
+// table made by hand for it), a live table is copied LIKE it is. An index on
 // chunkColumn is added unless one already leads with it. Idempotent.
 //
 // It refuses (ConfigError, nothing changed) a live table that views or

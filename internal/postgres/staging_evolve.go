@@ -16,11 +16,14 @@ import (
 // live, or no live table).
 func (t *Target) createStaging(ctx context.Context, tx pgx.Tx, schema, table, staging string, cols []ferry.Column, chunkColumn string, exists bool, liveOID uint32) ([]ferry.SchemaChange, error) {
 	like := `CREATE TABLE ` + qualified(schema, staging) + ` (LIKE ` + qualified(schema, table) + ` INCLUDING ALL)`
-	if exists && len(cols) == 0 {
+	typeOf := func(c ferry.Column) (string, error) { return stagingType(ctx, tx, c) }
+	if exists && (len(cols) == 0 || !derivable(cols, typeOf)) {
+		// A live table made by hand for a type Ferry cannot derive keeps
+		// its shape (the loader still checks each chunk against it).
 		_, err := tx.Exec(ctx, like)
 		return nil, err
 	}
-	create, err := createDDL(schema, table, staging, cols, chunkColumn, func(c ferry.Column) (string, error) { return stagingType(ctx, tx, c) })
+	create, err := createDDL(schema, table, staging, cols, chunkColumn, typeOf)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +50,16 @@ func (t *Target) createStaging(ctx context.Context, tx pgx.Tx, schema, table, st
 	t.log().InfoContext(ctx, "postgres: the query's columns differ from the live table's; staging takes the new shape",
 		"schema", schema, "table", table, "changes", fmt.Sprint(changes))
 	return changes, nil
+}
+
+// derivable reports whether every column has a staging type.
+func derivable(cols []ferry.Column, typeOf func(ferry.Column) (string, error)) bool {
+	for _, c := range cols {
+		if _, err := typeOf(c); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // columnDefs reads a relation's columns (rel is a regclass text): each
