@@ -110,8 +110,9 @@ var pgOnlySource = []string{
 }
 
 // TestPostgresOnly is a PostgreSQL-only deployment through the CLI:
-// PostgreSQL admin, source and target; `ferry table add`, `company add`
-// (two companies), `plan`, `check` and `run`. The second run happens
+// PostgreSQL admin, source (read by a SELECT-only role) and target;
+// `ferry table add`, `company add` (two companies), `plan`, `check` and
+// `run`. The second run happens
 // under readers of both companies' live tables, with company beta's data
 // broken (a code its query cannot cast): acme still swaps, the run ends
 // FAILED naming beta, beta keeps yesterday's tables, and no reader ever
@@ -125,6 +126,8 @@ func TestPostgresOnly(t *testing.T) {
 			t.Fatalf("source: %s: %v", q, err)
 		}
 	}
+	// Ferry reads the source as a role that may only SELECT the two tables.
+	_, w.sourceURL = testdb.PostgresRole(t, w.sourceURL, "ferry_ro_", "ro-secret", "GRANT SELECT ON orders, customers TO %I")
 	const ordersQuery = "SELECT id, note, total, placed_at, code::int AS code FROM orders WHERE company_id = :company_id AND placed_at >= :since::date - 1"
 	mustFerry(t, w.cli("table", "add", "--name", "orders", "--query", ordersQuery, "--chunk-rows", "6")...)
 	mustFerry(t, w.cli("table", "add", "--name", "customers", "--query", "SELECT id, name, tags FROM customers WHERE company_id = :company_id", "--chunk-rows", "2")...)
@@ -134,8 +137,9 @@ func TestPostgresOnly(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^2\s+beta\s+orders\s+bi_beta\.orders\s+20\s`).MatchString(plan) {
 		t.Errorf("plan:\n%s", plan)
 	}
-	if chk := mustFerry(t, w.cli("check")...); !strings.Contains(chk, "All checks passed") {
-		t.Errorf("check:\n%s", chk)
+	chk := mustFerry(t, w.cli("check")...)
+	if !strings.Contains(chk, "All checks passed") || strings.Contains(chk+plan, "ro-secret") {
+		t.Errorf("check (all passed, no password):\n%s", chk)
 	}
 	if out, code := w.run(t, "pg-only-1"); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, out)
@@ -157,7 +161,8 @@ func TestPostgresOnly(t *testing.T) {
 	stop := readLive(t, targetURL, map[string][]int64{"bi_acme.orders": {20, 30}, "bi_beta.orders": {20}, "bi_acme.customers": {5}, "bi_beta.customers": {5}})
 	out, code := w.run(t, "pg-only-2")
 	stop()
-	if code != 1 || !regexp.MustCompile(`(?m)^\s*beta\s+orders\s.*FAILED\s*$`).MatchString(out) || !strings.Contains(out, "execution pg-only-2 FAILED") {
+	if code != 1 || !regexp.MustCompile(`(?m)^\s*beta\s+orders\s.*FAILED\s*$`).MatchString(out) || !strings.Contains(out, "execution pg-only-2 FAILED") ||
+		strings.Contains(out, "ro-secret") {
 		t.Fatalf("second run: exit %d (want 1, beta FAILED)\n%s", code, out)
 	}
 	sameRows(t, w.source, target, "SELECT id, note, total, placed_at, code::int FROM orders WHERE company_id = 1 ORDER BY id", "SELECT * FROM bi_acme.orders ORDER BY id")
