@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"testing"
 
 	"github.com/ferrydata/ferry/internal/testdb"
@@ -14,7 +15,9 @@ import (
 // PostgreSQL target. Between the runs the DBA limits an analyst role to
 // one row of alpha's orders by a row-level security policy, comments the
 // table and grants SELECT: after the second refresh the analyst still
-// sees one row (not every row), and the comment and grant are still there.
+// sees one row (not every row), and the comment and grant are still there;
+// again after the source widened a column, so that staging was derived
+// from the query's columns rather than created LIKE live.
 func TestRefreshKeepsRowLevelSecurity(t *testing.T) {
 	e := newE2E(t, "postgres")
 	if r := e.run(t, "run-1"); r.Failed() {
@@ -68,15 +71,28 @@ func TestRefreshKeepsRowLevelSecurity(t *testing.T) {
 	if n, _, _ := seen(); n != 1 {
 		t.Fatalf("test is void: the analyst sees %d rows before the refresh", n)
 	}
-	e.addOrders(t, 61, 90)
-	if r := e.run(t, "run-2"); r.Failed() {
-		t.Fatalf("run 2 failed: %s: %s", r.Execution.Error, r.Execution.Cause)
+	// Run 2: staging LIKE live. Run 3: the source widened a column, so
+	// staging is derived from the query's columns (schema changes evolve).
+	for run, change := range []string{"", "ALTER TABLE orders MODIFY amount DECIMAL(12,4) NOT NULL"} {
+		if change != "" {
+			mustExec(t, e.src, change)
+		}
+		e.addOrders(t, 61+10*run, 70+10*run)
+		runID := fmt.Sprintf("run-%d", run+2)
+		if r := e.run(t, runID); r.Failed() {
+			t.Fatalf("%s failed: %s: %s", runID, r.Execution.Error, r.Execution.Cause)
+		}
+		if got := e.counts(t)["alpha.orders"]; got != e.sourceCounts(t)["alpha.orders"] {
+			t.Fatalf("%s published %d rows of alpha's orders, want the source's %d", runID, got, e.sourceCounts(t)["alpha.orders"])
+		}
+		n, comment, priv := seen()
+		if n != 1 || comment != "alpha's orders" || priv != "true" {
+			t.Fatalf("after %s the analyst limited to one row sees %d rows; table comment %q, SELECT granted %s", runID, n, comment, priv)
+		}
 	}
-	if got := e.counts(t)["alpha.orders"]; got != e.sourceCounts(t)["alpha.orders"] {
-		t.Fatalf("run 2 published %d rows of alpha's orders, want the source's %d", got, e.sourceCounts(t)["alpha.orders"])
-	}
-	n, comment, priv := seen()
-	if n != 1 || comment != "alpha's orders" || priv != "true" {
-		t.Fatalf("after the refresh the analyst limited to one row sees %d rows; table comment %q, SELECT granted %s", n, comment, priv)
+	var typ string
+	testdb.Must(t, "amount's type", conn.QueryRow(ctx, `SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '`+orders+`'::regclass AND attname = 'amount'`).Scan(&typ))
+	if typ != "numeric(12,4)" {
+		t.Fatalf("test is void: run 3's staging was not derived from the query (amount is %s)", typ)
 	}
 }
