@@ -166,7 +166,13 @@ func (t *Target) clearRange(ctx context.Context, tx *sql.Tx, op string, req ferr
 func (t *Target) loadColumns(ctx context.Context, op string, req ferry.LoadRequest, cr *csvcodec.Reader) ([]loadCol, error) {
 	header, err := cr.ReadHeaderColumns()
 	if err != nil {
-		return nil, &ferry.DataError{Msg: op + ": CSV header: " + err.Error(), Fix: "re-export the chunk"}
+		// A malformed header is the object's fault; a failed read (a cut
+		// download, the step's deadline) is not, and keeps its own error so
+		// that a retry can succeed (as PostgreSQL's loader does).
+		if errors.Is(err, csvcodec.ErrSyntax) {
+			return nil, &ferry.DataError{Msg: op + ": CSV header: " + err.Error(), Fix: "re-export the chunk"}
+		}
+		return nil, fmt.Errorf("%s: read header: %w", op, err)
 	}
 	tcols, err := stagingColumns(ctx, t.db, req.Schema, req.Staging)
 	if err != nil {
