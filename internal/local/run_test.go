@@ -32,6 +32,7 @@ type e2e struct {
 	steps   *steps.Steps
 	schemas map[string]string // alias → target schema
 	pgURL   string            // the PostgreSQL target's database
+	tdb     *sql.DB           // the MySQL target's server
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -76,6 +77,7 @@ func newE2E(t *testing.T, engine ferry.Engine) *e2e {
 		db, err := mysql.Open(ctx, dsn)
 		testdb.Must(t, "open target", err)
 		t.Cleanup(func() { db.Close() })
+		e.tdb = db
 		e.target = mysql.NewTarget(db, mysql.WithLogger(quiet))
 		// Company schemas are databases on the shared server: unique
 		// names, dropped at the end.

@@ -96,3 +96,51 @@ func TestRefreshKeepsRowLevelSecurity(t *testing.T) {
 		t.Fatalf("test is void: run 3's staging was not derived from the query (amount is %s)", typ)
 	}
 }
+
+// TestRefreshKeepsTriggersAndComments runs the real state machine on a
+// MySQL target: between the runs the DBA adds a trigger and comments to
+// alpha's orders; the next refresh, after the source widened a column (so
+// staging is derived from the query's columns), keeps them, and the
+// trigger fires on the new live table.
+func TestRefreshKeepsTriggersAndComments(t *testing.T) {
+	e := newE2E(t, "mysql")
+	if r := e.run(t, "run-1"); r.Failed() {
+		t.Fatalf("run 1 failed: %s: %s", r.Execution.Error, r.Execution.Cause)
+	}
+	schema := "`" + e.schemas["alpha"] + "`"
+	for _, q := range []string{
+		"CREATE TABLE " + schema + ".audit (id BIGINT)",
+		"CREATE TRIGGER " + schema + ".orders_audit AFTER INSERT ON " + schema + ".orders FOR EACH ROW INSERT INTO " + schema + ".audit VALUES (NEW.id)",
+		"ALTER TABLE " + schema + ".orders COMMENT 'alpha''s orders'",
+	} {
+		mustExec(t, e.tdb, q)
+	}
+	var note string
+	testdb.Must(t, "note's definition", e.tdb.QueryRow("SELECT CONCAT(COLUMN_TYPE, IF(IS_NULLABLE = 'YES', ' NULL', ' NOT NULL')) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'note'", e.schemas["alpha"]).Scan(&note))
+	mustExec(t, e.tdb, "ALTER TABLE "+schema+".orders MODIFY note "+note+" COMMENT 'free text'")
+	mustExec(t, e.src, "ALTER TABLE orders MODIFY amount DECIMAL(12,4) NOT NULL")
+	e.addOrders(t, 61, 70)
+	if r := e.run(t, "run-2"); r.Failed() {
+		t.Fatalf("run 2 failed: %s: %s", r.Execution.Error, r.Execution.Cause)
+	}
+	var amount, comment, noteComment string
+	var triggers int
+	testdb.Must(t, "read the live table's definition", e.tdb.QueryRow(`SELECT
+		(SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'amount'),
+		(SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'orders'),
+		(SELECT COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'orders' AND COLUMN_NAME = 'note'),
+		(SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = 'orders')`,
+		e.schemas["alpha"], e.schemas["alpha"], e.schemas["alpha"], e.schemas["alpha"]).Scan(&amount, &comment, &noteComment, &triggers))
+	if amount != "decimal(12,4)" {
+		t.Fatalf("test is void: run 2's staging was not derived from the query (amount is %s)", amount)
+	}
+	if comment != "alpha's orders" || noteComment != "free text" || triggers != 1 {
+		t.Fatalf("after the refresh: table comment %q, note's comment %q, %d triggers on orders", comment, noteComment, triggers)
+	}
+	mustExec(t, e.tdb, "INSERT INTO "+schema+".orders (id, note, amount, created) VALUES (1000, 'x', 1, '2026-01-01')")
+	var audited int
+	testdb.Must(t, "audit", e.tdb.QueryRow("SELECT COUNT(*) FROM "+schema+".audit WHERE id = 1000").Scan(&audited))
+	if audited != 1 {
+		t.Fatalf("the trigger did not fire on the new live table")
+	}
+}
