@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	osexec "os/exec"
@@ -45,6 +46,13 @@ type childSpec struct {
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(runChild(spec))
+	}
+	// The tests wait on the databases far more than they compute: run
+	// three at a time unless -test.parallel says otherwise (each holds
+	// about ten connections per server).
+	flag.Parse()
+	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == f.DefValue {
+		flag.Set("test.parallel", "3")
 	}
 	os.Exit(m.Run())
 }
