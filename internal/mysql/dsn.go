@@ -78,12 +78,26 @@ func Config(dsn string) (*mysql.Config, error) {
 	return cfg, nil
 }
 
-// Open opens a connection pool with Config(dsn) and pings the server. The
-// DSN never appears in errors or logs; see Redact.
-func Open(ctx context.Context, dsn string) (*sql.DB, error) {
+// SourceSQLMode is the sql_mode OpenSource forces on the source's sessions
+// (whatever the server's default or the DSN's sql_mode parameter), so a
+// configured query parses and evaluates the same everywhere, and exactly as
+// sqlparams scans it: no ANSI_QUOTES ("..." is a string), no
+// NO_BACKSLASH_ESCAPES, no PIPES_AS_CONCAT, no PAD_CHAR_TO_FULL_LENGTH. A
+// query that only parses under another sql_mode is refused by the checks.
+const SourceSQLMode = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
+// withSourceMode forces SourceSQLMode (see Open's opts).
+func withSourceMode(cfg *mysql.Config) { cfg.Params["sql_mode"] = "'" + SourceSQLMode + "'" }
+
+// Open opens a connection pool with Config(dsn), each opt applied to it,
+// and pings the server. The DSN never appears in errors or logs; see Redact.
+func Open(ctx context.Context, dsn string, opts ...func(*mysql.Config)) (*sql.DB, error) {
 	cfg, err := Config(dsn)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -99,13 +113,15 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 }
 
 // OpenMetadata opens a small pool on dsn for a Source's result metadata
-// (WithMetadataPool): the same session settings as Open, and the driver's
+// (WithMetadataPool): the same session settings as the source's Open
+// (SourceSQLMode included), and the driver's
 // ColumnsWithAlias, which keeps each result column's table name.
 func OpenMetadata(ctx context.Context, dsn string) (*sql.DB, error) {
 	cfg, err := Config(dsn)
 	if err != nil {
 		return nil, err
 	}
+	withSourceMode(cfg)
 	cfg.ColumnsWithAlias = true
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {

@@ -149,9 +149,10 @@ func (Engine) LoginRefused(err error) bool {
 }
 
 // OpenSource opens the source database at dsn (a go-sql-driver DSN) and
-// returns the Source with the func that closes its pool.
+// returns the Source with the func that closes its pool. Its sessions run
+// under SourceSQLMode.
 func (Engine) OpenSource(ctx context.Context, dsn string, log *slog.Logger) (ferry.Source, func(), error) {
-	db, err := Open(ctx, dsn)
+	db, err := Open(ctx, dsn, withSourceMode)
 	if err != nil {
 		return nil, nil, err
 	}

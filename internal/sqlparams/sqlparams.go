@@ -16,6 +16,8 @@
 //     anything other than SELECT (opening parentheses are allowed);
 //   - SELECT ... INTO (variables, OUTFILE, DUMPFILE), FOR UPDATE, FOR SHARE,
 //     LOCK IN SHARE MODE;
+//   - LOAD_FILE(), pg_read_file() and pg_read_binary_file() (they read the
+//     server's files);
 //   - executable comments /*! ... */ and /*M! ... */ (their text runs);
 //   - positional placeholders '?' (use named parameters);
 //   - unterminated literals, identifiers or comments.
@@ -289,7 +291,7 @@ func checkSelect(q string, toks []token) error {
 // depth.
 func checkReadOnly(q string, toks []token) error {
 	var prev, prev2 string
-	for _, t := range toks {
+	for i, t := range toks {
 		if t.kind != 'w' {
 			if t.kind != 'p' {
 				prev2, prev = prev, ""
@@ -306,6 +308,8 @@ func checkReadOnly(q string, toks []token) error {
 			return &QueryError{Msg: fmt.Sprintf("FOR ... KEY %s at byte %d is not allowed; a configured query must not lock rows", w, t.start)}
 		case prev2 == "LOCK" && prev == "IN" && w == "SHARE":
 			return &QueryError{Msg: fmt.Sprintf("LOCK IN SHARE MODE at byte %d is not allowed; a configured query must not lock rows", t.start)}
+		case (w == "LOAD_FILE" || w == "PG_READ_FILE" || w == "PG_READ_BINARY_FILE") && i+1 < len(toks) && toks[i+1].kind == '(':
+			return &QueryError{Msg: fmt.Sprintf("%s() at byte %d is not allowed; a configured query reads tables, not the database server's files", w, t.start)}
 		}
 		prev2, prev = prev, w
 	}
