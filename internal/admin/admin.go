@@ -12,7 +12,8 @@
 //
 // Conventions:
 //   - status columns hold 'active' or 'inactive' (StatusActive,
-//     StatusInactive); only 'active' rows are read as active. Ferry writes
+//     StatusInactive); only 'active' rows are read as active, and any other
+//     value (a row edited by hand) is refused naming the row. Ferry writes
 //     exactly these two values.
 //   - tables.params_select is a comma-separated list of parameter names
 //     ("company_id, since"); a JSON array (["company_id","since"]) and a

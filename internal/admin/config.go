@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -76,14 +77,27 @@ func (db *DB) ListCompanies(ctx context.Context) ([]CompanyRow, error) {
 // ActiveCompanies returns the active companies with their configuration
 // values, ordered by company_id. With ids, only those (that are active);
 // ids that are missing or inactive are simply absent: the caller compares.
+// A status other than active or inactive (a row edited by hand) is a
+// *ferry.ConfigError naming the company: a run does not guess.
 func (db *DB) ActiveCompanies(ctx context.Context, ids []int64) ([]ferry.Company, error) {
-	rows, err := db.b.Companies(ctx, ids, true)
+	rows, err := db.b.Companies(ctx, ids, false)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ferry.Company, len(rows))
-	for i, r := range rows {
-		out[i] = r.Company
+	out := make([]ferry.Company, 0, len(rows))
+	var probs []error
+	for _, r := range rows {
+		switch {
+		case strings.EqualFold(r.Status, StatusActive):
+			out = append(out, r.Company)
+		case !strings.EqualFold(r.Status, StatusInactive):
+			probs = append(probs, &ferry.ConfigError{Where: ferry.Where{Company: fmt.Sprintf("%d (%s)", r.ID, r.Alias)},
+				Msg: fmt.Sprintf("status %q is neither active nor inactive", r.Status),
+				Fix: fmt.Sprintf("set companies.status to active or inactive: `ferry company enable %d` or `ferry company disable %d`", r.ID, r.ID)})
+		}
+	}
+	if len(probs) > 0 {
+		return nil, errors.Join(probs...)
 	}
 	return out, nil
 }
@@ -108,14 +122,27 @@ func (db *DB) ListTables(ctx context.Context) ([]TableRow, error) {
 
 // ActiveTables returns the active tables, ordered by name, with defaults
 // applied (DefaultChunkColumn, DefaultChunkRows).
+// A status other than active or inactive is a *ferry.ConfigError naming
+// the table.
 func (db *DB) ActiveTables(ctx context.Context) ([]ferry.TableSpec, error) {
-	rows, err := db.b.Tables(ctx, true)
+	rows, err := db.b.Tables(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ferry.TableSpec, len(rows))
-	for i, r := range rows {
-		out[i] = r.TableSpec
+	out := make([]ferry.TableSpec, 0, len(rows))
+	var probs []error
+	for _, r := range rows {
+		switch {
+		case strings.EqualFold(r.Status, StatusActive):
+			out = append(out, r.TableSpec)
+		case !strings.EqualFold(r.Status, StatusInactive):
+			probs = append(probs, &ferry.ConfigError{Where: ferry.Where{Table: r.Name},
+				Msg: fmt.Sprintf("status %q is neither active nor inactive", r.Status),
+				Fix: fmt.Sprintf("set tables.status to active or inactive: `ferry table enable %s` or `ferry table disable %s`", r.Name, r.Name)})
+		}
+	}
+	if len(probs) > 0 {
+		return nil, errors.Join(probs...)
 	}
 	return out, nil
 }

@@ -107,6 +107,10 @@ func Open(ctx context.Context, dsn string, opts ...func(*mysql.Config)) (*sql.DB
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		if mysqlErrNo(err) == erBadDB {
+			// Not the query's fault (classify's fix): the URL's database.
+			return nil, fmt.Errorf("mysql: connect to %s: %w (fix: the database named in the URL does not exist on the server: correct it or create it; a MySQL target needs none, each company has a database of its own)", redactConfig(cfg), err)
+		}
 		return nil, classify("mysql: connect to "+redactConfig(cfg), err)
 	}
 	return db, nil

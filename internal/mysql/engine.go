@@ -164,9 +164,15 @@ func (Engine) OpenSource(ctx context.Context, dsn string, log *slog.Logger) (fer
 	return NewSource(db, WithLogger(orDefault(log)), WithMetadataPool(meta)), func() { db.Close(); meta.Close() }, nil
 }
 
-// OpenTarget opens a reporting database at dsn.
+// OpenTarget opens a reporting database at dsn. The target needs no
+// database in its DSN (each company's schema is a database of its own, and
+// every statement names it): a DSN naming a database the server does not
+// have (mysql://host:3306/reports) connects without one.
 func (Engine) OpenTarget(ctx context.Context, dsn string, log *slog.Logger) (ferry.Target, func(), error) {
 	db, err := Open(ctx, dsn)
+	if mysqlErrNo(err) == erBadDB {
+		db, err = Open(ctx, dsn, func(c *mysql.Config) { c.DBName = "" })
+	}
 	if err != nil {
 		return nil, nil, err
 	}

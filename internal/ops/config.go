@@ -203,7 +203,10 @@ func AddCompany(ctx context.Context, db *admin.DB, in CompanyInput) error {
 }
 
 // SetCompanyConfig sets configuration values of an existing company in one
-// transaction. A missing company wraps ferry.ErrNotFound.
+// transaction. A missing company wraps ferry.ErrNotFound. The names and the
+// values are checked as `ferry company add` checks them (a days value that
+// is not a whole number, a name shadowing a built-in parameter): a refused
+// value is a *ferry.ConfigError and nothing is written.
 func SetCompanyConfig(ctx context.Context, db *admin.DB, id int64, cfg map[string]string) error {
 	names := make([]string, 0, len(cfg))
 	for k := range cfg {
@@ -211,13 +214,16 @@ func SetCompanyConfig(ctx context.Context, db *admin.DB, id int64, cfg map[strin
 	}
 	sort.Strings(names)
 	return db.InTx(ctx, func(tx *admin.DB) error {
-		if _, err := tx.GetCompany(ctx, id); err != nil {
+		row, err := tx.GetCompany(ctx, id)
+		if err != nil {
+			return err
+		}
+		// The new values only: a name the original tool stored by hand
+		// (not a parameter) does not block setting another one.
+		if err := CheckCompany(ctx, nil, CompanyInput{ID: id, Alias: row.Alias, Config: cfg}, time.Now().UTC()); err != nil {
 			return err
 		}
 		for _, k := range names {
-			if !paramNameRe.MatchString(k) || len(k) > 64 {
-				return &ferry.ConfigError{Where: ferry.Where{Company: strconv.FormatInt(id, 10)}, Msg: fmt.Sprintf("configuration name %q is not usable as a query parameter", k), Fix: "use letters, digits and _ (at most 64)"}
-			}
 			if err := tx.SetConfig(ctx, id, k, cfg[k]); err != nil {
 				return err
 			}
