@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,11 +22,17 @@ type chunkFailure struct {
 // noteChunkFailure leaves, best effort, what made a chunk's step fail at
 // ferry.FailedKey, so that finish-run can say why a chunk was never
 // loaded. out is the error the step returns (ferry.LambdaError: no row
-// values, no database detail lines). A note of an attempt that a retry
+// values, no database detail lines); a cancelled invocation leaves none.
+// A note of an attempt that a retry
 // then overcame is never read: finish-run reads notes of unloaded chunks
 // only.
 func (s *Steps) noteChunkFailure(ctx context.Context, t ferry.ChunkTask, step string, out error) {
 	if s.d.Store == nil || out == nil || t.RunID == "" || t.Alias == "" || t.Table == "" {
+		return
+	}
+	// A cancelled invocation (its map stopping after another chunk failed)
+	// is not why the chunk was not loaded: that chunk's note says why.
+	if errors.Is(ctx.Err(), context.Canceled) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
