@@ -7,7 +7,7 @@ FUNCTIONS := list-tables export-chunk load-chunk swap-tables run-job
 BIN := bin
 GOARCH_LAMBDA ?= arm64
 
-.PHONY: all demo test test-short scale build cli lint bench bench-engine fuzz clean
+.PHONY: all demo test test-short scale soak build cli lint bench bench-engine fuzz clean
 
 all: lint test build
 
@@ -26,6 +26,13 @@ test:
 ## executions with fakes; about 200 CPU-seconds and 1.1 GiB; make test runs 200 companies)
 scale:
 	FERRY_SCALE_COMPANIES=10000 $(GO) test -count=1 -v -timeout 15m -run TestScale ./internal/scaletest/
+
+## soak: issue 9's soak (not in make test): RUNS runs (default 50) of the real definition back to back over two
+## companies on each target while 8 readers query the live tables and a killer ends a random export or load
+## session every KILL_EVERY (default 2s); prints runs, kills, reader queries, reader errors, partial or empty
+## reads, the longest reader block, rows lost or duplicated (make soak RUNS=5 for a quick one)
+soak:
+	FERRY_SOAK_RUNS=$(or $(RUNS),50) FERRY_SOAK_KILL_EVERY=$(or $(KILL_EVERY),2s) $(GO) test -count=1 -v -timeout 60m -run TestSoak ./internal/soak/ | grep -v '^=== '
 
 ## build: the four Lambda functions for linux/arm64, exactly as `sam build` does (BuildMethod go1.x)
 build:
