@@ -32,7 +32,7 @@ scale:
 ## session every KILL_EVERY (default 2s); prints runs, kills, reader queries, reader errors, partial or empty
 ## reads, the longest reader block, rows lost or duplicated (make soak RUNS=5 for a quick one)
 soak:
-	FERRY_SOAK_RUNS=$(or $(RUNS),50) FERRY_SOAK_KILL_EVERY=$(or $(KILL_EVERY),2s) $(GO) test -count=1 -v -timeout 60m -run TestSoak ./internal/soak/ | grep -v '^=== '
+	set -o pipefail; FERRY_SOAK_RUNS=$(or $(RUNS),50) FERRY_SOAK_KILL_EVERY=$(or $(KILL_EVERY),2s) $(GO) test -count=1 -v -timeout 60m -run TestSoak ./internal/soak/ | grep -v '^=== '
 
 ## build: the four Lambda functions for linux/arm64, exactly as `sam build` does (BuildMethod go1.x)
 build:

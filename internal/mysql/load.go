@@ -375,8 +375,9 @@ func (t *Target) loadInsert(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader
 				return 0, &ferry.DataError{Column: cols[i].name, Msg: fmt.Sprintf("%s: record %d: %v", b.op, cr.Records(), err), Fix: "re-export the chunk"}
 			}
 			b.args = append(b.args, v)
+			b.bytes += len(f.Data)
 		}
-		if b.rows++; b.rows == b.size {
+		if b.rows++; b.rows == b.size || b.bytes >= maxInsertBatchBytes {
 			if err := b.flush(ctx); err != nil {
 				return 0, err
 			}
@@ -405,9 +406,16 @@ func insertValue(f csvcodec.Field, col loadCol) (any, error) {
 	return string(f.Data), nil
 }
 
+// maxInsertBatchBytes bounds the field bytes of one multi-row INSERT: a
+// batch is flushed at size rows or at this many bytes, whichever comes
+// first, so the loader's memory and the statement's packet stay bounded
+// with big rows (half of MariaDB's default 16 MB max_allowed_packet; a
+// single row larger than the server's max_allowed_packet is refused by it).
+const maxInsertBatchBytes = 8 << 20
+
 // insertBatch is the rows of one multi-row INSERT being gathered: at most
-// size rows (and 65535 placeholders); the full-size statement is prepared
-// once.
+// size rows (and 65535 placeholders) and about maxInsertBatchBytes; the
+// full-size statement is prepared once.
 type insertBatch struct {
 	tx     *sql.Tx
 	op     string
@@ -417,6 +425,7 @@ type insertBatch struct {
 	full   *sql.Stmt
 	args   []any
 	rows   int
+	bytes  int // field bytes gathered
 	total  int64
 }
 
@@ -476,6 +485,6 @@ func (b *insertBatch) flush(ctx context.Context) error {
 	if err := checkWarnings(ctx, b.tx, b.op); err != nil {
 		return err
 	}
-	b.args, b.rows = b.args[:0], 0
+	b.args, b.rows, b.bytes = b.args[:0], 0, 0
 	return nil
 }
