@@ -245,7 +245,8 @@ func (s *soak) read(ctx context.Context, f *figures, seed int) {
 }
 
 // kill ends one random export (source) or load (target) session every
-// `every` until ctx ends.
+// `every` until ctx ends: it looks for one for up to a second, every 2 ms
+// (a chunk's load takes milliseconds).
 func (s *soak) kill(ctx context.Context, f *figures, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -255,19 +256,30 @@ func (s *soak) kill(ctx context.Context, f *figures, every time.Duration) {
 			return
 		case <-tick.C:
 		}
-		if rand.IntN(2) == 0 {
-			f.kills.Add(s.killMySQL(ctx, "SELECT id FROM information_schema.processlist WHERE db = ? AND info LIKE '%SLEEP(0.001)%' AND info LIKE '%ferry_q.`id` >= ? AND%' AND id <> CONNECTION_ID() ORDER BY RAND() LIMIT 1", s.srcName))
-			continue
+		load := rand.IntN(2) == 0
+		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(2 * time.Millisecond) {
+			if n := s.killOne(ctx, load); n > 0 {
+				f.kills.Add(n)
+				if load {
+					f.loadKills.Add(n)
+				}
+				break
+			}
 		}
-		var n int64
-		if s.engine == ferry.EngineMySQL {
-			n = s.killMySQL(ctx, "SELECT id FROM information_schema.processlist WHERE info LIKE CONCAT('%`', ?, '_%') AND (info LIKE '%LOAD DATA%' OR info LIKE 'INSERT INTO%') AND id <> CONNECTION_ID() ORDER BY RAND() LIMIT 1", s.srcName)
-		} else {
-			s.pg.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'COPY%' AND state = 'active' ORDER BY random() LIMIT 1) p").Scan(&n)
-		}
-		f.kills.Add(n)
-		f.loadKills.Add(n)
 	}
+}
+
+// killOne ends one running export (load false) or load session.
+func (s *soak) killOne(ctx context.Context, load bool) int64 {
+	if !load {
+		return s.killMySQL(ctx, "SELECT id FROM information_schema.processlist WHERE db = ? AND info LIKE '%SLEEP(0.001)%' AND info LIKE '%ferry_q.`id` >= ? AND%' AND id <> CONNECTION_ID() ORDER BY RAND() LIMIT 1", s.srcName)
+	}
+	if s.engine == ferry.EngineMySQL {
+		return s.killMySQL(ctx, "SELECT id FROM information_schema.processlist WHERE info LIKE CONCAT('%`', ?, '_%') AND (info LIKE '%LOAD DATA%' OR info LIKE 'INSERT INTO%') AND id <> CONNECTION_ID() ORDER BY RAND() LIMIT 1", s.srcName)
+	}
+	var n int64
+	s.pg.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'COPY%' AND state = 'active' ORDER BY random() LIMIT 1) p").Scan(&n)
+	return n
 }
 
 func (s *soak) killMySQL(ctx context.Context, find, arg string) int64 {

@@ -40,6 +40,8 @@ func TestBindPostgresRefuses(t *testing.T) {
 		{"for update", "SELECT * FROM t FOR UPDATE", "FOR UPDATE"},
 		{"for no key update", "SELECT * FROM t FOR NO KEY UPDATE", "KEY UPDATE"},
 		{"for key share", "SELECT * FROM t FOR KEY SHARE", "KEY SHARE"},
+		{"pg_read_file", "SELECT pg_read_file('/etc/passwd')", "PG_READ_FILE()"},
+		{"pg_read_binary_file", "SELECT id, PG_READ_BINARY_FILE ('x') FROM t", "PG_READ_BINARY_FILE()"},
 		{"with delete", "WITH d AS (DELETE FROM t RETURNING *) DELETE FROM u", "WITH must be followed by a SELECT"},
 		{"unterminated string", "SELECT 'abc", "unterminated string constant"},
 		{"unterminated escape string", `SELECT E'abc\'`, "unterminated string constant"},
