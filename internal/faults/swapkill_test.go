@@ -152,7 +152,7 @@ func (d dyingSwap) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapR
 
 // lockLive holds a reader's lock on alpha's live table until the returned
 // func is called: LOCK TABLES … READ on MariaDB, an open transaction that
-// read the table on PostgreSQL.
+// read the table on PostgreSQL (REPEATABLE READ, as a report's snapshot).
 func (w *world) lockLive(t *testing.T) func() {
 	t.Helper()
 	ctx := context.Background()
@@ -171,7 +171,7 @@ func (w *world) lockLive(t *testing.T) func() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := conn.Begin(ctx)
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,6 +79,18 @@ func WithSwapAttempts(n int) Option {
 	}
 }
 
+// WithSwapLockWait sets the swap session's lock_wait_timeout in whole
+// seconds (default SwapLockWaitTimeout; at least 1, MySQL's minimum): how
+// long one RENAME attempt waits behind a reader's lock, and so how long
+// new readers queued behind the RENAME can wait.
+func WithSwapLockWait(seconds int) Option {
+	return func(o *options) {
+		if seconds > 0 {
+			o.lockWait = seconds
+		}
+	}
+}
+
 // WithStatementTimeout caps every statement's run time (default: only the
 // context deadline). The server-side limit (MariaDB max_statement_time,
 // MySQL MAX_EXECUTION_TIME) is set from the smaller of the two, less a
