@@ -39,7 +39,13 @@ func (w *Wire) Admin(ctx context.Context) (*admin.DB, error) {
 // Source returns the production database: MySQL or PostgreSQL, as its
 // URL's scheme or its secret's engine (else EnvSourceEngine) says.
 func (w *Wire) Source(ctx context.Context) (ferry.Source, error) {
-	return w.source.get(func() (ferry.Source, error) {
+	s, _, err := w.sourceGen(ctx)
+	return s, err
+}
+
+// sourceGen is Source with the generation of its pool (lazy.getGen).
+func (w *Wire) sourceGen(ctx context.Context) (ferry.Source, uint64, error) {
+	return w.source.getGen(func() (ferry.Source, error) {
 		s, done, err := open(ctx, w, Source, func(ctx context.Context, d DSN) (ferry.Source, func(), error) {
 			return w.engines.OpenSource(ctx, d, w.log)
 		})
@@ -53,7 +59,13 @@ func (w *Wire) Source(ctx context.Context) (ferry.Source, error) {
 
 // Target returns the reporting database.
 func (w *Wire) Target(ctx context.Context) (ferry.Target, error) {
-	return w.target.get(func() (ferry.Target, error) {
+	t, _, err := w.targetGen(ctx)
+	return t, err
+}
+
+// targetGen is Target with the generation of its pool (lazy.getGen).
+func (w *Wire) targetGen(ctx context.Context) (ferry.Target, uint64, error) {
+	return w.target.getGen(func() (ferry.Target, error) {
 		t, done, err := open(ctx, w, Target, func(ctx context.Context, d DSN) (ferry.Target, func(), error) {
 			return w.engines.OpenTarget(ctx, d, w.log)
 		})

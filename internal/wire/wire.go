@@ -113,10 +113,16 @@ func (w *Wire) Deps(ctx context.Context, need steps.Need) (steps.Deps, error) {
 		if d.Source, err = w.Source(ctx); err != nil {
 			return steps.Deps{}, err
 		}
+		if w.relogins(Source) {
+			d.Source = reloginSource{w: w, engine: d.Source.Engine()}
+		}
 	}
 	if need&steps.NeedTarget != 0 {
 		if d.Target, err = w.Target(ctx); err != nil {
 			return steps.Deps{}, err
+		}
+		if w.relogins(Target) {
+			d.Target = reloginTarget{w: w, engine: d.Target.Engine()}
 		}
 	}
 	if need&steps.NeedStore != 0 {
@@ -148,9 +154,10 @@ func (w *Wire) Steps(ctx context.Context, need steps.Need) (*steps.Steps, error)
 // connections are dropped and the error is made retryable, so the state
 // machine's retry logs in with the re-read secret. This happens only for
 // databases read from secrets; in a Lambda container invocations never
-// overlap, so no step is using the connections being closed (a process
-// running steps concurrently, like `ferry run`, uses DSNs, for which Fail
-// only types the error).
+// overlap, so no step is using the connections being closed. A process
+// running steps concurrently (`ferry run`, Local) does not rely on Fail:
+// its source and target read from secrets re-login by themselves (see
+// reloginSource).
 func (w *Wire) Fail(err error) error {
 	if err == nil {
 		return nil
@@ -282,24 +289,42 @@ func (w *Wire) Notifier(ctx context.Context) (steps.Notifier, error) {
 // lazy is a value opened once on success; a failed open is retried by the
 // next get.
 type lazy[T any] struct {
-	mu sync.Mutex
-	v  T
-	ok bool
+	mu  sync.Mutex
+	v   T
+	ok  bool
+	gen uint64 // counts opens, so a caller can reset only what it used
 }
 
 func (l *lazy[T]) get(open func() (T, error)) (T, error) {
+	v, _, err := l.getGen(open)
+	return v, err
+}
+
+// getGen is get, also returning the generation of the value.
+func (l *lazy[T]) getGen(open func() (T, error)) (T, uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ok {
-		return l.v, nil
+		return l.v, l.gen, nil
 	}
 	v, err := open()
 	if err != nil {
 		var zero T
-		return zero, err
+		return zero, 0, err
 	}
+	l.gen++
 	l.v, l.ok = v, true
-	return v, nil
+	return v, l.gen, nil
+}
+
+// resetGen is reset, only while the value is still generation gen.
+func (l *lazy[T]) resetGen(gen uint64, closeFn func(T)) {
+	l.mu.Lock()
+	ok := l.ok && l.gen == gen
+	l.mu.Unlock()
+	if ok {
+		l.reset(closeFn)
+	}
 }
 
 func (l *lazy[T]) peek() (T, bool) {
