@@ -98,6 +98,10 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 			return wrapOp(ctx, op, err)
 		}
 	}
+	// Indexes after the load: all but the chunk column's are built by Swap.
+	if err := deferIndexes(ctx, tx, schema, staging, attnum); err != nil {
+		return wrapOp(ctx, op+": defer indexes", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return wrapOp(ctx, op, err)
 	}

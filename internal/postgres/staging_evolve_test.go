@@ -48,6 +48,7 @@ func TestSchemaChangesAndEvolvedStaging(t *testing.T) {
 	if strings.Join(defs, ", ") != "id bigint, total numeric(12,4), at timestamp(6) without time zone, note character varying(40)" {
 		t.Errorf("staging columns %v", defs)
 	}
+	testdb.Must(t, "build deferred", e.tg.BuildDeferred(ctx, ferry.SwapRequest{Schema: testSchema, Tables: []ferry.SwapTable{{Table: "orders", Staging: stg}}}))
 	idx := e.strings(`SELECT regexp_replace(pg_get_indexdef(indexrelid), '^.* USING ', '') || CASE WHEN indisprimary THEN ' primary' ELSE '' END FROM pg_index WHERE indrelid = $1::regclass ORDER BY 1`, qualified(testSchema, stg))
 	if fmt.Sprint(idx) != "[btree (id) primary btree (total)]" {
 		t.Errorf("staging indexes %v, want the primary key on id and the index on total", idx)

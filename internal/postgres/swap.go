@@ -78,6 +78,9 @@ func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapRes
 	if err := req.CheckCounts(func(staging string) (int64, error) { return t.Count(ctx, req.Schema, staging) }); err != nil {
 		return ferry.SwapResult{}, err
 	}
+	if err := t.BuildDeferred(ctx, req); err != nil {
+		return ferry.SwapResult{}, err
+	}
 	attempts := t.SwapAttempts
 	if attempts <= 0 {
 		attempts = DefaultSwapAttempts
