@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/local"
 )
 
 // TestTableFullDuringLoad: the target refuses a load's rows as a full
@@ -22,10 +23,23 @@ func TestTableFullDuringLoad(t *testing.T) {
 	w.changeSource(t)
 	w.addOrders(t, w.next, w.next+299) // 150 more rows each: far past MAX_ROWS
 	res := w.run(t, "full")
-	if !res.Failed() || !strings.Contains(res.Execution.Cause, "alpha") || !strings.Contains(res.Execution.Cause, "is full") {
-		t.Fatalf("run %s %s: %s; want FAILED naming alpha with the server's message", res.Execution.Status, res.Execution.Error, res.Execution.Cause)
+	w.alphaFailedBetaPublished(t, res, before, "is full", "free space")
+}
+
+// alphaFailedBetaPublished checks a run in which alpha's load failed: the
+// run failed naming alpha and quoting want (the server's message, the
+// fix), alpha's live table is as in before, beta's is the source.
+func (w *world) alphaFailedBetaPublished(t *testing.T, res *local.Result, before map[string][]string, want ...string) {
+	t.Helper()
+	cause := res.Execution.Cause
+	ok := res.Failed() && strings.Contains(cause, "alpha")
+	for _, s := range want {
+		ok = ok && strings.Contains(cause, s)
 	}
-	t.Logf("refused: %s", res.Execution.Cause)
+	if !ok {
+		t.Fatalf("run %s %s: %s; want FAILED naming alpha with %q", res.Execution.Status, res.Execution.Error, cause, want)
+	}
+	t.Logf("refused: %s", cause)
 	if d := diff(before["alpha"], w.liveRows(t, companies[0])); d != "" {
 		t.Errorf("alpha's live table changed though its load failed: %s", d)
 	}

@@ -38,6 +38,7 @@ const (
 	erQueryInterrupted     = 1317
 	erOptionPreventsStmt   = 1290
 	erReadOnlyTx           = 1792
+	erRecordFileFull       = 1114 // "The table … is full": no disk or tablespace space left
 	erReadOnlyMode         = 1836
 	erStatementTimeout     = 1969 // MariaDB max_statement_time
 	erConnectionKilled     = 1927 // MariaDB
@@ -107,6 +108,8 @@ func classify(op string, err error) error {
 		return ferry.Retryable(op, err)
 	case isConfigProblem(err):
 		return &ferry.ConfigError{Msg: op + ": " + err.Error(), Fix: "correct the table's query, or grant the account the privilege the server names"}
+	case mysqlErrNo(err) == erRecordFileFull:
+		return &ferry.ConfigError{Msg: op + ": " + err.Error(), Fix: "the target database is out of space (a full disk or tablespace, or the table's size limit): free space or grow its storage, then run again; live tables are untouched"}
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

@@ -198,6 +198,9 @@ func (t *Target) loadErr(ctx context.Context, op string, where ferry.Where, err 
 				Fix: "the live table lacks a column the query returns: add it to the live table, or drop the live table so that Ferry recreates it"}
 		case pe.Code == "42501":
 			return wrapOp(ctx, op, err)
+		case pe.Code == "53100": // disk_full: the target cannot write the staging table
+			return &ferry.ConfigError{Where: where, Msg: op + ": " + pe.Message,
+				Fix: "the target database is out of disk space (or the staging table's tablespace cannot be written): free space or grow its storage, then run again; live tables are untouched"}
 		case pe.Code == "42P01":
 			return &ferry.ConfigError{Where: where, Msg: op + ": " + pe.Message, Fix: "the staging table is missing: rerun the workflow (ListTables prepares it)"}
 		}
