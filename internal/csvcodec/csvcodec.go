@@ -119,7 +119,10 @@ func (w *Writer) Write(rec []Field) error {
 		w.w.WriteByte('"')
 		w.n++
 	}
-	_, err := w.w.Write([]byte{'\n'})
+	// WriteByte, not Write([]byte{'\n'}): the slice would escape to the
+	// heap, one allocation per record. bufio's error is sticky: a failed
+	// write of any field above is reported here.
+	err := w.w.WriteByte('\n')
 	w.n++
 	return err
 }
