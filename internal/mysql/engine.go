@@ -150,9 +150,9 @@ func (Engine) LoginRefused(err error) bool {
 
 // OpenSource opens the source database at dsn (a go-sql-driver DSN) and
 // returns the Source with the func that closes its pool. Its sessions run
-// under SourceSQLMode.
+// under SourceSQLMode and read their socket through a SourceReadBuffer.
 func (Engine) OpenSource(ctx context.Context, dsn string, log *slog.Logger) (ferry.Source, func(), error) {
-	db, err := Open(ctx, dsn, withSourceMode)
+	db, err := Open(ctx, dsn, withSourceMode, withReadBuffer)
 	if err != nil {
 		return nil, nil, err
 	}

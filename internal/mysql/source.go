@@ -36,7 +36,10 @@ import (
 //
 // Because the statement always has bound values it runs as a prepared
 // statement (binary protocol): DATETIME/TIME values arrive as the exact
-// text the server stores, FLOAT and DOUBLE as their IEEE values.
+// text the server stores, FLOAT and DOUBLE as their IEEE values. The text
+// protocol (client-side interpolation) is not used: it carries FLOAT as the
+// server's 6-digit text (0.142857 for 0.14285715) and was measured no
+// faster (BenchmarkExportProtocols, docs/performance.md).
 type Source struct {
 	db   *sql.DB
 	opts options
