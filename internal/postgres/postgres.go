@@ -57,6 +57,10 @@ type Target struct {
 	// Sleep waits between swap attempts; nil is retry.Sleep (a timer that
 	// ends early with ctx). Tests inject their own.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// syncLoads makes Load commit synchronously, as it did before
+	// synchronous_commit=off (the baseline of BenchmarkLoadCommit).
+	syncLoads bool
 }
 
 // Open connects to the PostgreSQL database at url (a postgres:// URL or a
