@@ -150,37 +150,6 @@ func (d dyingSwap) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapR
 	return res, err
 }
 
-// lockLive holds a reader's lock on alpha's live table until the returned
-// func is called: LOCK TABLES … READ on MariaDB, an open transaction that
-// read the table on PostgreSQL (REPEATABLE READ, as a report's snapshot).
-func (w *world) lockLive(t *testing.T) func() {
-	t.Helper()
-	ctx := context.Background()
-	schema := w.schema["alpha"]
-	if w.engine == ferry.EngineMySQL {
-		conn, err := w.tdb.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.ExecContext(ctx, "LOCK TABLES `"+schema+"`.orders READ"); err != nil {
-			t.Fatal(err)
-		}
-		return func() { conn.ExecContext(ctx, "UNLOCK TABLES"); conn.Close() }
-	}
-	conn, err := pgx.Connect(ctx, w.pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT count(*) FROM "`+schema+`".orders`); err != nil {
-		t.Fatal(err)
-	}
-	return func() { tx.Rollback(ctx); conn.Close(ctx) }
-}
-
 // TestSwapKilled: `ferry run` (this test binary re-executed as a child)
 // is killed with SIGKILL at each point of alpha's swap: before the swap,
 // while its statement waits for a reader's lock on the live table, and
@@ -217,7 +186,11 @@ func TestSwapKilled(t *testing.T) {
 
 			unlock := func() {}
 			if tc.point == inSwapPoint {
-				unlock = w.lockLive(t)
+				kind := holdLockTables // LOCK TABLES … READ on MariaDB; on PostgreSQL an open REPEATABLE READ transaction
+				if tc.engine == ferry.EnginePostgres {
+					kind = holdTransaction
+				}
+				unlock, _ = w.hold(t, kind)
 			}
 			spec, _ := json.Marshal(childSpec{Engine: tc.engine, SrcDSN: w.srcDSN, AdminDSN: w.adminDSN, TargetDSN: w.targetDSN,
 				StoreDir: dir, RunID: "killed", Point: tc.point, Schema: w.schema["alpha"]})

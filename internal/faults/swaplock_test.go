@@ -24,22 +24,24 @@ const (
 	readerBound     = swapLockTimeout + 2*time.Second
 )
 
-// lockBeforeSwap takes a reader's lock on alpha's live table (lockLive)
-// just before alpha's swap.
+// lockBeforeSwap makes a reader hold alpha's live table (world.hold, as
+// kind says) just before alpha's swap.
 type lockBeforeSwap struct {
 	ferry.Target
-	w      *world
-	t      *testing.T
-	once   sync.Once
-	unlock func()
-	mu     sync.Mutex
+	w       *world
+	t       *testing.T
+	kind    holdKind
+	once    sync.Once
+	unlock  func()
+	session string // the reader's session id, once it holds the table
+	mu      sync.Mutex
 }
 
 func (l *lockBeforeSwap) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapResult, error) {
 	if req.Schema == l.w.schema["alpha"] {
 		l.once.Do(func() {
 			l.mu.Lock()
-			l.unlock = l.w.lockLive(l.t)
+			l.unlock, l.session = l.w.hold(l.t, l.kind)
 			l.mu.Unlock()
 		})
 	}
@@ -121,31 +123,43 @@ func (w *world) newReaders(t *testing.T) (stop func() (time.Duration, int, error
 }
 
 // TestReaderLockDuringSwap: a reader holds a lock on alpha's live table
-// when alpha's swap starts (LOCK TABLES … READ on MariaDB, an open
-// REPEATABLE READ transaction that read it on PostgreSQL), while new
-// readers query the table throughout. The swap waits only up to its lock
+// when alpha's swap starts, while new readers query the table throughout:
+// LOCK TABLES … READ (MariaDB), an open REPEATABLE READ transaction that
+// read it, or a SELECT still running. The swap waits only up to its lock
 // timeout (1 s here), then retries with backoff. When the reader lets go
 // after the first timeout, the swap succeeds: live equals the source.
 // When it never does, alpha fails cleanly (its live table as it was,
-// beta published). Either way no new reader waits longer than the lock
+// beta published), and the run's cause names the reader's session (id,
+// user, address, state, statement), how to end it and the swap lock
+// timeout's knob. Either way no new reader waits longer than the lock
 // timeout (bound: + 2 s), and none fails.
 func TestReaderLockDuringSwap(t *testing.T) {
 	t.Parallel()
-	for _, engine := range []ferry.Engine{ferry.EngineMySQL, ferry.EnginePostgres} {
-		for _, letsGo := range []bool{true, false} {
-			name := string(engine) + "/reader_lets_go"
-			if !letsGo {
-				name = string(engine) + "/reader_never_lets_go"
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				testReaderLock(t, engine, letsGo)
-			})
+	for _, tc := range []struct {
+		engine ferry.Engine
+		kind   holdKind
+		letsGo bool
+	}{
+		{ferry.EngineMySQL, holdLockTables, true},
+		{ferry.EngineMySQL, holdLockTables, false},
+		{ferry.EngineMySQL, holdTransaction, false},
+		{ferry.EngineMySQL, holdLongSelect, false},
+		{ferry.EnginePostgres, holdTransaction, true},
+		{ferry.EnginePostgres, holdTransaction, false},
+		{ferry.EnginePostgres, holdLongSelect, false},
+	} {
+		name := string(tc.engine) + "/" + string(tc.kind) + "/reader_lets_go"
+		if !tc.letsGo {
+			name = string(tc.engine) + "/" + string(tc.kind) + "/reader_never_lets_go"
 		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testReaderLock(t, tc.engine, tc.kind, tc.letsGo)
+		})
 	}
 }
 
-func testReaderLock(t *testing.T, engine ferry.Engine, letsGo bool) {
+func testReaderLock(t *testing.T, engine ferry.Engine, kind holdKind, letsGo bool) {
 	w := newWorld(t, engine)
 	succeeded(t, w.run(t, "published"))
 	before := w.snapshot(t)
@@ -168,7 +182,7 @@ func testReaderLock(t *testing.T, engine ferry.Engine, letsGo bool) {
 		}
 		return ctx.Err()
 	})
-	lock = &lockBeforeSwap{Target: tg, w: w, t: t}
+	lock = &lockBeforeSwap{Target: tg, w: w, t: t, kind: kind}
 	t.Cleanup(lock.release)
 	w.deps.Target = lock
 	stop := w.newReaders(t)
@@ -193,10 +207,53 @@ func testReaderLock(t *testing.T, engine ferry.Engine, letsGo bool) {
 	if !res.Failed() || !strings.Contains(res.Execution.Cause, "alpha") {
 		t.Fatalf("run %s: %s; want FAILED naming alpha", res.Execution.Status, res.Execution.Cause)
 	}
+	for _, want := range w.blockedCause(t, kind, lock.session) {
+		if !strings.Contains(res.Execution.Cause, want) {
+			t.Errorf("the run's cause does not say %q:\n%s", want, res.Execution.Cause)
+		}
+	}
 	if d := diff(before["alpha"], w.liveRows(t, companies[0])); d != "" {
 		t.Errorf("alpha's live table changed though its swap never got the lock: %s", d)
 	}
 	if d := diff(w.sourceRows(t, companies[1]), w.liveRows(t, companies[1])); d != "" {
 		t.Errorf("beta's live table is not the new source: %s", d)
 	}
+}
+
+// blockedCause is what the cause of a run whose swap never got the lock
+// held by session (as kind holds it) must say: the table, the wait, the
+// session with its user, address, state and statement, how to end it and
+// the knob. A session that only holds LOCK TABLES is named on MariaDB only
+// with the metadata_lock_info plugin; without it the cause says how to
+// name it.
+func (w *world) blockedCause(t *testing.T, kind holdKind, session string) []string {
+	t.Helper()
+	want := []string{"table " + w.schema["alpha"] + ".orders: the swap waited 1s for a lock",
+		"fix: end ", "raise the swap lock timeout (FERRY_SWAP_LOCK_TIMEOUT, now 1s), then run again"}
+	end := "KILL " + session
+	state := map[holdKind]string{holdTransaction: "idle in transaction for ", holdLongSelect: "running a statement for "}[kind]
+	query := "SELECT SLEEP(300) FROM `" + w.schema["alpha"] + "`.orders LIMIT 1"
+	if w.engine == ferry.EnginePostgres {
+		end, query = "SELECT pg_terminate_backend("+session+")", `SELECT pg_sleep(300) FROM "`+w.schema["alpha"]+`".orders LIMIT 1`
+		if kind == holdLongSelect {
+			state = "active for "
+		} else {
+			query = `SELECT count(*) FROM "` + w.schema["alpha"] + `".orders`
+			want = append(want, "held by session "+session+" on "+w.schema["alpha"]+".orders (user postgres, 127.0.0.1, ")
+		}
+	}
+	if kind == holdLockTables {
+		var plugin int
+		if err := w.tdb.QueryRow("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'").Scan(&plugin); err != nil {
+			t.Fatal(err)
+		}
+		if plugin == 0 {
+			return append(want, "named once the metadata_lock_info plugin is loaded: INSTALL SONAME 'metadata_lock_info'")
+		}
+		return append(want, "held by session "+session+" on "+w.schema["alpha"]+".orders (user root, 127.0.0.1, idle for ", end)
+	}
+	if kind == holdTransaction && w.engine == ferry.EngineMySQL {
+		query = "" // an idle MySQL session shows no statement
+	}
+	return append(want, "session "+session+" ", state, ferry.ShortQuery(query), end)
 }

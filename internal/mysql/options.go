@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/ferrydata/ferry/internal/retry"
@@ -89,6 +90,13 @@ func WithSwapLockWait(seconds int) Option {
 			o.lockWait = seconds
 		}
 	}
+}
+
+// SetSwapLockTimeout sets the swap's lock_wait_timeout after NewTarget
+// (ferry.EnvSwapLockTimeout), rounded up to whole seconds, at least 1;
+// call it before the first Swap.
+func (t *Target) SetSwapLockTimeout(d time.Duration) {
+	t.opts.lockWait = max(1, int(math.Ceil(d.Seconds())))
 }
 
 // WithStatementTimeout caps every statement's run time (default: only the

@@ -402,5 +402,8 @@ func (t *Target) rename(ctx context.Context, conn *sql.Conn, schema string, info
 	case retry.Interrupted:
 		return ferry.Retryable(op+": rename", err)
 	}
-	return ferry.Retryable(fmt.Sprintf("%s: rename (%d attempts, readers held the tables)", op, t.opts.swapAttempts), err)
+	if mysqlErrNo(err) == erLockWaitTimeout {
+		err = t.lockWaitError(ctx, conn, schema, infos, err)
+	}
+	return ferry.Retryable(fmt.Sprintf("%s: rename (%d attempts)", op, t.opts.swapAttempts), err)
 }

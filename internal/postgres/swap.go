@@ -104,6 +104,10 @@ func (t *Target) Swap(ctx context.Context, req ferry.SwapRequest) (ferry.SwapRes
 		return res, nil
 	case retry.Interrupted:
 		return ferry.SwapResult{}, ferry.Retryable(op, err)
+	case retry.Exhausted:
+		if pgCode(err) == "55P03" {
+			err = t.lockWaitError(ctx, req, err)
+		}
 	}
 	return ferry.SwapResult{}, wrapOp(ctx, op, err)
 }

@@ -129,10 +129,10 @@ func TestEnvFrom(t *testing.T) {
 			}
 		}},
 		{name: "local", env: map[string]string{
-			"FERRY_ADMIN_DSN": "mysql://root@127.0.0.1/a", "FERRY_STORE": "file:///tmp/ferry", "FERRY_SECRET_TTL": "30s",
+			"FERRY_ADMIN_DSN": "mysql://root@127.0.0.1/a", "FERRY_STORE": "file:///tmp/ferry", "FERRY_SECRET_TTL": "30s", "FERRY_SWAP_LOCK_TIMEOUT": "20s",
 			"FERRY_MYSQL_TLS": "false", "FERRY_ADMIN_MIGRATE": "FALSE", "FERRY_TARGET_ENGINE": "aurora-mysql",
 		}, check: func(t *testing.T, e Env) {
-			if e.AdminDSN == "" || e.Store != "file:///tmp/ferry" || e.SecretTTL != 30*time.Second || e.MySQLTLS != "false" ||
+			if e.AdminDSN == "" || e.Store != "file:///tmp/ferry" || e.SecretTTL != 30*time.Second || e.SwapLockTimeout != 20*time.Second || e.MySQLTLS != "false" ||
 				e.MigrateAdmin || e.TargetEngine != ferry.EngineMySQL {
 				t.Fatalf("%+v", e)
 			}
@@ -153,6 +153,7 @@ func TestEnvFrom(t *testing.T) {
 			}},
 		{name: "bad source engine", env: map[string]string{"FERRY_SOURCE_ENGINE": "oracle"}, wantErr: "FERRY_SOURCE_ENGINE"},
 		{name: "bad ttl", env: map[string]string{"FERRY_SECRET_TTL": "soon"}, wantErr: "FERRY_SECRET_TTL"},
+		{name: "bad swap lock timeout", env: map[string]string{"FERRY_SWAP_LOCK_TIMEOUT": "-1s"}, wantErr: "FERRY_SWAP_LOCK_TIMEOUT"},
 		{name: "store with prefix", env: map[string]string{"FERRY_STORE": "s3://bucket/prefix"}, wantErr: "without a key prefix"},
 		{name: "store scheme", env: map[string]string{"FERRY_STORE": "gs://bucket"}, wantErr: "not file:///dir or s3://bucket"},
 	}

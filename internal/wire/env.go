@@ -65,12 +65,16 @@ const (
 	// Optional tuning.
 	EnvSecretsEndpoint = "FERRY_SECRETS_ENDPOINT" // Secrets Manager endpoint override (tests, LocalStack)
 	EnvSecretTTL       = "FERRY_SECRET_TTL"       // how long a secret is cached (Go duration, default 5m)
-	EnvMySQLTLS        = "FERRY_MYSQL_TLS"        // go-sql-driver tls for secret-based MySQL (default "preferred")
-	EnvPGSSLMode       = "FERRY_PG_SSLMODE"       // sslmode for secret-based PostgreSQL (default "prefer")
-	EnvAdminMigrate    = "FERRY_ADMIN_MIGRATE"    // "false" to skip migrating the admin schema on first use
-	EnvEventBus        = "FERRY_EVENT_BUS"        // EventBridge bus for "Ferry Tables Swapped" (empty: none)
-	EnvEventsEndpoint  = "FERRY_EVENTS_ENDPOINT"  // EventBridge endpoint override (tests)
-	EnvMetrics         = "FERRY_METRICS"          // emf | off (default: emf inside Lambda, off elsewhere)
+	// EnvSwapLockTimeout: how long one swap attempt waits for a table lock
+	// (Go duration; default 5s). Spelled in the root package, whose
+	// LockWaitError names it.
+	EnvSwapLockTimeout = ferry.EnvSwapLockTimeout
+	EnvMySQLTLS        = "FERRY_MYSQL_TLS"       // go-sql-driver tls for secret-based MySQL (default "preferred")
+	EnvPGSSLMode       = "FERRY_PG_SSLMODE"      // sslmode for secret-based PostgreSQL (default "prefer")
+	EnvAdminMigrate    = "FERRY_ADMIN_MIGRATE"   // "false" to skip migrating the admin schema on first use
+	EnvEventBus        = "FERRY_EVENT_BUS"       // EventBridge bus for "Ferry Tables Swapped" (empty: none)
+	EnvEventsEndpoint  = "FERRY_EVENTS_ENDPOINT" // EventBridge endpoint override (tests)
+	EnvMetrics         = "FERRY_METRICS"         // emf | off (default: emf inside Lambda, off elsewhere)
 	// Addresses that complete or override a secret's (a secret RDS
 	// manages holds only username and password): host, port, database.
 	EnvAdminHost      = "FERRY_ADMIN_HOST"
@@ -146,6 +150,8 @@ type Env struct {
 
 	SecretsEndpoint string
 	SecretTTL       time.Duration
+	// SwapLockTimeout is EnvSwapLockTimeout (zero: the target's default).
+	SwapLockTimeout time.Duration
 	MySQLTLS        string
 	PostgresSSLMode string
 	MigrateAdmin    bool
@@ -232,12 +238,8 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 			return Env{}, err
 		}
 	}
-	if v := get(EnvSecretTTL); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return Env{}, &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not a positive duration", EnvSecretTTL, v), Fix: "use a Go duration such as 5m"}
-		}
-		e.SecretTTL = d
+	if err := durations(get, &e); err != nil {
+		return Env{}, err
 	}
 	if e.Store != "" {
 		if _, _, err := parseStore(e.Store); err != nil {
@@ -245,6 +247,23 @@ func EnvFrom(getenv func(string) string) (Env, error) {
 		}
 	}
 	return e, nil
+}
+
+// durations reads EnvSecretTTL and EnvSwapLockTimeout into e.
+func durations(get func(string) string, e *Env) error {
+	for _, v := range []struct {
+		k, example string
+		dst        *time.Duration
+	}{{EnvSecretTTL, "5m", &e.SecretTTL}, {EnvSwapLockTimeout, "30s", &e.SwapLockTimeout}} {
+		if raw := get(v.k); raw != "" {
+			d, err := time.ParseDuration(raw)
+			if err != nil || d <= 0 {
+				return &ferry.ConfigError{Msg: fmt.Sprintf("%s %q is not a positive duration", v.k, raw), Fix: "use a Go duration such as " + v.example}
+			}
+			*v.dst = d
+		}
+	}
+	return nil
 }
 
 // addresses reads the Host/Port/Database variables of each role.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/smithy-go"
 
@@ -67,7 +68,11 @@ func (w *Wire) Target(ctx context.Context) (ferry.Target, error) {
 func (w *Wire) targetGen(ctx context.Context) (ferry.Target, uint64, error) {
 	return w.target.getGen(func() (ferry.Target, error) {
 		t, done, err := open(ctx, w, Target, func(ctx context.Context, d DSN) (ferry.Target, func(), error) {
-			return w.engines.OpenTarget(ctx, d, w.log)
+			t, done, err := w.engines.OpenTarget(ctx, d, w.log)
+			if s, ok := t.(interface{ SetSwapLockTimeout(time.Duration) }); ok && err == nil && w.env.SwapLockTimeout > 0 {
+				s.SetSwapLockTimeout(w.env.SwapLockTimeout)
+			}
+			return t, done, err
 		})
 		if err != nil {
 			return nil, err
