@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/steps"
 	"github.com/ferrydata/ferry/internal/testdb"
 )
@@ -198,7 +199,39 @@ func TestLeftoverObjectNeverLoaded(t *testing.T) {
 					t.Errorf("the cause lacks %q: %s", want, res.Execution.Cause)
 				}
 			}
+			w.historyHasFailedRow(t, "late", "orders#0", "does not match its export", "fix: rerun the workflow")
 		})
+	}
+}
+
+// historyHasFailedRow checks the run history of runID (ferry runs show):
+// alpha's table has a row, failed, whose error names each of want (alpha's
+// chunk map failed, so swap-tables never ran for it: finish-run records
+// it); beta's table is swapped.
+func (w *world) historyHasFailedRow(t *testing.T, runID string, want ...string) {
+	t.Helper()
+	loads, err := w.adm.TableLoads(ctxT(t), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[int64]admin.TableLoad{}
+	for _, l := range loads {
+		if l.Table == "orders" {
+			status[l.CompanyID] = l
+		}
+	}
+	a, b := status[companies[0].ID], status[companies[1].ID]
+	t.Logf("run history: alpha %s (%d chunks): %s; beta %s", a.Status, a.Chunks, a.Error, b.Status)
+	if a.Status != admin.LoadFailed || a.Chunks == 0 {
+		t.Errorf("alpha's orders in the run history: %+v; want failed with its chunks", a)
+	}
+	for _, s := range want {
+		if !strings.Contains(a.Error, s) {
+			t.Errorf("alpha's run-history error lacks %q: %s", s, a.Error)
+		}
+	}
+	if b.Status != admin.LoadSwapped {
+		t.Errorf("beta's orders in the run history: %+v; want swapped", b)
 	}
 }
 

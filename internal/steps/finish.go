@@ -92,52 +92,16 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 		return ferry.FinishRunOutput{}, err
 	}
 	out := ferry.FinishRunOutput{RunID: in.RunID, Companies: len(outcomes)}
-	var failures []string
-	for _, o := range outcomes {
-		if !o.Failed {
-			out.Rows += o.Rows
-			continue
-		}
-		out.Failed++
-		typ, msg := causeMessage(o.Cause)
-		if typ == "" {
-			typ = o.Error
-		}
-		line := "company " + companyName(o.CompanyID, o.Alias) + ": " + typ
-		if msg != "" {
-			line += ": " + clip(msg, 1500)
-		}
-		failures = append(failures, line)
-		// Naming the unloaded tables reads the store: only for the
-		// failures the summary shows (hundreds may have failed).
-		if s.d.Store != nil && o.Alias != "" && o.Alias != "*" && len(failures) <= maxFailures {
-			failures = append(failures, s.unloadedTables(ctx, in.RunID, o)...)
-		}
-	}
+	failures, failed := s.companyFailures(ctx, in.RunID, outcomes, &out)
 	loads, err := s.d.Ledger.TableLoads(ctx, in.RunID)
 	if err != nil {
 		return out, err
 	}
-	// A failed swap marks every table of the company (none was swapped):
-	// one line per company and error, naming the tables.
-	type key struct {
-		company int64
-		msg     string
+	mine, err := s.recordUnswapped(ctx, in.RunID, failed, loads)
+	if err != nil {
+		return out, err
 	}
-	var order []key
-	tablesOf := map[key][]string{}
-	for _, l := range loads {
-		if l.Status == admin.LoadFailed {
-			k := key{l.CompanyID, l.Error}
-			if _, seen := tablesOf[k]; !seen {
-				order = append(order, k)
-			}
-			tablesOf[k] = append(tablesOf[k], l.Table)
-		}
-	}
-	for _, k := range order {
-		failures = append(failures, fmt.Sprintf("company %d, tables %s: not swapped: %s", k.company, strings.Join(tablesOf[k], ", "), clip(k.msg, 500)))
-	}
+	failures = append(failures, notSwappedLines(loads, mine)...)
 	out.Status = admin.RunSucceeded
 	if out.Failed > 0 {
 		out.Status = admin.RunFailed
@@ -157,6 +121,43 @@ func (s *Steps) finishRun(ctx context.Context, in ferry.FinishRunInput) (ferry.F
 		return out, err
 	}
 	return out, nil
+}
+
+// companyFailures counts the outcomes into out and returns the summary's
+// line for each failed company, followed (for the first maxFailures) by
+// its unloaded tables' lines, and each failed company's tables as the
+// store knows them (failedCompany).
+func (s *Steps) companyFailures(ctx context.Context, runID string, outcomes []ferry.CompanyOutcome, out *ferry.FinishRunOutput) ([]string, []failedCompany) {
+	var failures []string
+	var failed []failedCompany
+	for _, o := range outcomes {
+		if !o.Failed {
+			out.Rows += o.Rows
+			continue
+		}
+		out.Failed++
+		typ, msg := causeMessage(o.Cause)
+		if typ == "" {
+			typ = o.Error
+		}
+		line := "company " + companyName(o.CompanyID, o.Alias) + ": " + typ
+		if msg != "" {
+			line += ": " + clip(msg, 1500)
+		}
+		failures = append(failures, line)
+		fc := failedCompany{id: o.CompanyID, line: line}
+		if s.d.Store != nil && o.Alias != "" && o.Alias != "*" {
+			var problem string
+			fc.tables, problem = s.unloadedTables(ctx, runID, o)
+			// The summary names the unloaded tables only for the
+			// failures it shows (hundreds may have failed).
+			if len(failures) <= maxFailures {
+				failures = append(failures, unloadedLines(fc.tables, problem)...)
+			}
+		}
+		failed = append(failed, fc)
+	}
+	return failures, failed
 }
 
 // outcomes are the companies' outcomes: read from where ForEachCompany's
@@ -180,18 +181,19 @@ func (s *Steps) outcomes(ctx context.Context, in ferry.FinishRunInput) ([]ferry.
 	return append(outcomes, in.Outcomes...), nil
 }
 
-// unloadedTables names the tables of a failed company with chunks that
-// have no done marker (a failed export or load inside the Distributed Map
-// reports only a tolerated-failure error, not which chunk). Best effort:
-// problems reading the store are reported as a line.
-func (s *Steps) unloadedTables(ctx context.Context, runID string, o ferry.CompanyOutcome) []string {
+// unloadedTables lists the tables of a failed company's plan (planTables),
+// each with its number of chunks and, when some chunks have no done marker
+// (a failed export or load inside the Distributed Map reports only a
+// tolerated-failure error, not which chunk), the line naming them. Best
+// effort: a problem reading the store is returned as a line instead.
+func (s *Steps) unloadedTables(ctx context.Context, runID string, o ferry.CompanyOutcome) ([]tableLine, string) {
 	var tasks []ferry.ChunkTask
 	if err := getJSON(ctx, s.d.Store, ferry.ManifestKey(runID, o.Alias), &tasks); err != nil {
-		return []string{fmt.Sprintf("company %s: cannot read its manifest: %v", companyName(o.CompanyID, o.Alias), err)}
+		return nil, fmt.Sprintf("company %s: cannot read its manifest: %v", companyName(o.CompanyID, o.Alias), err)
 	}
 	keys, err := s.d.Store.List(ctx, path.Join(runID, o.Alias)+"/")
 	if err != nil {
-		return []string{fmt.Sprintf("company %s: cannot list its chunks: %v", companyName(o.CompanyID, o.Alias), err)}
+		return nil, fmt.Sprintf("company %s: cannot list its chunks: %v", companyName(o.CompanyID, o.Alias), err)
 	}
 	have := make(map[string]bool, len(keys))
 	for _, k := range keys {
@@ -223,17 +225,23 @@ func (s *Steps) unloadedTables(ctx context.Context, runID string, o ferry.Compan
 			m.n++
 		}
 	}
-	var out []string
-	for _, tb := range order {
-		if m := per[tb]; m.n > 0 {
-			line := fmt.Sprintf("company %s, table %s: %d of %d chunks not loaded (first: %s)", companyName(o.CompanyID, o.Alias), tb, m.n, m.of, m.first)
-			if m.note != "" {
-				line += s.chunkFailureLine(ctx, m.failed, m.note)
-			}
-			out = append(out, line)
+	out := make([]tableLine, 0, len(order))
+	for _, tb := range s.planTables(ctx, runID, o.Alias, order) {
+		m := per[tb]
+		if m == nil {
+			out = append(out, tableLine{table: tb}) // planned without chunks
+			continue
 		}
+		tl := tableLine{table: tb, chunks: m.of}
+		if m.n > 0 {
+			tl.line = fmt.Sprintf("company %s, table %s: %d of %d chunks not loaded (first: %s)", companyName(o.CompanyID, o.Alias), tb, m.n, m.of, m.first)
+			if m.note != "" {
+				tl.line += s.chunkFailureLine(ctx, m.failed, m.note)
+			}
+		}
+		out = append(out, tl)
 	}
-	return out
+	return out, ""
 }
 
 // EndRunOutput says what EndRun did.

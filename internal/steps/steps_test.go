@@ -679,6 +679,7 @@ func TestFailuresAreNamed(t *testing.T) {
 		b, _ := json.MarshalIndent(fin, "", "  ")
 		testdb.Must(t, "write golden", os.WriteFile("testdata/finish-run-failed.out.json", append(b, '\n'), 0o644))
 	}
+	e.globexTablesFailed(fin, e.planJSON(globex))
 	if l, _ := e.adm.GetLease(e.ctx); l.Holder != "" {
 		t.Fatalf("lease still held by %s", l.Holder)
 	}
@@ -686,6 +687,38 @@ func TestFailuresAreNamed(t *testing.T) {
 	testdb.Must(t, "get run", err)
 	if run.Status != admin.RunFailed || run.Failed != 2 {
 		t.Fatalf("run = %+v", run)
+	}
+}
+
+// globexTablesFailed: globex's chunk map failed, so swap-tables never
+// recorded its tables; finish-run gives each a failed row naming the cause
+// (as `ferry runs show` lists them), and a retried finish-run records
+// nothing twice and says the same.
+func (e *env) globexTablesFailed(fin ferry.FinishRunOutput, plan ferry.Manifest) {
+	t := e.t
+	req, err := os.ReadFile("testdata/finish-run-failed.json")
+	testdb.Must(t, "read finish-run-failed.json", err)
+	again, err := invoke[ferry.FinishRunOutput](e, e.steps.Function, req)
+	testdb.Must(t, "finish again", err)
+	if again.Summary != fin.Summary {
+		t.Errorf("a retried finish-run says\n%s\nnot\n%s", again.Summary, fin.Summary)
+	}
+	loads, err := e.adm.TableLoads(e.ctx, "run-f")
+	testdb.Must(t, "table loads", err)
+	rows := map[string]admin.TableLoad{}
+	for _, l := range loads {
+		if l.CompanyID == 2 {
+			rows[l.Table] = l
+		}
+	}
+	for _, tb := range plan.Tables {
+		l, ok := rows[tb.Table]
+		if !ok || l.Status != admin.LoadFailed || !strings.Contains(l.Error, "not swapped: company 2 (globex): States.ExceedToleratedFailureThreshold") {
+			t.Errorf("globex's table %s in the run history: %+v (found %v); want failed with the company's cause", tb.Table, l, ok)
+		}
+	}
+	if len(rows) != len(plan.Tables) {
+		t.Errorf("globex has %d run-history rows, want one per table (%d)", len(rows), len(plan.Tables))
 	}
 }
 
