@@ -7,11 +7,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/mysql"
+	"github.com/ferrydata/ferry/internal/secrets"
 	"github.com/ferrydata/ferry/internal/secrets/smfake"
 	"github.com/ferrydata/ferry/internal/steps"
 	"github.com/ferrydata/ferry/internal/testdb"
@@ -34,6 +37,27 @@ func (s rotatingSource) Export(ctx context.Context, req ferry.ExportRequest, w i
 	return st, err
 }
 
+// mysqlSecret returns the func that writes a Secrets Manager secret (RDS
+// JSON) for a user of the MariaDB server of dsn.
+func mysqlSecret(dsn string) func(user, pw, db string) string {
+	cfg, _ := gomysql.ParseDSN(dsn)
+	host, portStr, _ := strings.Cut(cfg.Addr, ":")
+	var port int
+	fmt.Sscan(portStr, &port)
+	return func(user, pw, db string) string {
+		return fmt.Sprintf(`{"engine":"mysql","host":%q,"port":%d,"username":%q,"password":%q,"dbname":%q}`, host, port, user, pw, db)
+	}
+}
+
+// localWire is a Wire on env as `ferry run` makes one (wire.Local), its
+// secrets read through client and cached for an hour.
+func localWire(t *testing.T, env wire.Env, client secrets.Getter) *wire.Wire {
+	env.MySQLTLS, env.SecretTTL = "preferred", time.Hour
+	wr := wire.New(env, wire.WithEngines(mysql.Engine{}), wire.WithSecretsClient(client), wire.WithLogger(quiet), wire.Local())
+	t.Cleanup(wr.Close)
+	return wr
+}
+
 // TestPasswordRotatedMidRun: the source and the target (MariaDB) are
 // wired from Secrets Manager secrets as `ferry run` wires them (wire.Local),
 // each logging in as a user with a password. After the first chunk's
@@ -54,21 +78,13 @@ func TestPasswordRotatedMidRun(t *testing.T) {
 	srcUser, alterSrc := testdb.MySQLUser(t, w.srcDSN, w.srcName, "SELECT", "ferry_rs_", "first-pw")
 	tgtUser, alterTgt := testdb.MySQLUser(t, w.targetDSN, w.schema["alpha"], "ALL", "ferry_rt_", "first-pw")
 	exec(t, k.db, "GRANT ALL ON `"+w.schema["beta"]+"`.* TO '"+tgtUser+"'@'%'")
-	cfg, _ := gomysql.ParseDSN(w.srcDSN)
-	host, portStr, _ := strings.Cut(cfg.Addr, ":")
-	var port int
-	fmt.Sscan(portStr, &port)
-	secret := func(user, pw, db string) string {
-		return fmt.Sprintf(`{"engine":"mysql","host":%q,"port":%d,"username":%q,"password":%q,"dbname":%q}`, host, port, user, pw, db)
-	}
+	secret := mysqlSecret(w.srcDSN)
 	fake, client := smfake.Start(t)
 	const srcARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ferry/source-AAAAAA"
 	const tgtARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ferry/target-AAAAAA"
 	fake.Set(srcARN, secret(srcUser, "first-pw", w.srcName))
 	fake.Set(tgtARN, secret(tgtUser, "first-pw", ""))
-	wr := wire.New(wire.Env{SourceSecretARN: srcARN, TargetSecretARN: tgtARN, TargetEngine: ferry.EngineMySQL, MySQLTLS: "preferred", SecretTTL: 3600e9},
-		wire.WithEngines(mysql.Engine{}), wire.WithSecretsClient(client), wire.WithLogger(quiet), wire.Local())
-	t.Cleanup(wr.Close)
+	wr := localWire(t, wire.Env{SourceSecretARN: srcARN, TargetSecretARN: tgtARN, TargetEngine: ferry.EngineMySQL}, client)
 	d, err := wr.Deps(ctx, steps.NeedSource|steps.NeedTarget)
 	testdb.Must(t, "source and target from secrets", err)
 	ended := 0
@@ -92,5 +108,52 @@ func TestPasswordRotatedMidRun(t *testing.T) {
 		}
 	}
 	t.Logf("rotated after the first export, ended %d sessions; secrets read %d (source) and %d (target) times", ended, fake.Count(srcARN), fake.Count(tgtARN))
+	w.liveEqualsSource(t)
+}
+
+// TestAdminPasswordRotatedMidRun: the admin database (MariaDB) is wired
+// from a Secrets Manager secret as `ferry run` wires it (wire.Local), as
+// a user with a password. After the first chunk's export its password is
+// rotated (ALTER USER … IDENTIFIED BY, the secret updated) and the user's
+// open sessions are ended, so the steps that write the run history
+// (swap-tables, finish-run) need a new login. The run re-reads the secret,
+// reconnects with the new password and completes, live equal to the
+// source, and the run history records it. (Before: the admin database
+// was opened once; every later step was refused and the run failed.)
+func TestAdminPasswordRotatedMidRun(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	w := newWorld(t, ferry.EngineMySQL)
+	k := newKiller(t, w, 0)
+	cfg, _ := gomysql.ParseDSN(w.adminDSN)
+	admUser, alterAdm := testdb.MySQLUser(t, w.adminDSN, cfg.DBName, "ALL", "ferry_ra_", "first-pw")
+	secret := func(pw string) string { return mysqlSecret(w.adminDSN)(admUser, pw, cfg.DBName) }
+	fake, client := smfake.Start(t)
+	const admARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ferry/admin-AAAAAA"
+	fake.Set(admARN, secret("first-pw"))
+	d, err := localWire(t, wire.Env{AdminSecretARN: admARN}, client).Deps(ctx, steps.NeedConfig|steps.NeedLedger)
+	testdb.Must(t, "admin database from a secret", err)
+	ended := 0
+	rotate := func() {
+		alterAdm("second-pw")
+		fake.Set(admARN, secret("second-pw"))
+		ended = k.killMySQL(ctx, "rotation", "SELECT id FROM information_schema.processlist WHERE user = ?", admUser)
+	}
+	w.deps.Source = rotatingSource{Source: w.deps.Source, once: &sync.Once{}, rotate: rotate}
+	w.deps.Config, w.deps.Ledger = d.Config, d.Ledger
+	res := w.run(t, "admin-rotated")
+	succeeded(t, res)
+	if ended == 0 {
+		t.Fatal("test is void: no admin session was open to end at the rotation")
+	}
+	if n := fake.Count(admARN); n < 2 {
+		t.Errorf("the admin secret was read %d times: the run did not re-read it after the rotation", n)
+	}
+	run, loads, err := w.adm.GetRun(ctx, "admin-rotated")
+	testdb.Must(t, "run history", err)
+	if run.Status != admin.RunSucceeded || len(loads) != len(companies) {
+		t.Errorf("run history: %+v with %d table rows; want succeeded with %d", run, len(loads), len(companies))
+	}
+	t.Logf("rotated after the first export, ended %d admin sessions; secret read %d times", ended, fake.Count(admARN))
 	w.liveEqualsSource(t)
 }

@@ -19,7 +19,13 @@ import (
 // Admin returns the admin database, migrated on first use unless
 // EnvAdminMigrate is "false".
 func (w *Wire) Admin(ctx context.Context) (*admin.DB, error) {
-	return w.admin.get(func() (*admin.DB, error) {
+	db, _, err := w.adminGen(ctx)
+	return db, err
+}
+
+// adminGen is Admin with the generation of its pool (lazy.getGen).
+func (w *Wire) adminGen(ctx context.Context) (*admin.DB, uint64, error) {
+	return w.admin.getGen(func() (*admin.DB, error) {
 		db, _, err := open(ctx, w, Admin, func(ctx context.Context, d DSN) (*admin.DB, func(), error) {
 			db, err := w.engines.OpenAdmin(ctx, d, w.log)
 			return db, nil, err

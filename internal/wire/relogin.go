@@ -6,13 +6,14 @@ import (
 	"io"
 
 	"github.com/ferrydata/ferry"
+	"github.com/ferrydata/ferry/internal/admin"
 )
 
 // relogins reports whether role's database is read from a secret in a
 // process that runs steps concurrently (Local: `ferry run`). There Fail's
 // Reset would close pools other steps are using, and the steps keep the
-// Deps they were given, so the source and target re-login by themselves:
-// reloginSource and reloginTarget.
+// Deps they were given, so the admin database, the source and the target
+// re-login by themselves: reloginAdmin, reloginSource and reloginTarget.
 func (w *Wire) relogins(r Role) bool {
 	dsn, arn := w.env.dsnAndSecret(r)
 	return w.local && dsn == "" && arn != ""
@@ -34,6 +35,8 @@ func (w *Wire) relogin(r Role, gen uint64, err error) error {
 	}
 	w.log.Warn("wire: the database refused the login; re-reading its secret and reconnecting on retry", "role", string(r))
 	switch r {
+	case Admin:
+		w.admin.resetGen(gen, func(db *admin.DB) { db.Close() })
 	case Source:
 		w.source.resetGen(gen, func(ferry.Source) { w.closeRole(Source) })
 	case Target:

@@ -107,6 +107,9 @@ func (w *Wire) Deps(ctx context.Context, need steps.Need) (steps.Deps, error) {
 			return steps.Deps{}, err
 		}
 		d.Config, d.Ledger = adm, adm
+		if w.relogins(Admin) {
+			d.Config, d.Ledger = reloginAdmin{w}, reloginAdmin{w}
+		}
 	}
 	var err error
 	if need&steps.NeedSource != 0 {
