@@ -24,6 +24,19 @@ const (
 	CodecZstd Codec = "zstd"
 )
 
+// ChunkExt is the extension of a chunk object written with c: ".csv" for
+// none, ".csv.zst" for zstd, ".csv.gz" for gzip and for the empty Codec
+// (gzip is what a store without a preference gets).
+func (c Codec) ChunkExt() string {
+	switch c {
+	case CodecNone:
+		return ".csv"
+	case CodecZstd:
+		return ".csv.zst"
+	}
+	return ".csv.gz"
+}
+
 // Compression is a codec and its level (0: the codec's default level).
 type Compression struct {
 	Codec Codec

@@ -89,9 +89,18 @@ func shadowName(kind, table string) string {
 	return "_ferry_" + kind + "_" + base + "_" + h
 }
 
-// ChunkKey is the object key of a chunk's gzip CSV.
+// ChunkKey is the object key of a chunk's gzip CSV (S3's default codec):
+// ChunkKeyFor with CodecGzip.
 func ChunkKey(runID, alias, table string, index int) string {
-	return path.Join(runID, alias, table, fmt.Sprintf("%06d.csv.gz", index))
+	return ChunkKeyFor(runID, alias, table, index, CodecGzip)
+}
+
+// ChunkKeyFor is the object key of a chunk written with codec c, named by
+// it (Codec.ChunkExt): 000007.csv for none (a local directory's default),
+// .csv.gz for gzip, .csv.zst for zstd. The name only informs: the loader
+// decides the codec by the object's first bytes.
+func ChunkKeyFor(runID, alias, table string, index int, c Codec) string {
+	return path.Join(runID, alias, table, fmt.Sprintf("%06d", index)+c.ChunkExt())
 }
 
 // FailedKey is the object key of the note a chunk's failed export or load

@@ -1,7 +1,7 @@
 // Package localstore is a ferry.Store on a local directory, used by
 // `ferry run`, `ferry demo` and tests in place of S3.
 //
-// A key "a/b/c.csv.gz" is the file <root>/a/b/c.csv.gz. Keys are
+// A key "a/b/c.csv" is the file <root>/a/b/c.csv. Keys are
 // slash-separated, relative and clean: empty segments, "." and ".."
 // segments, a leading "/" and backslashes are refused, so no key can reach
 // outside the root. Writes go to a temporary file in the target directory
@@ -68,7 +68,7 @@ func ValidKey(key string) error {
 		return errors.New("empty key")
 	}
 	if strings.HasPrefix(key, "/") {
-		return fmt.Errorf("key %q is absolute (fix: use a relative key such as run/alias/table/00001.csv.gz)", key)
+		return fmt.Errorf("key %q is absolute (fix: use a relative key such as run/alias/table/000001.csv)", key)
 	}
 	if strings.ContainsAny(key, "\\\x00") {
 		return fmt.Errorf("key %q contains a backslash or NUL", key)

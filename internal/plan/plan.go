@@ -57,13 +57,18 @@ type Options struct {
 	// Companies and listed in Plan.Failed instead of failing the whole
 	// plan. Transient source errors still fail it.
 	Isolate bool
+	// Codec is the codec export-chunk will write the chunks with; it
+	// names their keys (ferry.ChunkKeyFor; empty: gzip's .csv.gz).
+	Codec ferry.Codec
 }
 
 // Plan is a whole run: every company's tables and chunks.
 type Plan struct {
-	RunID     string        `json:"run_id"`
-	RunDate   string        `json:"run_date"`
-	Target    ferry.Engine  `json:"target"`
+	RunID   string       `json:"run_id"`
+	RunDate string       `json:"run_date"`
+	Target  ferry.Engine `json:"target"`
+	// Codec names the chunk keys (Options.Codec).
+	Codec     ferry.Codec   `json:"codec,omitempty"`
 	Companies []CompanyPlan `json:"companies"`
 	// Failed lists the companies that could not be planned (with
 	// Options.Isolate), in company order.
@@ -138,7 +143,7 @@ func (p Plan) Tasks(c CompanyPlan) []ferry.ChunkTask {
 				Target:      p.Target,
 				Chunk:       ch,
 				Chunks:      len(t.Chunks),
-				Key:         ferry.ChunkKey(p.RunID, c.Company.Alias, t.Spec.Name, ch.Index),
+				Key:         ferry.ChunkKeyFor(p.RunID, c.Company.Alias, t.Spec.Name, ch.Index, p.Codec),
 				Query:       t.Spec.Query,
 				Params:      t.Params,
 				ChunkColumn: t.Spec.ChunkColumn,
@@ -279,7 +284,7 @@ func checkTable(t ferry.TableSpec, d sqlparams.Dialect, probs *problems) bool {
 // source error is returned alone, as it is. It writes nothing. On success
 // it returns the plan without chunks.
 func Validate(ctx context.Context, src ferry.Source, companies []ferry.Company, tables []ferry.TableSpec, opt Options) (Plan, error) {
-	p := Plan{RunID: opt.RunID, RunDate: opt.RunDate.Format(DateLayout), Target: opt.Target}
+	p := Plan{RunID: opt.RunID, RunDate: opt.RunDate.Format(DateLayout), Target: opt.Target, Codec: opt.Codec}
 	probs := &problems{}
 	okTable := checkTables(tables, sqlparams.DialectOf(src.Engine()), probs)
 	params, okCompany := checkCompanies(companies, opt.RunDate, probs)

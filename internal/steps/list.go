@@ -192,7 +192,7 @@ func (s *Steps) planRun(ctx context.Context, in ferry.ListTablesInput, runDate t
 	if err != nil {
 		return plan.Plan{}, err
 	}
-	p, perr := plan.Build(ctx, s.d.Source, companies, tables, plan.Options{RunID: in.RunID, RunDate: runDate, Target: s.d.Target.Engine(), Parallel: par})
+	p, perr := plan.Build(ctx, s.d.Source, companies, tables, plan.Options{RunID: in.RunID, RunDate: runDate, Target: s.d.Target.Engine(), Parallel: par, Codec: s.compression().Codec})
 	if perr != nil {
 		var ce *ferry.ConfigError
 		if len(problems) == 0 || !errors.As(perr, &ce) {
