@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/mysql"
 )
 
@@ -105,5 +106,49 @@ func TestEmbeddedServer(t *testing.T) {
 	}
 	if err := srv.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestEmbeddedServerKeepsIndexes: the embedded server keeps no table
+// comment, where the MySQL target records the indexes it defers to the
+// swap; it then defers none, and the published table has all of live's.
+func TestEmbeddedServerKeepsIndexes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := StartServer(ctx, "source")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	db, err := mysql.Open(ctx, srv.DSN("source"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{"CREATE DATABASE IF NOT EXISTS bi_x",
+		"CREATE TABLE bi_x.live (id BIGINT NOT NULL, v int, PRIMARY KEY (id), KEY v_idx (v), UNIQUE KEY vu (v, id))",
+		"INSERT INTO bi_x.live VALUES (1, 1)"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	tg := mysql.NewTarget(db)
+	if err := tg.PrepareStaging(ctx, "bi_x", "live", "stage", nil, "id"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO bi_x.stage VALUES (1, 1), (2, 2)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Swap(ctx, ferry.SwapRequest{RunID: "r", Schema: "bi_x", Tables: []ferry.SwapTable{{Table: "live", Staging: "stage", Expected: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	var name, ddl string
+	if err := db.QueryRowContext(ctx, "SHOW CREATE TABLE bi_x.live").Scan(&name, &ddl); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"PRIMARY KEY (`id`)", "KEY `v_idx` (`v`)", "UNIQUE KEY `vu` (`v`,`id`)"} {
+		if !strings.Contains(ddl, key) {
+			t.Errorf("published table lacks %s:\n%s", key, ddl)
+		}
 	}
 }

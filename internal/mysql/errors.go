@@ -50,6 +50,9 @@ const (
 	erIncorrectValue       = 1366
 	erDataTooLong          = 1406
 	erBadNull              = 1048
+	erDupEntry             = 1062
+	erAlterUnsupported     = 1845 // the ALTER's ALGORITHM or LOCK clause is refused
+	erAlterUnsupportedWhy  = 1846 // the same, with a reason
 )
 
 func mysqlErrNo(err error) uint16 {

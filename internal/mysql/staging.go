@@ -31,9 +31,14 @@ import (
 //     byte columns only). Triggers and comments are the swap's to carry.
 //
 // Without cols (nil), or when a column's type cannot be derived (a live
-// table made by hand for it), a live table is copied LIKE it is. An index on the
-// chunk column is added when none leads with it. Idempotent. Grants are by
-// name, so none are lost.
+// table made by hand for it), a live table is copied LIKE it is.
+//
+// Indexes after the load: staging then keeps its PRIMARY KEY and one index
+// leading with the chunk column; its other indexes (plain, UNIQUE,
+// FULLTEXT, SPATIAL) are dropped and recorded in its comment
+// (deferIndexes), and Swap builds them after the count check
+// (BuildDeferred). An index on the chunk column is added when none leads
+// with it. Idempotent. Grants are by name, so none are lost.
 // Triggers an interrupted swap left on staging go back to the live table
 // first (reclaimTriggers).
 //
@@ -90,6 +95,10 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 			return err
 		}
 		t.opts.log.InfoContext(ctx, "mysql: the query's columns differ from the live table's; staging takes the new shape", "schema", schema, "table", table, "changes", fmt.Sprint(changes))
+	}
+	// Indexes after the load: Swap builds what the load does not need.
+	if err := t.deferIndexes(ctx, op, schema, table, staging, chunkColumn); err != nil {
+		return err
 	}
 	return t.indexChunkColumn(ctx, op, schema, staging, chunkColumn)
 }

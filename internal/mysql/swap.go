@@ -55,6 +55,9 @@ func runHash(runID string) string {
 //  2. It counts every staging table (ferry.SwapRequest.CheckCounts) and
 //     refuses with a *ferry.CountMismatchError when one differs from
 //     Expected or does not exist. Live is untouched.
+//     Then it builds the secondary indexes PrepareStaging deferred
+//     (BuildDeferred: one ALTER TABLE per staging table); a UNIQUE index
+//     meeting duplicate keys is a *ferry.DataError. Live is untouched.
 //  3. It gives each staging table what defines its live table
 //     (keepDefinition: the table and column comments, and the triggers,
 //     moved from live to staging; moved back if the RENAME fails), then
@@ -188,6 +191,9 @@ func (t *Target) verifyAndRename(ctx context.Context, conn *sql.Conn, req ferry.
 		return n, nil
 	})
 	if err != nil {
+		return res, err
+	}
+	if err := t.buildDeferred(ctx, conn, req); err != nil {
 		return res, err
 	}
 	t.runHook(hookAfterCounts)

@@ -23,7 +23,19 @@ type liveTrigger struct {
 type keeper struct {
 	conn        *sql.Conn
 	schema      string
-	noBackslash bool // the session's sql_mode has NO_BACKSLASH_ESCAPES
+	mode        string // the session's sql_mode
+	noBackslash bool   // it has NO_BACKSLASH_ESCAPES
+}
+
+// newKeeper is a keeper for conn's session, which it asks for its
+// sql_mode.
+func newKeeper(ctx context.Context, conn *sql.Conn, schema string) (keeper, error) {
+	k := keeper{conn: conn, schema: schema}
+	if err := conn.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&k.mode); err != nil {
+		return k, err
+	}
+	k.noBackslash = strings.Contains(strings.ToUpper(k.mode), "NO_BACKSLASH_ESCAPES")
+	return k, nil
 }
 
 // moved is a trigger keepDefinition moved from live to staging: restore
@@ -47,12 +59,11 @@ type moved struct {
 // the RENAME, writes to the outgoing live table fire none of its triggers:
 // that table is being replaced. What was moved is returned for restore.
 func (t *Target) keepDefinition(ctx context.Context, conn *sql.Conn, schema string, infos []swapInfo) ([]moved, error) {
-	k := keeper{conn: conn, schema: schema}
-	var mode string
-	if err := conn.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
+	k, err := newKeeper(ctx, conn, schema)
+	if err != nil {
 		return nil, err
 	}
-	k.noBackslash = strings.Contains(strings.ToUpper(mode), "NO_BACKSLASH_ESCAPES")
+	mode := k.mode
 	var done []moved
 	for _, in := range infos {
 		if !in.live || !in.staging {
