@@ -4,16 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
 	"github.com/ferrydata/ferry/internal/mysql"
+	"github.com/ferrydata/ferry/internal/postgres"
 	"github.com/ferrydata/ferry/internal/secrets"
 	"github.com/ferrydata/ferry/internal/secrets/smfake"
 	"github.com/ferrydata/ferry/internal/steps"
@@ -53,7 +57,7 @@ func mysqlSecret(dsn string) func(user, pw, db string) string {
 // secrets read through client and cached for an hour.
 func localWire(t *testing.T, env wire.Env, client secrets.Getter) *wire.Wire {
 	env.MySQLTLS, env.SecretTTL = "preferred", time.Hour
-	wr := wire.New(env, wire.WithEngines(mysql.Engine{}), wire.WithSecretsClient(client), wire.WithLogger(quiet), wire.Local())
+	wr := wire.New(env, wire.WithEngines(mysql.Engine{}, postgres.Engine{}), wire.WithSecretsClient(client), wire.WithLogger(quiet), wire.Local())
 	t.Cleanup(wr.Close)
 	return wr
 }
@@ -67,9 +71,8 @@ func localWire(t *testing.T, env wire.Env, client secrets.Getter) *wire.Wire {
 // sooner or later), so every later step needs a new login. The run
 // re-reads the secrets, reconnects with the new passwords and completes,
 // live equal to the source. (Before the fix the first new login failed as
-// a ConfigError, "correct the table's query", and the run failed.) The
-// PostgreSQL server here trusts local logins, so a PostgreSQL target's
-// rotation cannot be refused; its path is the same code (wire.relogin).
+// a ConfigError, "correct the table's query", and the run failed.) A
+// PostgreSQL target: TestPostgresPasswordRotatedMidRun.
 func TestPasswordRotatedMidRun(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
@@ -133,27 +136,95 @@ func TestAdminPasswordRotatedMidRun(t *testing.T) {
 	fake.Set(admARN, secret("first-pw"))
 	d, err := localWire(t, wire.Env{AdminSecretARN: admARN}, client).Deps(ctx, steps.NeedConfig|steps.NeedLedger)
 	testdb.Must(t, "admin database from a secret", err)
-	ended := 0
-	rotate := func() {
+	w.deps.Config, w.deps.Ledger = d.Config, d.Ledger
+	w.runRotating(t, "admin-rotated", fake, admARN, func() int {
 		alterAdm("second-pw")
 		fake.Set(admARN, secret("second-pw"))
-		ended = k.killMySQL(ctx, "rotation", "SELECT id FROM information_schema.processlist WHERE user = ?", admUser)
-	}
-	w.deps.Source = rotatingSource{Source: w.deps.Source, once: &sync.Once{}, rotate: rotate}
-	w.deps.Config, w.deps.Ledger = d.Config, d.Ledger
-	res := w.run(t, "admin-rotated")
-	succeeded(t, res)
-	if ended == 0 {
-		t.Fatal("test is void: no admin session was open to end at the rotation")
-	}
-	if n := fake.Count(admARN); n < 2 {
-		t.Errorf("the admin secret was read %d times: the run did not re-read it after the rotation", n)
-	}
+		return k.killMySQL(ctx, "rotation", "SELECT id FROM information_schema.processlist WHERE user = ?", admUser)
+	})
 	run, loads, err := w.adm.GetRun(ctx, "admin-rotated")
 	testdb.Must(t, "run history", err)
 	if run.Status != admin.RunSucceeded || len(loads) != len(companies) {
 		t.Errorf("run history: %+v with %d table rows; want succeeded with %d", run, len(loads), len(companies))
 	}
-	t.Logf("rotated after the first export, ended %d admin sessions; secret read %d times", ended, fake.Count(admARN))
 	w.liveEqualsSource(t)
+}
+
+// TestPostgresPasswordRotatedMidRun: the PostgreSQL target, on a private
+// cluster that asks for passwords (testdb.PrivatePostgres; the shared
+// server trusts every login), is wired from a Secrets Manager secret as
+// `ferry run` wires it, as a role with a password that owns the reporting
+// database. After the first chunk's export the password is rotated (ALTER
+// ROLE … PASSWORD, the secret updated) and the role's sessions are ended
+// (pg_terminate_backend), so every later load and the swaps need a new
+// login, which the server refuses with the old password (28P01). The run
+// re-reads the secret, reconnects and completes, live equal to the source.
+func TestPostgresPasswordRotatedMidRun(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	cluster := testdb.PrivatePostgres(t)
+	w := newWorld(t, ferry.EnginePostgres)
+	root := cluster()
+	super := pgExec(t, root)
+	super("CREATE ROLE ferry_rt LOGIN PASSWORD %L", "first-pw")
+	super("CREATE DATABASE reports OWNER ferry_rt")
+	ru, _ := url.Parse(root)
+	ru.Path = "/reports"
+	w.pgURL = ru.String() // the tests' reads of live tables, as the superuser
+	port, _ := strconv.Atoi(ru.Port())
+	secret := func(pw string) string {
+		return fmt.Sprintf(`{"engine":"postgres","host":"127.0.0.1","port":%d,"username":"ferry_rt","password":%q,"dbname":"reports"}`, port, pw)
+	}
+	fake, client := smfake.Start(t)
+	const tgtARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ferry/pg-target-AAAAAA"
+	fake.Set(tgtARN, secret("first-pw"))
+	d, err := localWire(t, wire.Env{TargetSecretARN: tgtARN, TargetEngine: ferry.EnginePostgres, PostgresSSLMode: "disable"}, client).Deps(ctx, steps.NeedTarget)
+	testdb.Must(t, "target from a secret", err)
+	w.deps.Target = d.Target
+	w.runRotating(t, "pg-rotated", fake, tgtARN, func() int {
+		super("ALTER ROLE ferry_rt PASSWORD %L", "second-pw")
+		fake.Set(tgtARN, secret("second-pw"))
+		return super("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %L", "ferry_rt")
+	})
+	w.liveEqualsSource(t)
+}
+
+// runRotating runs runID with rotate called once, after the first chunk's
+// export (it rotates a password and returns how many sessions it ended),
+// and checks that the run succeeded, that the rotation ended sessions and
+// that the secret at arn was read again.
+func (w *world) runRotating(t *testing.T, runID string, fake *smfake.Fake, arn string, rotate func() int) {
+	t.Helper()
+	ended := 0
+	w.deps.Source = rotatingSource{Source: w.deps.Source, once: &sync.Once{}, rotate: func() { ended = rotate() }}
+	succeeded(t, w.run(t, runID))
+	if ended == 0 {
+		t.Fatal("test is void: no session was open to end at the rotation")
+	}
+	if n := fake.Count(arn); n < 2 {
+		t.Errorf("the secret %s was read %d times: the run did not re-read it after the rotation", arn, n)
+	}
+	t.Logf("rotated after the first export, ended %d sessions; secret read %d times", ended, fake.Count(arn))
+}
+
+// pgExec returns the func that runs a statement on the database at dbURL,
+// formatted by the server (format(), so %L quotes a literal), and returns
+// the rows it affected or returned.
+func pgExec(t *testing.T, dbURL string) func(tmpl string, args ...any) int {
+	return func(tmpl string, args ...any) int {
+		t.Helper()
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dbURL)
+		testdb.Must(t, "connect", err)
+		defer conn.Close(ctx)
+		var stmt string
+		strs := make([]string, len(args))
+		for i, a := range args {
+			strs[i] = fmt.Sprint(a)
+		}
+		testdb.Must(t, "format", conn.QueryRow(ctx, "SELECT format($1, VARIADIC $2::text[])", tmpl, strs).Scan(&stmt))
+		tag, err := conn.Exec(ctx, stmt)
+		testdb.Must(t, tmpl, err)
+		return int(tag.RowsAffected())
+	}
 }

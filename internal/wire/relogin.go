@@ -25,8 +25,19 @@ func (w *Wire) relogins(r Role) bool {
 // the one that failed, its pool, so the next call opens the database with
 // the re-read secret; the error is returned retryable, so the workflow's
 // Retry makes that call. Other errors are returned as they are.
+//
+// A call whose pool was closed and replaced while it ran (another call's
+// refused login reset it: "closed pool", "database is closed") fails
+// with whatever that pool said; its error is returned retryable too, so
+// the retry uses the new pool.
 func (w *Wire) relogin(r Role, gen uint64, err error) error {
-	if err == nil || !w.engines.LoginRefused(err) {
+	if err == nil {
+		return nil
+	}
+	if !w.engines.LoginRefused(err) {
+		if gen != 0 && w.replaced(r, gen) {
+			return &ferry.RetryableError{Op: "database pool reopened while in use (secret rotated? the retry uses the new pool)", Err: errors.New(err.Error())}
+		}
 		return err
 	}
 	if c, ok := w.smOnce.peek(); ok {
@@ -44,6 +55,23 @@ func (w *Wire) relogin(r Role, gen uint64, err error) error {
 	}
 	// Flattened, as in Fail: a ConfigError inside would otherwise win.
 	return &ferry.RetryableError{Op: "database login refused (secret rotated? it is re-read on retry)", Err: errors.New(err.Error())}
+}
+
+// replaced reports whether role's pool is no longer generation gen.
+func (w *Wire) replaced(r Role, gen uint64) bool {
+	var cur uint64
+	var ok bool
+	switch r {
+	case Admin:
+		cur, ok = w.admin.current()
+	case Source:
+		cur, ok = w.source.current()
+	case Target:
+		cur, ok = w.target.current()
+	default:
+		return false
+	}
+	return !ok || cur != gen
 }
 
 // reloginSource is the source read from a secret under `ferry run`: each

@@ -330,6 +330,13 @@ func (l *lazy[T]) resetGen(gen uint64, closeFn func(T)) {
 	}
 }
 
+// current is the generation of the value, and whether there is one.
+func (l *lazy[T]) current() (uint64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen, l.ok
+}
+
 func (l *lazy[T]) peek() (T, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
