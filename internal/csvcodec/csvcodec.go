@@ -50,8 +50,10 @@ type Field struct {
 	Data   []byte
 }
 
-// Writer writes the dialect. It buffers at most one record plus bufio's
-// buffer; Flush must be called at the end.
+// Writer writes the dialect. It holds no record: values are copied (binary
+// ones hex-encoded hexPiece bytes at a time) into bufio's buffer, so a
+// 64 MB value costs no more memory than a small one; Flush must be called
+// at the end.
 type Writer struct {
 	w   *bufio.Writer
 	n   int64
@@ -104,15 +106,7 @@ func (w *Writer) Write(rec []Field) error {
 		w.w.WriteByte('"')
 		w.n++
 		if f.Binary {
-			need := 2 + hex.EncodedLen(len(f.Data))
-			if cap(w.hex) < need {
-				w.hex = make([]byte, need)
-			}
-			h := w.hex[:need]
-			h[0], h[1] = '\\', 'x'
-			hex.Encode(h[2:], f.Data)
-			w.w.Write(h)
-			w.n += int64(need)
+			w.writeHex(f.Data)
 		} else {
 			w.writeQuoted(f.Data)
 		}
@@ -125,6 +119,23 @@ func (w *Writer) Write(rec []Field) error {
 	err := w.w.WriteByte('\n')
 	w.n++
 	return err
+}
+
+// hexPiece is how many bytes of a binary value are hex-encoded at a time.
+const hexPiece = 16 << 10
+
+// writeHex writes b as \x and its hex digits, a piece at a time.
+func (w *Writer) writeHex(b []byte) {
+	if w.hex == nil {
+		w.hex = make([]byte, 2*hexPiece)
+	}
+	w.w.WriteString(`\x`)
+	w.n += 2 + int64(hex.EncodedLen(len(b)))
+	for len(b) > 0 {
+		p := b[:min(len(b), hexPiece)]
+		w.w.Write(w.hex[:hex.Encode(w.hex, p)])
+		b = b[len(p):]
+	}
 }
 
 func (w *Writer) writeQuoted(b []byte) {

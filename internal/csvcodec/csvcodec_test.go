@@ -123,6 +123,9 @@ func TestRoundTrip(t *testing.T) {
 		{"binary quote bytes", []Field{bin([]byte(`"NULL",`))}, `"\x224e554c4c222c"` + "\n"},
 		{"spaces kept", []Field{text(" "), text(" a ")}, `" "," a "` + "\n"},
 		{"many fields", []Field{text("1"), null, text(""), bin([]byte{0}), text("x")}, `"1",NULL,"","\x00","x"` + "\n"},
+		// Longer than a hex piece and not a multiple of it: encoded piece
+		// by piece, BytesWritten still counts every digit.
+		{"binary over pieces", []Field{bin(bytes.Repeat([]byte{0xab, 0x00, '"'}, hexPiece+7)), text("x")}, `"\x` + strings.Repeat("ab0022", hexPiece+7) + `","x"` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

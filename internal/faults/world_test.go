@@ -225,12 +225,10 @@ func (w *world) sourceRows(t *testing.T, c admin.NewCompany) []string {
 func (w *world) liveRows(t *testing.T, c admin.NewCompany) []string {
 	t.Helper()
 	schema := w.schema[c.Alias]
+	if !w.hasLive(t, c, "orders") {
+		return nil
+	}
 	if w.engine == ferry.EngineMySQL {
-		var n int
-		w.tdb.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'orders'", schema).Scan(&n)
-		if n == 0 {
-			return nil
-		}
 		return textRows(t, func() (*sql.Rows, error) {
 			return w.tdb.Query("SELECT CAST(id AS CHAR), note, CAST(amount AS CHAR), DATE_FORMAT(created, '%Y-%m-%d %H:%i:%s.%f') FROM `" + schema + "`.orders ORDER BY id")
 		})
@@ -238,11 +236,6 @@ func (w *world) liveRows(t *testing.T, c admin.NewCompany) []string {
 	conn, err := pgx.Connect(context.Background(), w.pgURL)
 	testdb.Must(t, "connect target", err)
 	defer conn.Close(context.Background())
-	var exists bool
-	conn.QueryRow(context.Background(), "SELECT to_regclass($1) IS NOT NULL", `"`+schema+`".orders`).Scan(&exists)
-	if !exists {
-		return nil
-	}
 	rows, err := conn.Query(context.Background(), `SELECT id::text, note, amount::text, to_char(created, 'YYYY-MM-DD HH24:MI:SS.US') FROM "`+schema+`".orders ORDER BY orders.id`)
 	testdb.Must(t, "read live", err)
 	var out []string
@@ -254,6 +247,23 @@ func (w *world) liveRows(t *testing.T, c admin.NewCompany) []string {
 	}
 	testdb.Must(t, "read live", rows.Err())
 	return out
+}
+
+// hasLive reports whether company c's live table exists in the target.
+func (w *world) hasLive(t *testing.T, c admin.NewCompany, table string) bool {
+	t.Helper()
+	schema := w.schema[c.Alias]
+	if w.engine == ferry.EngineMySQL {
+		var n int
+		testdb.Must(t, "find "+table, w.tdb.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", schema, table).Scan(&n))
+		return n > 0
+	}
+	conn, err := pgx.Connect(context.Background(), w.pgURL)
+	testdb.Must(t, "connect target", err)
+	defer conn.Close(context.Background())
+	var exists bool
+	testdb.Must(t, "find "+table, conn.QueryRow(context.Background(), "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{schema, table}.Sanitize()).Scan(&exists))
+	return exists
 }
 
 func textRows(t *testing.T, query func() (*sql.Rows, error)) []string {

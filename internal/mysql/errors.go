@@ -107,6 +107,9 @@ func classify(op string, err error) error {
 	switch {
 	case errors.As(err, &qe) || errors.As(err, &ue):
 		return &ferry.ConfigError{Msg: op + ": " + err.Error(), Fix: "correct the table's query in the admin database"}
+	case packetTooLarge(err):
+		// Before isTransient: the server closes the connection after 1153.
+		return packetError(op, err)
 	case isTransient(err):
 		return ferry.Retryable(op, err)
 	case isConfigProblem(err):

@@ -62,7 +62,41 @@ func (s *Source) Export(ctx context.Context, req ferry.ExportRequest, w io.Write
 	c := "ferry_q." + quoteIdent(req.ChunkColumn)
 	qctx, cancel, sel := s.withTimeout(ctx, "SELECT * FROM "+derived(inner)+" WHERE "+c+" >= ? AND "+c+" < ?")
 	defer cancel()
-	return s.exportRows(ctx, op, s.db, rowsQuery{qctx, sel, append(args, req.Lo, req.Hi)}, req, policy, w)
+	// One connection: the statement's warnings are read on it afterwards.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return st, classify(op, err)
+	}
+	defer conn.Close()
+	st, err = s.exportRows(ctx, op, conn, rowsQuery{qctx, sel, append(args, req.Lo, req.Hi)}, req, policy, w)
+	if err != nil {
+		return st, err
+	}
+	return st, packetWarning(ctx, conn, op)
+}
+
+// packetWarning refuses an export whose statement left warning 1301: the
+// source replaced a value its query computes (CONCAT, REPEAT, GROUP_CONCAT
+// ...) larger than its max_allowed_packet with NULL, which must not be
+// published as the source's value.
+func packetWarning(ctx context.Context, conn querier, op string) error {
+	rows, err := conn.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		return classify(op+": show warnings", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var level, msg string
+		var code int
+		if err := rows.Scan(&level, &code, &msg); err != nil {
+			return classify(op+": show warnings", err)
+		}
+		if code == erAllowedPacketOverflowed {
+			return &ferry.ConfigError{Msg: fmt.Sprintf("%s: the source replaced a value larger than its max_allowed_packet with NULL (%s %d: %s); nothing was exported", op, level, code, msg),
+				Fix: packetFix("source", 0) + "; or select the column without the function the warning names"}
+		}
+	}
+	return classify(op+": show warnings", rows.Err())
 }
 
 // rowsQuery is a bound SELECT and the context it runs under.

@@ -329,13 +329,14 @@ func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 	}
 	defer rows.Close()
 	var msgs []string
-	total := 0
+	total, packet := 0, false
 	for rows.Next() {
 		var level, msg string
 		var code int
 		if err := rows.Scan(&level, &code, &msg); err != nil {
 			return classify(op+": show warnings", err)
 		}
+		packet = packet || code == erAllowedPacketOverflowed
 		// Notes count too: MySQL reports a rounded decimal or a cut
 		// fraction of a second as Note 1265 "Data truncated".
 		total++
@@ -346,6 +347,10 @@ func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 	if err := rows.Err(); err != nil {
 		return classify(op+": show warnings", err)
 	}
+	if packet {
+		return &ferry.ConfigError{Msg: fmt.Sprintf("%s: the server replaced a value larger than its max_allowed_packet with NULL, nothing was loaded: %s", op, strings.Join(msgs, "; ")),
+			Fix: packetFix("target", 0)}
+	}
 	if total > 0 {
 		return &ferry.DataError{Msg: fmt.Sprintf("%s: the server reported %d warning(s), nothing was loaded: %s", op, total, strings.Join(msgs, "; ")),
 			Fix: "make the staging column types hold the source values (or cast them in the query), then rerun"}
@@ -354,10 +359,16 @@ func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 }
 
 // loadInsert loads the remaining records of cr with batched multi-row
-// INSERTs with bound values.
+// INSERTs with bound values. A record larger than the target's
+// max_allowed_packet allows in one statement is refused before it is sent
+// (*ferry.ConfigError naming the record and the size to raise it to).
 func (t *Target) loadInsert(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader, req ferry.LoadRequest, cols []loadCol) (int64, error) {
-	b := newInsertBatch(tx, req, cols, t.opts.batchRows)
+	b, err := newInsertBatch(ctx, tx, req, cols, t.opts.batchRows)
+	if err != nil {
+		return 0, err
+	}
 	defer b.close()
+	row := make([]any, len(cols))
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -369,18 +380,20 @@ func (t *Target) loadInsert(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader
 		if len(rec) != len(cols) {
 			return 0, &ferry.DataError{Msg: fmt.Sprintf("%s: record %d has %d fields, the header %d", b.op, cr.Records(), len(rec), len(cols)), Fix: "re-export the chunk"}
 		}
+		size := 0
 		for i, f := range rec {
 			v, err := insertValue(f, cols[i])
 			if err != nil {
 				return 0, &ferry.DataError{Column: cols[i].name, Msg: fmt.Sprintf("%s: record %d: %v", b.op, cr.Records(), err), Fix: "re-export the chunk"}
 			}
-			b.args = append(b.args, v)
-			b.bytes += len(f.Data)
+			row[i] = v
+			size += valueSize(v)
 		}
-		if b.rows++; b.rows == b.size || b.bytes >= maxInsertBatchBytes {
-			if err := b.flush(ctx); err != nil {
-				return 0, err
-			}
+		if int64(size) > b.maxRow {
+			return 0, b.tooBig(rec, cr.Records(), size)
+		}
+		if err := b.add(ctx, row, size); err != nil {
+			return 0, err
 		}
 	}
 	if err := b.flush(ctx); err != nil {
@@ -406,11 +419,12 @@ func insertValue(f csvcodec.Field, col loadCol) (any, error) {
 	return string(f.Data), nil
 }
 
-// maxInsertBatchBytes bounds the field bytes of one multi-row INSERT: a
-// batch is flushed at size rows or at this many bytes, whichever comes
-// first, so the loader's memory and the statement's packet stay bounded
-// with big rows (half of MariaDB's default 16 MB max_allowed_packet; a
-// single row larger than the server's max_allowed_packet is refused by it).
+// maxInsertBatchBytes bounds the value bytes of one multi-row INSERT: a
+// batch is flushed at size rows or at this many bytes (or half the
+// target's max_allowed_packet, if less), whichever comes first, so the
+// loader's memory and the statement's packet stay bounded with big rows
+// (half of MariaDB's default 16 MB max_allowed_packet). A row bigger than
+// the limit goes alone; one bigger than max_allowed_packet is refused.
 const maxInsertBatchBytes = 8 << 20
 
 // insertBatch is the rows of one multi-row INSERT being gathered: at most
@@ -425,21 +439,65 @@ type insertBatch struct {
 	full   *sql.Stmt
 	args   []any
 	rows   int
-	bytes  int // field bytes gathered
+	bytes  int // value bytes gathered
 	total  int64
+	// The target's max_allowed_packet; the most value bytes of one batch
+	// and of one row.
+	packet, maxBytes, maxRow int64
+	chunkIdx                 int // the chunk column's field, -1 if none
+	chunkCol                 string
 }
 
-func newInsertBatch(tx *sql.Tx, req ferry.LoadRequest, cols []loadCol, batchRows int) *insertBatch {
+// newInsertBatch prepares the batches of a load into req's staging table;
+// it reads the session's max_allowed_packet.
+func newInsertBatch(ctx context.Context, tx *sql.Tx, req ferry.LoadRequest, cols []loadCol, batchRows int) (*insertBatch, error) {
 	b := &insertBatch{tx: tx, op: fmt.Sprintf("mysql: load %s.%s [%d,%d) with INSERT", req.Schema, req.Staging, req.Lo, req.Hi),
-		size: max(min(batchRows, 65535/len(cols)), 1)}
+		size: max(min(batchRows, 65535/len(cols)), 1), chunkIdx: -1}
+	if err := tx.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&b.packet); err != nil {
+		return nil, classify(b.op+": read max_allowed_packet", err)
+	}
+	b.maxBytes = min(maxInsertBatchBytes, b.packet/2)
+	b.maxRow = b.packet - packetSlack(len(cols))
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = quoteIdent(c.name)
+		if strings.EqualFold(c.name, req.ChunkColumn) {
+			b.chunkIdx, b.chunkCol = i, c.name
+		}
 	}
 	b.row = "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
 	b.prefix = "INSERT INTO " + qualified(req.Schema, req.Staging) + " (" + strings.Join(names, ", ") + ") VALUES "
 	b.args = make([]any, 0, b.size*len(cols))
-	return b
+	return b, nil
+}
+
+// add gathers one row of size value bytes, flushing the rows before it
+// when it would take the batch past maxBytes and flushing at size rows
+// or maxBytes.
+func (b *insertBatch) add(ctx context.Context, row []any, size int) error {
+	if b.rows > 0 && int64(b.bytes+size) > b.maxBytes {
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+	}
+	b.args = append(b.args, row...)
+	b.bytes += size
+	if b.rows++; b.rows == b.size || int64(b.bytes) >= b.maxBytes {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// tooBig refuses the record rec (line n) of size value bytes: no INSERT
+// can carry it under the target's max_allowed_packet.
+func (b *insertBatch) tooBig(rec []csvcodec.Field, n int64, size int) error {
+	row := fmt.Sprintf("line %d of the chunk", n)
+	if b.chunkIdx >= 0 {
+		row = fmt.Sprintf("the row with %s = %s", b.chunkCol, rec[b.chunkIdx].Data)
+	}
+	return &ferry.ConfigError{
+		Msg: fmt.Sprintf("%s: %s is %.1f MB, over the target's max_allowed_packet (%d MB) for one INSERT; nothing was loaded", b.op, row, float64(size)/(1<<20), b.packet>>20),
+		Fix: packetFix("target", int64(size)+packetSlack(len(rec))) + "; or set local_infile=ON on the target (LOAD DATA streams rows of any size)"}
 }
 
 func (b *insertBatch) stmt(n int) string {
