@@ -10,6 +10,10 @@ import (
 	"strings"
 )
 
+// CaseCollision is why Ferry refuses two table names, or two target
+// schemas, that differ only in letter case.
+const CaseCollision = "a MariaDB/MySQL target with lower_case_table_names=1 or 2 (the default on Windows and macOS) stores both as one, so one would replace the other's data; on PostgreSQL they are two names that differ only in quoting"
+
 // MaxIdentLen is the longest identifier Ferry creates or accepts: it is
 // PostgreSQL's limit (NAMEDATALEN-1), which is below MySQL's 64.
 const MaxIdentLen = 63

@@ -66,6 +66,11 @@ func TestBadInputRefusedBeforeAnyWrite(t *testing.T) {
 		{"table name 64 bytes", []string{"table", "add", "--name", long, "--query", q("")}, 1, []string{"table " + long, "longer than 63", "fix"}},
 		{"schema 64 bytes", []string{"company", "add", "--company-id", "44", "--alias", "initech", "--schema", long, "--config", "days=1", "--config", "region=eu"}, 1, []string{"company 44", "longer than 63", "fix"}},
 		{"alias 41 bytes", []string{"company", "add", "--company-id", "44", "--alias", "a" + strings.Repeat("b", 40)}, 1, []string{"company 44", "fix"}},
+		// Names differing only in case: one table or one database on a
+		// MariaDB target with lower_case_table_names, confusing on PostgreSQL.
+		{"table name differs only in case", []string{"table", "add", "--name", "Orders", "--query", q("")}, 1, []string{"table Orders", "the existing table orders only in case", "lower_case_table_names", "fix"}},
+		{"table name differs only in case, --replace", []string{"table", "add", "--name", "ORDERS", "--replace", "--query", q("")}, 1, []string{"table ORDERS", "the existing table orders only in case", "fix"}},
+		{"schema differs only in case", []string{"company", "add", "--company-id", "44", "--alias", "initech", "--schema", "BI_Acme", "--config", "days=1", "--config", "region=eu"}, 1, []string{"company 44", "target schema BI_Acme", "company 42 (acme)'s target schema bi_acme only in case", "fix"}},
 		// company add whose preview planning fails: nothing written.
 		{"company add, query would fail", []string{"company", "add", "--company-id", "44", "--alias", "initech", "--config", "region=eu"}, 1, []string{"company 44 (initech)", "nothing was written", "fix", "--config days=30"}},
 	} {
@@ -125,6 +130,10 @@ func TestHandEditedAdminRowsRefused(t *testing.T) {
 		{"schema injection", "UPDATE companies SET target_schema = 'x\"; DROP SCHEMA public; --'", "UPDATE companies SET target_schema = NULL", []string{"company 42", "schema", "fix"}},
 		{"bad params_select", "UPDATE `tables` SET params_select = 'company_id; DROP'", "UPDATE `tables` SET params_select = 'company_id,since'", []string{"table orders", "fix"}},
 		{"unknown zero_dates", "UPDATE `tables` SET zero_dates = 'zero'", "UPDATE `tables` SET zero_dates = NULL", []string{"table orders", "zero", "fix"}},
+		{"tables differing only in case", "INSERT INTO `tables` (name, status, query_select, params_select) SELECT 'Orders', status, query_select, params_select FROM `tables` WHERE name = 'orders'",
+			"DELETE FROM `tables` WHERE name = 'Orders'", []string{"table Orders and table orders differ only in case", "lower_case_table_names", "fix"}},
+		{"schemas differing only in case", "INSERT INTO companies (company_id, status, alias, target_schema) VALUES (43, 'active', 'acme2', 'BI_ACME')",
+			"DELETE FROM companies WHERE company_id = 43", []string{"company 43 (acme2)", "target schema BI_ACME and company 42 (acme)'s target schema bi_acme differ only in case", "fix"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := e.admin.Exec(tc.edit); err != nil {

@@ -185,8 +185,11 @@ func CheckCompany(ctx context.Context, db *admin.DB, in CompanyInput, runDate ti
 					fmt.Sprintf("use another --company-id; see `ferry company list`; to turn it back on: `ferry company enable %d`", r.ID))
 			case r.Alias == in.Alias:
 				add(fmt.Sprintf("alias %s is already company %d's", r.Alias, r.ID), "choose another --alias; see `ferry company list`")
-			case strings.EqualFold(r.Schema, schema):
+			case r.Schema == schema:
 				add(fmt.Sprintf("target schema %s is already company %d's (%s)", r.Schema, r.ID, r.Alias), "pass another --schema")
+			case strings.EqualFold(r.Schema, schema):
+				add(fmt.Sprintf("target schema %s differs from company %d (%s)'s target schema %s only in case: %s", schema, r.ID, r.Alias, r.Schema, ferry.CaseCollision),
+					"pass a --schema that differs in more than case (or leave it out for bi_<alias>)")
 			}
 		}
 	}

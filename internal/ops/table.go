@@ -130,7 +130,8 @@ func clashes(spec ferry.TableSpec, tables []admin.TableRow, replace bool) []erro
 		if t.Name == spec.Name && !replace {
 			probs = append(probs, tableProblem(spec, fmt.Sprintf("table %s already exists (%s)", t.Name, t.Status), "pass --replace to change its definition, or choose another --name; see `ferry table list`"))
 		} else if t.Name != spec.Name && strings.EqualFold(t.Name, spec.Name) {
-			probs = append(probs, tableProblem(spec, fmt.Sprintf("table %s differs from the existing table %s only in case", spec.Name, t.Name), "choose another --name"))
+			probs = append(probs, tableProblem(spec, fmt.Sprintf("table %s differs from the existing table %s only in case: %s", spec.Name, t.Name, ferry.CaseCollision),
+				fmt.Sprintf("choose a --name that differs in more than case (the name is the target table's), or change table %s with --name %s --replace", t.Name, t.Name)))
 		}
 	}
 	return probs

@@ -337,7 +337,8 @@ func checkTables(tables []ferry.TableSpec, d sqlparams.Dialect, probs *problems)
 		okTable[i] = checkTable(t, d, probs)
 		low := strings.ToLower(t.Name)
 		if other, dup := byLower[low]; dup {
-			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("table %s and table %s differ only in case; MySQL targets may treat them as one", other, t.Name), "rename one of them")
+			probs.add(ferry.Where{Table: t.Name}, fmt.Sprintf("table %s and table %s differ only in case: %s", other, t.Name, ferry.CaseCollision),
+				fmt.Sprintf("disable one of them (`ferry table disable %s`), or rename it so the names differ in more than case", t.Name))
 			okTable[i] = false
 		}
 		byLower[low] = t.Name
@@ -363,7 +364,7 @@ func checkTables(tables []ferry.TableSpec, d sqlparams.Dialect, probs *problems)
 // usable.
 func checkCompanies(companies []ferry.Company, runDate time.Time, probs *problems) ([]map[string]ferry.Param, []bool) {
 	aliases := map[string]int64{}
-	schemas := map[string]int64{}
+	schemas := map[string]ferry.Company{} // by lower-case schema
 	params := make([]map[string]ferry.Param, len(companies))
 	okCompany := make([]bool, len(companies))
 	for i, c := range companies {
@@ -381,10 +382,11 @@ func checkCompanies(companies []ferry.Company, runDate time.Time, probs *problem
 			probs.add(w, "target schema: "+err.Error(), "set companies.target_schema to a valid name, or NULL for bi_<alias>")
 			ok = false
 		} else if other, dup := schemas[strings.ToLower(c.Schema)]; dup {
-			probs.add(w, fmt.Sprintf("target schema %s is also company %d's", c.Schema, other), "give every company its own target_schema")
+			probs.add(w, schemaClash(c, other), "give every company its own target_schema, differing in more than case (companies.target_schema; NULL is bi_<alias>)")
 			ok = false
+		} else {
+			schemas[strings.ToLower(c.Schema)] = c
 		}
-		schemas[strings.ToLower(c.Schema)] = c.ID
 		pm, err := CompanyParams(c, runDate)
 		if err != nil {
 			var ce *ferry.ConfigError
@@ -399,6 +401,14 @@ func checkCompanies(companies []ferry.Company, runDate time.Time, probs *problem
 	}
 
 	return params, okCompany
+}
+
+// schemaClash says how c's target schema collides with other's.
+func schemaClash(c, other ferry.Company) string {
+	if c.Schema == other.Schema {
+		return fmt.Sprintf("target schema %s is also company %s's", c.Schema, companyName(other))
+	}
+	return fmt.Sprintf("target schema %s and company %s's target schema %s differ only in case: %s", c.Schema, companyName(other), other.Schema, ferry.CaseCollision)
 }
 
 func parallel(opt Options) int {
