@@ -92,8 +92,8 @@ func packetWarning(ctx context.Context, conn querier, op string) error {
 			return classify(op+": show warnings", err)
 		}
 		if code == erAllowedPacketOverflowed {
-			return &ferry.ConfigError{Msg: fmt.Sprintf("%s: the source replaced a value larger than its max_allowed_packet with NULL (%s %d: %s); nothing was exported", op, level, code, msg),
-				Fix: packetFix("source", 0) + "; or select the column without the function the warning names"}
+			return &ferry.ConfigError{Msg: fmt.Sprintf("%s: the %s replaced a value larger than its max_allowed_packet with NULL (%s %d: %s); nothing was exported", op, serverRole(op), level, code, msg),
+				Fix: packetFix(serverRole(op), 0) + "; or select the column without the function the warning names"}
 		}
 	}
 	return classify(op+": show warnings", rows.Err())

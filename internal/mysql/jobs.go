@@ -248,7 +248,8 @@ func (j *Jobs) CheckJob(ctx context.Context, q ferry.JobSQL, parts *ferry.BatchP
 // ExtractJob streams a read-only SELECT's rows as the csvcodec dialect,
 // encoded as Source.Export encodes a chunk (zero dates are written as the
 // server gives them: no target has to hold them), on a session with the
-// job's schema and time limit.
+// job's schema and time limit. A value the server replaced with NULL for
+// exceeding its max_allowed_packet (warning 1301) fails the extract.
 func (j *Jobs) ExtractJob(ctx context.Context, q ferry.JobSQL, w io.Writer) (ferry.ExportStats, error) {
 	op := "mysql: extract"
 	inner, args, err := bind(op, q.SQL, q.Params)
@@ -264,7 +265,11 @@ func (j *Jobs) ExtractJob(ctx context.Context, q ferry.JobSQL, w io.Writer) (fer
 	defer done()
 	src := &Source{db: j.db, opts: j.opts}
 	req := ferry.ExportRequest{Query: q.SQL, Params: q.Params}
-	return src.exportRows(ctx, op, conn, rowsQuery{ctx, inner, args}, req, zeroDateKeep, w)
+	st, err := src.exportRows(ctx, op, conn, rowsQuery{ctx, inner, args}, req, zeroDateKeep, w)
+	if err != nil {
+		return st, err
+	}
+	return st, packetWarning(ctx, conn, op)
 }
 
 // OpenJobs opens a database jobs run on at dsn (its own pool).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +141,13 @@ func TestJobsExtract(t *testing.T) {
 	var ce *ferry.ConfigError
 	if !errors.As(err, &ce) {
 		t.Fatalf("FOR UPDATE: %v", err)
+	}
+	// A value over max_allowed_packet, which the server turns into NULL
+	// with warning 1301, is refused, not extracted as NULL.
+	var packet int64
+	testdb.Must(t, "max_allowed_packet", db.QueryRow("SELECT @@SESSION.max_allowed_packet").Scan(&packet))
+	_, err = j.ExtractJob(ctx, ferry.JobSQL{SQL: fmt.Sprintf("SELECT id, REPEAT('x', %d) AS v FROM partner", packet+1), Schema: schema}, io.Discard)
+	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "1301") || !strings.Contains(ce.Fix, "raise max_allowed_packet on the job's database") {
+		t.Fatalf("a value over max_allowed_packet: %v", err)
 	}
 }

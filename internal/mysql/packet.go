@@ -52,13 +52,16 @@ func packetFix(role string, need int64) string {
 }
 
 // serverRole names the server an operation talks to: "target" for a load,
-// "source" for an export, else "MySQL server".
+// "source" for an export, "job's database" for a job's extract, else
+// "MySQL server".
 func serverRole(op string) string {
 	switch {
 	case strings.HasPrefix(op, "mysql: load"):
 		return "target"
 	case strings.HasPrefix(op, "mysql: export"):
 		return "source"
+	case strings.HasPrefix(op, "mysql: extract"):
+		return "job's database"
 	}
 	return "MySQL server"
 }
