@@ -197,12 +197,14 @@ func (t *Target) loadErr(ctx context.Context, op string, where ferry.Where, err 
 		case strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23"):
 			de := &ferry.DataError{Where: where, Column: pe.ColumnName, Msg: pe.Message,
 				Fix: "fix the value in the source, or change the column's type in the live table"}
-			if pe.Detail != "" {
-				de.Msg += ": " + pe.Detail
-			}
-			if pe.Where != "" {
-				de.Msg += " (" + pe.Where + "; COPY lines count data records after the header)"
-				if m := copyWhere.FindStringSubmatch(pe.Where); m != nil && de.Column == "" {
+			// DETAIL and CONTEXT quote row values ("COPY t, line 3,
+			// column v: \"...\""): they go in Detail, which Step Functions
+			// causes and the run history leave out; the message keeps the
+			// position.
+			de.Detail = strings.TrimSpace(pe.Detail + "\n" + pe.Where)
+			if m := copyWhere.FindStringSubmatch(pe.Where); m != nil {
+				de.Msg += " (COPY line " + m[1] + "; COPY lines count data records after the header)"
+				if de.Column == "" {
 					de.Column = m[2]
 				}
 			}

@@ -162,18 +162,19 @@ func TestLoadErrors(t *testing.T) {
 		kind   string // "data" or "config"
 		column string
 		want   string
+		hidden string // a row value only the error's Detail may quote
 	}{
-		{"bad integer", hdr + "\"1\",\"x\"\n\"zwei\",\"y\"\n", "data", "id", "invalid input syntax"},
-		{"too long", hdr + "\"1\",\"" + strings.Repeat("x", 51) + "\"\n", "data", "v", "too long"},
-		{"NUL in text", hdr + "\"1\",\"a\x00b\"\n", "data", "", "0x00"},
-		{"invalid UTF-8", hdr + "\"1\",\"a\xffb\"\n", "data", "", "UTF8"},
-		{"NULL chunk column", hdr + "NULL,\"x\"\n", "data", "id", "null value"},
-		{"row outside chunk", hdr + "\"1\",\"x\"\n\"7\",\"y\"\n", "data", "id", "outside the chunk"},
-		{"malformed body", hdr + "\"1\",\"unterminated\n", "data", "", "line"},
-		{"empty stream", "", "data", "", "no header"},
-		{"bad header name", "\"id\",\"a b\"\n", "data", "a b", "identifier"},
-		{"unknown column", "\"id\",\"w\"\n\"1\",\"x\"\n", "config", "", "column \"w\""},
-		{"no chunk column", "\"v\"\n\"x\"\n", "config", "", "chunk column"},
+		{"bad integer", hdr + "\"1\",\"x\"\n\"zwei\",\"y\"\n", "data", "id", "invalid input syntax", ""},
+		{"too long", hdr + "\"1\",\"" + strings.Repeat("x", 51) + "\"\n", "data", "v", "too long", strings.Repeat("x", 51)},
+		{"NUL in text", hdr + "\"1\",\"a\x00b\"\n", "data", "", "0x00", ""},
+		{"invalid UTF-8", hdr + "\"1\",\"a\xffb\"\n", "data", "", "UTF8", ""},
+		{"NULL chunk column", hdr + "NULL,\"x\"\n", "data", "id", "null value", ""},
+		{"row outside chunk", hdr + "\"1\",\"x\"\n\"7\",\"y\"\n", "data", "id", "outside the chunk", ""},
+		{"malformed body", hdr + "\"1\",\"unterminated\n", "data", "", "line", ""},
+		{"empty stream", "", "data", "", "no header", ""},
+		{"bad header name", "\"id\",\"a b\"\n", "data", "a b", "identifier", ""},
+		{"unknown column", "\"id\",\"w\"\n\"1\",\"x\"\n", "config", "", "column \"w\"", ""},
+		{"no chunk column", "\"v\"\n\"x\"\n", "config", "", "chunk column", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -195,6 +196,9 @@ func TestLoadErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.want) {
 				t.Errorf("err = %v, want it to mention %q", err, c.want)
+			}
+			if c.hidden != "" && strings.Contains(ferry.WithoutDetail(err.Error()), c.hidden) {
+				t.Errorf("err = %v quotes the row value outside its database detail", err)
 			}
 			if isRetryable(err) {
 				t.Errorf("err = %v is retryable, want permanent", err)
