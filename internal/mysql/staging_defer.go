@@ -354,7 +354,10 @@ func (t *Target) buildTable(ctx context.Context, conn *sql.Conn, op, schema stri
 var dupKey = regexp.MustCompile(`for key '(?:[^']*\.)?([^']*)'`)
 
 // buildErr reports duplicate keys under a UNIQUE index as a DataError
-// naming the table and the index; other errors are classified.
+// naming the table and the index; the server's message, which quotes the
+// duplicate key's value ("Duplicate entry 'x' for key ..."), goes in its
+// Detail (kept out of Step Functions causes and the run history). Other
+// errors are classified.
 func buildErr(op string, tb ferry.SwapTable, record []deferredIndex, err error) error {
 	if mysqlErrNo(err) != erDupEntry {
 		return classify(op, err)
@@ -369,7 +372,8 @@ func buildErr(op string, tb ferry.SwapTable, record []deferredIndex, err error) 
 		}
 	}
 	return &ferry.DataError{Where: ferry.Where{Table: tb.Table},
-		Msg: fmt.Sprintf("%s: unique index %s%s of table %s cannot be built on the loaded rows: %v; live table %s is unchanged",
-			op, index, def, tb.Table, err, tb.Table),
-		Fix: fmt.Sprintf("make the table's query return unique keys for index %s (or drop that UNIQUE index from the live table %s), then run again", index, tb.Table)}
+		Msg: fmt.Sprintf("%s: unique index %s%s of table %s cannot be built on the loaded rows: duplicate keys (error %d); live table %s is unchanged",
+			op, index, def, tb.Table, erDupEntry, tb.Table),
+		Fix:    fmt.Sprintf("make the table's query return unique keys for index %s (or drop that UNIQUE index from the live table %s), then run again", index, tb.Table),
+		Detail: err.Error()}
 }
