@@ -69,8 +69,11 @@ type LockWaitError struct {
 	Err     error
 }
 
+// Unwrap is the server's error.
 func (e *LockWaitError) Unwrap() error { return e.Err }
 
+// Error names the tables, the wait, the holders and the fix, then the
+// server's error (TestLockWaitError has examples).
 func (e *LockWaitError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: the swap waited %s for a lock", plural(len(e.Tables), "table", "tables"), strings.Join(e.Tables, ", "), HumanAge(e.Wait))
@@ -124,7 +127,10 @@ func HumanAge(d time.Duration) string {
 // LockHolder shows.
 const shortQueryLen = 80
 
-var secretWords = regexp.MustCompile(`(?i)password|identified|secret|credential|\bkey\b`)
+// secretWords are words of a statement that may carry a password or a key:
+// PASSWORD/IDENTIFIED BY, a connection string's password= or pwd=, and
+// the key argument of AES_ENCRYPT, pgp_sym_decrypt, crypt() and the like.
+var secretWords = regexp.MustCompile(`(?i)passw|\bpass\b|pwd|identified|secret|credential|token|crypt|\bkey\b`)
 
 // ShortQuery is q for a message: white space collapsed, at most
 // shortQueryLen characters (then "…"), and nothing at all when it may

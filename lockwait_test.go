@@ -41,6 +41,12 @@ func TestShortQuery(t *testing.T) {
 		{long, long[:80] + "…"},
 		{"ALTER USER bi IDENTIFIED BY 'hunter2'", "(statement hidden: it may hold a password)"},
 		{"ALTER ROLE bi PASSWORD 'hunter2'", "(statement hidden: it may hold a password)"},
+		{"SELECT AES_DECRYPT(card, 'hunter2') FROM orders", "(statement hidden: it may hold a password)"},
+		{"SELECT pgp_sym_decrypt(card, 'hunter2') FROM orders", "(statement hidden: it may hold a password)"},
+		{"SELECT dblink_connect('host=db user=bi pass=hunter2')", "(statement hidden: it may hold a password)"},
+		{"SELECT * FROM dblink('dbname=x pwd=hunter2', 'SELECT 1')", "(statement hidden: it may hold a password)"},
+		{"SELECT passenger, token_count FROM trips", "(statement hidden: it may hold a password)"},
+		{"SELECT passenger FROM trips", "SELECT passenger FROM trips"},
 		{"", ""},
 	} {
 		if got := ShortQuery(tc.in); got != tc.want {
