@@ -320,14 +320,20 @@ func (l *lazy[T]) getGen(open func() (T, error)) (T, uint64, error) {
 	return v, l.gen, nil
 }
 
-// resetGen is reset, only while the value is still generation gen.
+// resetGen is reset, only while the value is still generation gen. The
+// check and the reset hold the lock together: two calls that saw the same
+// refused login must not close the pool the first one's retry reopened.
 func (l *lazy[T]) resetGen(gen uint64, closeFn func(T)) {
 	l.mu.Lock()
-	ok := l.ok && l.gen == gen
-	l.mu.Unlock()
-	if ok {
-		l.reset(closeFn)
+	defer l.mu.Unlock()
+	if !l.ok || l.gen != gen {
+		return
 	}
+	if closeFn != nil {
+		closeFn(l.v)
+	}
+	var zero T
+	l.v, l.ok = zero, false
 }
 
 // current is the generation of the value, and whether there is one.
