@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -320,8 +321,14 @@ func (t *Target) loadData(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader, 
 	return n, nil
 }
 
+// quotedValue is the value a server warning quotes: "Incorrect integer
+// value: 'abc' for column ...", "Truncated incorrect DECIMAL value: 'x'".
+var quotedValue = regexp.MustCompile(`value: '(?:[^'\\]|\\.|'')*'`)
+
 // checkWarnings turns any Note, Warning or Error the last statement left
-// into a *ferry.DataError quoting the first few.
+// into a *ferry.DataError quoting the first few. The values they quote are
+// left out of the message and kept in its Detail (logs only), as row
+// values are everywhere else.
 func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 	rows, err := tx.QueryContext(ctx, "SHOW WARNINGS")
 	if err != nil {
@@ -352,8 +359,11 @@ func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 			Fix: packetFix("target", 0)}
 	}
 	if total > 0 {
-		return &ferry.DataError{Msg: fmt.Sprintf("%s: the server reported %d warning(s), nothing was loaded: %s", op, total, strings.Join(msgs, "; ")),
-			Fix: "make the staging column types hold the source values (or cast them in the query), then rerun"}
+		shown := strings.Join(msgs, "; ")
+		return &ferry.DataError{Msg: fmt.Sprintf("%s: the server reported %d warning(s), nothing was loaded: %s", op, total,
+			quotedValue.ReplaceAllString(shown, "value: (quoted in the log)")),
+			Fix:    "make the staging column types hold the source values (or cast them in the query), then rerun",
+			Detail: shown}
 	}
 	return nil
 }
@@ -531,7 +541,8 @@ func (b *insertBatch) flush(ctx context.Context) error {
 	if err != nil {
 		switch mysqlErrNo(err) {
 		case erTruncated, erWarnDataOutOfRange, erTruncatedWrongValue, erIncorrectValue, erDataTooLong, erBadNull:
-			return &ferry.DataError{Msg: b.op + ": " + err.Error(), Fix: "make the staging column types hold the source values (or cast them in the query), then rerun"}
+			return &ferry.DataError{Msg: b.op + ": " + quotedValue.ReplaceAllString(err.Error(), "value: (quoted in the log)"),
+				Fix: "make the staging column types hold the source values (or cast them in the query), then rerun", Detail: err.Error()}
 		}
 		return classify(b.op, err)
 	}

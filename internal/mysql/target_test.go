@@ -305,6 +305,13 @@ func TestLoadWarningsAreDataErrors(t *testing.T) {
 			if n := count(t, db, "SELECT COUNT(*) FROM st WHERE s = 'old'"); n != 1 {
 				t.Errorf("staging changed by a refused load")
 			}
+			// A warning that quotes the value (Incorrect/Truncated ...
+			// value: 'secret1'): only the error's Detail (logs) holds it.
+			csv = "\"id\",\"s\",\"n\"\n\"1\",\"ab\",\"secret1\"\n"
+			_, err = tgt.Load(ctxT(t), ferry.LoadRequest{Schema: schema, Staging: "st", ChunkColumn: "id", Lo: 0, Hi: 10}, strings.NewReader(csv))
+			if !errors.As(err, &de) || strings.Contains(ferry.WithoutDetail(err.Error()), "secret1") {
+				t.Errorf("error = %v, want a DataError quoting the value only in its detail", err)
+			}
 			csv = "\"id\",\"s\",\"nope\"\n"
 			_, err = tgt.Load(ctxT(t), ferry.LoadRequest{Schema: schema, Staging: "st", ChunkColumn: "id", Lo: 0, Hi: 10}, strings.NewReader(csv))
 			var ce *ferry.ConfigError
