@@ -186,6 +186,9 @@ func checkHeader(ctx context.Context, tx pgx.Tx, tbl string, where ferry.Where, 
 	return nil
 }
 
+// quotedValue is the value a data exception's message ends with.
+var quotedValue = regexp.MustCompile(`: ".*"$`)
+
 var copyWhere = regexp.MustCompile(`line (\d+)(?:, column ([A-Za-z_][A-Za-z0-9_$]*))?`)
 
 // loadErr maps a COPY/DELETE failure to a DataError, ConfigError or
@@ -198,10 +201,15 @@ func (t *Target) loadErr(ctx context.Context, op string, where ferry.Where, err 
 			de := &ferry.DataError{Where: where, Column: pe.ColumnName, Msg: pe.Message,
 				Fix: "fix the value in the source, or change the column's type in the live table"}
 			// DETAIL and CONTEXT quote row values ("COPY t, line 3,
-			// column v: \"...\""): they go in Detail, which Step Functions
-			// causes and the run history leave out; the message keeps the
-			// position.
+			// column v: \"...\""), as does a data exception's message
+			// ("invalid input syntax for type integer: \"x\""): they go in
+			// Detail, which Step Functions causes and the run history
+			// leave out; the message keeps the position.
 			de.Detail = strings.TrimSpace(pe.Detail + "\n" + pe.Where)
+			if strings.HasPrefix(pe.Code, "22") && quotedValue.MatchString(pe.Message) {
+				de.Msg = quotedValue.ReplaceAllString(pe.Message, `: (quoted in the log)`)
+				de.Detail = strings.TrimSpace(pe.Message + "\n" + de.Detail)
+			}
 			if m := copyWhere.FindStringSubmatch(pe.Where); m != nil {
 				de.Msg += " (COPY line " + m[1] + "; COPY lines count data records after the header)"
 				if de.Column == "" {

@@ -164,7 +164,7 @@ func TestLoadErrors(t *testing.T) {
 		want   string
 		hidden string // a row value only the error's Detail may quote
 	}{
-		{"bad integer", hdr + "\"1\",\"x\"\n\"zwei\",\"y\"\n", "data", "id", "invalid input syntax", ""},
+		{"bad integer", hdr + "\"1\",\"x\"\n\"zwei\",\"y\"\n", "data", "id", "invalid input syntax", "zwei"},
 		{"too long", hdr + "\"1\",\"" + strings.Repeat("x", 51) + "\"\n", "data", "v", "too long", strings.Repeat("x", 51)},
 		{"NUL in text", hdr + "\"1\",\"a\x00b\"\n", "data", "", "0x00", ""},
 		{"invalid UTF-8", hdr + "\"1\",\"a\xffb\"\n", "data", "", "UTF8", ""},
