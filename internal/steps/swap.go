@@ -209,9 +209,10 @@ func (s *Steps) recordSwap(ctx context.Context, in ferry.CompanyRun, st *company
 }
 
 // recordFailure records every table of the company as failed with err
-// (best effort: the swap's own error is what is returned).
+// (best effort: the swap's own error is what is returned), without the
+// database detail lines that may quote row values (ferry.WithoutDetail).
 func (s *Steps) recordFailure(ctx context.Context, in ferry.CompanyRun, st *companyState, cause error) {
-	msg := cause.Error()
+	msg := ferry.WithoutDetail(cause.Error())
 	if len(msg) > 4000 {
 		msg = msg[:4000]
 	}
