@@ -41,7 +41,7 @@ func (r *Runner) failed(ctx context.Context, t ferry.JobTask, start time.Time, p
 		rec, rerr = JobRun{RunID: t.RunID, Job: t.Job, CompanyID: t.CompanyID, Trigger: t.Trigger, StartedAt: start}, nil
 	}
 	if rerr == nil {
-		rec.Error = err.Error()
+		rec.Error = ferry.WithoutDetail(err.Error()) // detail lines may quote row values
 		rec.Seconds += r.now().Sub(start).Seconds()
 		rec.Status = RunRunning
 		if !retry {

@@ -73,6 +73,7 @@ func TestRunErrorPolicy(t *testing.T) {
 		{"unknown outcome, known idempotent", "ANALYZE TABLE s", false, unknown, true, RunRunning, "connection reset"},
 		{"rolled back", "INSERT INTO s SELECT 1", false, rolledBack, true, RunRunning, "deadlock"},
 		{"permanent", "INSERT INTO s SELECT 1", true, &ferry.ConfigError{Msg: "no such table s"}, false, RunFailed, "job j: no such table s"},
+		{"data, with a database detail", "INSERT INTO s SELECT 1", true, &ferry.DataError{Msg: "duplicate key", Detail: "Key (id)=(secret-7) already exists."}, false, RunFailed, "job j: duplicate key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,8 +86,8 @@ func TestRunErrorPolicy(t *testing.T) {
 				t.Fatalf("err %T %v, want retryable %v containing %q", err, err, tt.retryable, tt.want)
 			}
 			rec, _ := b.JobRun(context.Background(), "run-1", "j", 0)
-			if rec.Status != tt.status || !strings.Contains(rec.Error, tt.want) {
-				t.Fatalf("record %+v", rec)
+			if rec.Status != tt.status || !strings.Contains(rec.Error, tt.want) || strings.Contains(rec.Error, ferry.DetailMark) {
+				t.Fatalf("record %+v (the run history keeps no database detail line)", rec)
 			}
 			if _, held := b.leases[lk("j", 0)]; held != tt.retryable {
 				t.Fatalf("lease held %v after a failure with retryable %v", held, tt.retryable)
