@@ -36,7 +36,7 @@ func (w *Wire) relogin(r Role, gen uint64, err error) error {
 	}
 	if !w.engines.LoginRefused(err) {
 		if gen != 0 && w.replaced(r, gen) {
-			return &ferry.RetryableError{Op: "database pool reopened while in use (secret rotated? the retry uses the new pool)", Err: errors.New(err.Error())}
+			return &ferry.RetryableError{Op: "database pool reopened while in use (secret rotated? the retry uses the new pool)", Err: flatten(err)}
 		}
 		return err
 	}
@@ -54,8 +54,27 @@ func (w *Wire) relogin(r Role, gen uint64, err error) error {
 		w.target.resetGen(gen, func(ferry.Target) { w.closeRole(Target) })
 	}
 	// Flattened, as in Fail: a ConfigError inside would otherwise win.
-	return &ferry.RetryableError{Op: "database login refused (secret rotated? it is re-read on retry)", Err: errors.New(err.Error())}
+	return &ferry.RetryableError{Op: "database login refused (secret rotated? it is re-read on retry)", Err: flatten(err)}
 }
+
+// flatten is err's message without its types (a ConfigError inside must
+// not decide the outcome of a retryable error), except
+// ferry.ErrSwappedUnrecorded, which it keeps: swap-tables must never
+// record as not swapped the tables of a swap that happened.
+func flatten(err error) error {
+	if errors.Is(err, ferry.ErrSwappedUnrecorded) {
+		return swappedUnrecorded(err.Error())
+	}
+	return errors.New(err.Error())
+}
+
+// swappedUnrecorded is a flattened error that is ferry.ErrSwappedUnrecorded.
+type swappedUnrecorded string
+
+func (e swappedUnrecorded) Error() string { return string(e) }
+
+// Is reports target == ferry.ErrSwappedUnrecorded.
+func (e swappedUnrecorded) Is(target error) bool { return target == ferry.ErrSwappedUnrecorded }
 
 // replaced reports whether role's pool is no longer generation gen.
 func (w *Wire) replaced(r Role, gen uint64) bool {
