@@ -321,9 +321,16 @@ func (t *Target) loadData(ctx context.Context, tx *sql.Tx, cr *csvcodec.Reader, 
 	return n, nil
 }
 
-// quotedValue is the value a server warning quotes: "Incorrect integer
-// value: 'abc' for column ...", "Truncated incorrect DECIMAL value: 'x'".
-var quotedValue = regexp.MustCompile(`value: '(?:[^'\\]|\\.|'')*'`)
+// quotedValue is the value a server warning or error quotes: "Incorrect
+// integer value: 'abc' for column ...", "Truncated incorrect DECIMAL
+// value: 'x'", "Duplicate entry 'k' for key 'PRIMARY'".
+var quotedValue = regexp.MustCompile(`(value: |entry )'(?:[^'\\]|\\.|'')*'`)
+
+// hideValues is msg with the values it quotes replaced by "(quoted in the
+// log)": for a DataError's message, whose Detail keeps msg.
+func hideValues(msg string) string {
+	return quotedValue.ReplaceAllString(msg, "${1}(quoted in the log)")
+}
 
 // checkWarnings turns any Note, Warning or Error the last statement left
 // into a *ferry.DataError quoting the first few. The values they quote are
@@ -361,7 +368,7 @@ func checkWarnings(ctx context.Context, tx *sql.Tx, op string) error {
 	if total > 0 {
 		shown := strings.Join(msgs, "; ")
 		return &ferry.DataError{Msg: fmt.Sprintf("%s: the server reported %d warning(s), nothing was loaded: %s", op, total,
-			quotedValue.ReplaceAllString(shown, "value: (quoted in the log)")),
+			hideValues(shown)),
 			Fix:    "make the staging column types hold the source values (or cast them in the query), then rerun",
 			Detail: shown}
 	}
@@ -541,7 +548,7 @@ func (b *insertBatch) flush(ctx context.Context) error {
 	if err != nil {
 		switch mysqlErrNo(err) {
 		case erTruncated, erWarnDataOutOfRange, erTruncatedWrongValue, erIncorrectValue, erDataTooLong, erBadNull:
-			return &ferry.DataError{Msg: b.op + ": " + quotedValue.ReplaceAllString(err.Error(), "value: (quoted in the log)"),
+			return &ferry.DataError{Msg: b.op + ": " + hideValues(err.Error()),
 				Fix: "make the staging column types hold the source values (or cast them in the query), then rerun", Detail: err.Error()}
 		}
 		return classify(b.op, err)

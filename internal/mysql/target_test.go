@@ -326,6 +326,19 @@ func TestLoadWarningsAreDataErrors(t *testing.T) {
 	}
 }
 
+func TestHideValues(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Warning 1366: Incorrect integer value: 'abc' for column `d`.`t`.`n` at row 1", "Warning 1366: Incorrect integer value: (quoted in the log) for column `d`.`t`.`n` at row 1"},
+		{"Warning 1292: Truncated incorrect DECIMAL value: 'it''s \\' x'", "Warning 1292: Truncated incorrect DECIMAL value: (quoted in the log)"},
+		{"Warning 1062: Duplicate entry 'a@b.c' for key 'email'", "Warning 1062: Duplicate entry (quoted in the log) for key 'email'"},
+		{"Warning 1406: Data too long for column 's' at row 1", "Warning 1406: Data too long for column 's' at row 1"},
+	} {
+		if got := hideValues(tc.in); got != tc.want {
+			t.Errorf("hideValues(%q)\n = %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 // fillStaging replaces staging's rows with n rows.
 func fillStaging(t *testing.T, db *sql.DB, table string, n int) {
 	t.Helper()
