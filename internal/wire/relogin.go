@@ -2,8 +2,10 @@ package wire
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/admin"
@@ -28,14 +30,15 @@ func (w *Wire) relogins(r Role) bool {
 //
 // A call whose pool was closed and replaced while it ran (another call's
 // refused login reset it: "closed pool", "database is closed") fails
-// with whatever that pool said; its error is returned retryable too, so
-// the retry uses the new pool.
+// with whatever that pool said; that error is returned retryable too, so
+// the retry uses the new pool. Any other error of such a call (bad data, a
+// count mismatch) keeps its type: a retry would not change it.
 func (w *Wire) relogin(r Role, gen uint64, err error) error {
 	if err == nil {
 		return nil
 	}
 	if !w.engines.LoginRefused(err) {
-		if gen != 0 && w.replaced(r, gen) {
+		if gen != 0 && poolClosed(err) && w.replaced(r, gen) {
 			return &ferry.RetryableError{Op: "database pool reopened while in use (secret rotated? the retry uses the new pool)", Err: flatten(err)}
 		}
 		return err
@@ -55,6 +58,14 @@ func (w *Wire) relogin(r Role, gen uint64, err error) error {
 	}
 	// Flattened, as in Fail: a ConfigError inside would otherwise win.
 	return &ferry.RetryableError{Op: "database login refused (secret rotated? it is re-read on retry)", Err: flatten(err)}
+}
+
+// poolClosed reports an error of a call whose pool was closed under it:
+// database/sql's "sql: database is closed" or a done connection, pgxpool's
+// "closed pool".
+func poolClosed(err error) bool {
+	msg := err.Error()
+	return errors.Is(err, sql.ErrConnDone) || strings.Contains(msg, "database is closed") || strings.Contains(msg, "closed pool")
 }
 
 // flatten is err's message without its types (a ConfigError inside must

@@ -27,6 +27,7 @@ func TestReloginKeepsSwappedUnrecorded(t *testing.T) {
 		{"refused before the swap", fmt.Errorf("swap: %w", errors.Join(&ferry.ConfigError{Msg: "connect"}, refused)), false, false},
 		{"pool replaced after the swap", fmt.Errorf("swap: %w: %w", ferry.ErrSwappedUnrecorded, errors.New("sql: database is closed")), true, true},
 		{"pool replaced before the swap", errors.New("sql: database is closed"), true, false},
+		{"pgxpool replaced", errors.New("load chunk: closed pool"), true, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := New(Env{}, WithEngines(testEngines...))
@@ -45,5 +46,21 @@ func TestReloginKeepsSwappedUnrecorded(t *testing.T) {
 				t.Fatalf("errors.Is(%v, ErrSwappedUnrecorded) = %v, want %v", err, got, tt.swapped)
 			}
 		})
+	}
+}
+
+// TestReplacedPoolKeepsOtherErrors: a call whose pool was replaced while it
+// ran but which failed for another reason (a count mismatch) keeps its
+// error as it is: only a closed-pool error is made retryable.
+func TestReplacedPoolKeepsOtherErrors(t *testing.T) {
+	w := New(Env{}, WithEngines(testEngines...))
+	_, gen, _ := w.target.getGen(func() (ferry.Target, error) { return nil, nil })
+	w.target.reset(nil)
+	w.target.getGen(func() (ferry.Target, error) { return nil, nil })
+	mismatch := &ferry.ConfigError{Msg: "staging has 9 rows, the export 10"}
+	err := w.relogin(Target, gen, mismatch)
+	var re *ferry.RetryableError
+	if err != mismatch || errors.As(err, &re) {
+		t.Fatalf("relogin = %#v, want the ConfigError unchanged", err)
 	}
 }
