@@ -161,8 +161,11 @@ bench_to_mariadb() {
   $MY -e "ALTER TABLE bi_bench.orders ADD PRIMARY KEY (id), ADD KEY idx_company_created (company_id, created_at)"
   if command -v mydumper >/dev/null && command -v myloader >/dev/null; then
     MYPEER=mydumper
+    # --no-locks --long-query-guard: on a shared server another user's long statement made mydumper
+    # abort (its 60 s guard) or its FLUSH TABLES WITH READ LOCK wait for it and stall every writer;
+    # nothing writes the bench's source table, so the dump reads the same rows without the lock.
     echo "  mydumper | myloader (2 threads), ferry run ..."
-    measure mydumper bash -c "rm -rf '$STORE/dump' && mydumper -h 127.0.0.1 -u root -B $SRC -T orders -r ${CHUNK_ROWS} -t 2 -o '$STORE/dump' && myloader -h 127.0.0.1 -u root -B ferry_bench_myloader -d '$STORE/dump' -t 2 -o"
+    measure mydumper bash -c "rm -rf '$STORE/dump' && mydumper -h 127.0.0.1 -u root -B $SRC -T orders -r ${CHUNK_ROWS} -t 2 --no-locks --long-query-guard 86400 -o '$STORE/dump' && myloader -h 127.0.0.1 -u root -B ferry_bench_myloader -d '$STORE/dump' -t 2 -o"
     want_rows myloader "$($MY -N -e "SELECT COUNT(*) FROM ferry_bench_myloader.orders")"
     rm -rf "$STORE/dump"
   else
