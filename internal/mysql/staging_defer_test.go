@@ -169,3 +169,32 @@ func TestKeyParts(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildAfterKillBeforeDrop: a PrepareStaging killed after it wrote the
+// record but before it dropped the indexes leaves a record of indexes that
+// exist; the build adds nothing, clears the record, and the swap publishes
+// live's definition.
+func TestBuildAfterKillBeforeDrop(t *testing.T) {
+	db, schema := openDB(t)
+	ctx := ctxT(t)
+	exec(t, db, "CREATE TABLE orders (id bigint NOT NULL, v int, PRIMARY KEY (id), KEY v_idx (v)) COMMENT 'live'")
+	want := showCreate(t, db, "orders")
+	stg := ferry.StagingName("orders")
+	exec(t, db, "CREATE TABLE "+quoteIdent(stg)+" LIKE orders")
+	exec(t, db, "ALTER TABLE "+quoteIdent(stg)+" COMMENT = '"+deferMark+`[{"name":"v_idx","def":"KEY `+"`v_idx` (`v`)"+`"}]'`)
+	exec(t, db, "INSERT INTO "+quoteIdent(stg)+" VALUES (1, 1), (2, 2)")
+	req := ferry.SwapRequest{RunID: "run-1", Schema: schema, Tables: []ferry.SwapTable{{Table: "orders", Staging: stg, Expected: 2}}}
+	tgt := NewTarget(db)
+	testdb.Must(t, "build", tgt.BuildDeferred(ctx, req))
+	var comment string
+	testdb.Must(t, "comment", db.QueryRow("SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, stg).Scan(&comment))
+	if comment != "" || keyNames(t, db, schema, stg) != "PRIMARY v_idx" {
+		t.Fatalf("after the build: comment %q, keys %s", comment, keyNames(t, db, schema, stg))
+	}
+	if _, err := tgt.Swap(ctx, req); err != nil {
+		t.Fatalf("swap: %v", err)
+	}
+	if got := showCreate(t, db, "orders"); got != want {
+		t.Errorf("published table:\n%s\nwant live's:\n%s", got, want)
+	}
+}
