@@ -279,7 +279,9 @@ func (t *Target) writeRecord(ctx context.Context, conn *sql.Conn, schema, stagin
 // when the server refuses them (a FULLTEXT index needs a lock, two of them
 // a copy; a server that does not know the clauses). A UNIQUE index that meets duplicate keys is a *ferry.DataError
 // naming the table and the index; nothing of live is touched. The
-// swap-tables step's timeout bounds the whole build.
+// swap-tables step's deadline bounds the whole build, on MariaDB on the
+// server too (execLimited). A record that is not Ferry's (checkDeferred)
+// is a *ferry.ConfigError, and nothing is built.
 func (t *Target) BuildDeferred(ctx context.Context, req ferry.SwapRequest) error {
 	conn, err := t.db.Conn(ctx)
 	if err != nil {
@@ -305,12 +307,29 @@ func (t *Target) buildDeferred(ctx context.Context, conn *sql.Conn, req ferry.Sw
 			return classify(op, err)
 		}
 		var record []deferredIndex
-		if err := json.Unmarshal([]byte(strings.TrimPrefix(comment, deferMark)), &record); err != nil {
-			return fmt.Errorf("%s: read the record of deferred indexes in staging's comment: %w", op, err)
+		if err := readRecord(op, tb.Table, comment, &record); err != nil {
+			return err
 		}
 		if err := t.buildTable(ctx, conn, op, req.Schema, tb, record); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// readRecord decodes staging's comment into record and checks each
+// definition (checkDeferred). A record that is not Ferry's (the comment was
+// edited by hand) fails the company before anything is built; the next run
+// re-creates staging.
+func readRecord(op, table, comment string, record *[]deferredIndex) error {
+	err := json.Unmarshal([]byte(strings.TrimPrefix(comment, deferMark)), record)
+	for i := 0; err == nil && i < len(*record); i++ {
+		err = checkDeferred((*record)[i])
+	}
+	if err != nil {
+		return &ferry.ConfigError{Where: ferry.Where{Table: table},
+			Msg: fmt.Sprintf("%s: staging's record of deferred indexes (its table comment) is not Ferry's: %v; nothing was built and the live table %s is unchanged", op, err, table),
+			Fix: "do not edit staging tables (_ferry_s_*); run again: the next run re-creates staging from the live table"}
 	}
 	return nil
 }
@@ -339,9 +358,9 @@ func (t *Target) buildTable(ctx context.Context, conn *sql.Conn, op, schema stri
 	}
 	stmt := "ALTER TABLE " + qualified(schema, tb.Staging) + " " + strings.Join(append(drops, append(adds, "COMMENT = ''")...), ", ")
 	start := time.Now()
-	_, err = conn.ExecContext(ctx, stmt+", ALGORITHM=INPLACE, LOCK=NONE")
+	err = t.execLimited(ctx, conn, stmt+", ALGORITHM=INPLACE, LOCK=NONE")
 	if no := mysqlErrNo(err); no == erAlterUnsupported || no == erAlterUnsupportedWhy || no == erParse {
-		_, err = conn.ExecContext(ctx, stmt)
+		err = t.execLimited(ctx, conn, stmt)
 	}
 	if err != nil {
 		return buildErr(op, tb, record, err)
@@ -349,6 +368,17 @@ func (t *Target) buildTable(ctx context.Context, conn *sql.Conn, op, schema stri
 	t.opts.log.InfoContext(ctx, "mysql: deferred indexes built", "schema", schema, "table", tb.Table, "staging", tb.Staging,
 		"indexes", len(adds), "seconds", time.Since(start).Seconds())
 	return nil
+}
+
+// execLimited runs stmt on conn with a server-side time limit just under
+// ctx's deadline (Target.limit): an index build that outlasts the step is
+// stopped by the server, not left running to block the retry's ALTER and
+// RENAME.
+func (t *Target) execLimited(ctx context.Context, conn *sql.Conn, stmt string) error {
+	lctx, cancel, stmt := t.limit(ctx, stmt)
+	defer cancel()
+	_, err := conn.ExecContext(lctx, stmt)
+	return err
 }
 
 var dupKey = regexp.MustCompile(`for key '(?:[^']*\.)?([^']*)'`)
