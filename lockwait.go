@@ -132,16 +132,82 @@ const shortQueryLen = 80
 // the key argument of AES_ENCRYPT, pgp_sym_decrypt, crypt() and the like.
 var secretWords = regexp.MustCompile(`(?i)passw|\bpass\b|pwd|identified|secret|credential|token|crypt|\bkey\b`)
 
-// ShortQuery is q for a message: white space collapsed, at most
-// shortQueryLen characters (then "…"), and nothing at all when it may
-// name a password ("(statement hidden: it may hold a password)").
+// ShortQuery is q for a message: white space collapsed, every literal
+// replaced by ? (quoted strings, dollar-quoted bodies and numbers: another
+// user's statement may quote row values), at most shortQueryLen
+// characters (then "…"), and nothing at all when it may name a password
+// ("(statement hidden: it may hold a password)").
 func ShortQuery(q string) string {
 	q = strings.Join(strings.Fields(q), " ")
 	if secretWords.MatchString(q) {
 		return "(statement hidden: it may hold a password)"
 	}
+	q = maskLiterals(q)
 	if r := []rune(q); len(r) > shortQueryLen {
 		return string(r[:shortQueryLen]) + "…"
 	}
 	return q
 }
+
+// maskLiterals replaces each literal of q by ?: a quoted string ('…'
+// with ” or \' inside, and PostgreSQL's $tag$…$tag$) by '?', a number
+// standing alone (not part of a name such as t1) by ?. Backquoted and
+// double-quoted names are kept. An unterminated string runs to the end.
+func maskLiterals(q string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '`' || c == '"':
+			end := len(q)
+			if j := strings.IndexByte(q[i+1:], c); j >= 0 {
+				end = i + j + 2
+			}
+			b.WriteString(q[i:end])
+			i = end - 1
+		case c == '\'':
+			b.WriteString("'?'")
+			i = stringEnd(q, i)
+		case c == '$' && dollarTag.MatchString(q[i:]):
+			tag := dollarTag.FindString(q[i:])
+			b.WriteString("'?'")
+			end := strings.Index(q[i+len(tag):], tag)
+			if end < 0 {
+				return b.String()
+			}
+			i += 2*len(tag) + end - 1
+		case c >= '0' && c <= '9' && (i == 0 || !wordByte(q[i-1])):
+			b.WriteByte('?')
+			for i+1 < len(q) && (wordByte(q[i+1]) || q[i+1] == '.') {
+				i++
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// stringEnd is the index of the quote closing the string opened at q[i]
+// (len(q)-1 when none does).
+func stringEnd(q string, i int) int {
+	for j := i + 1; j < len(q); j++ {
+		switch {
+		case q[j] == '\\':
+			j++
+		case q[j] == '\'' && j+1 < len(q) && q[j+1] == '\'':
+			j++
+		case q[j] == '\'':
+			return j
+		}
+	}
+	return len(q) - 1
+}
+
+// wordByte reports a byte of a name or a number.
+func wordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+// dollarTag is the opening of a PostgreSQL dollar-quoted string.
+var dollarTag = regexp.MustCompile(`^\$[A-Za-z_]*\$`)

@@ -36,7 +36,7 @@ func TestLockWaitError(t *testing.T) {
 func TestShortQuery(t *testing.T) {
 	long := "SELECT " + strings.Repeat("a, ", 40) + "b FROM t"
 	for _, tc := range []struct{ in, want string }{
-		{"SELECT 1", "SELECT 1"},
+		{"SELECT 1", "SELECT ?"},
 		{"SELECT  a,\n\tb FROM t", "SELECT a, b FROM t"},
 		{long, long[:80] + "…"},
 		{"ALTER USER bi IDENTIFIED BY 'hunter2'", "(statement hidden: it may hold a password)"},
@@ -47,6 +47,11 @@ func TestShortQuery(t *testing.T) {
 		{"SELECT * FROM dblink('dbname=x pwd=hunter2', 'SELECT 1')", "(statement hidden: it may hold a password)"},
 		{"SELECT passenger, token_count FROM trips", "(statement hidden: it may hold a password)"},
 		{"SELECT passenger FROM trips", "SELECT passenger FROM trips"},
+		{"SELECT * FROM t1 WHERE email = 'ann@example.com' AND n > 42.5", "SELECT * FROM t1 WHERE email = '?' AND n > ?"},
+		{"SELECT 'it''s', 'a\\'b', `col 2` FROM t", "SELECT '?', '?', `col 2` FROM t"},
+		{"DO $x$ SELECT 'private value' $x$; SELECT 1", "DO '?'; SELECT ?"},
+		{"SELECT 'unterminated", "SELECT '?'"},
+		{"SELECT \"Name 1\" FROM t WHERE v = 1e5", "SELECT \"Name 1\" FROM t WHERE v = ?"},
 		{"", ""},
 	} {
 		if got := ShortQuery(tc.in); got != tc.want {
