@@ -117,5 +117,20 @@ func classify(op string, err error) error {
 	case mysqlErrNo(err) == erRecordFileFull:
 		return &ferry.ConfigError{Msg: op + ": " + err.Error(), Fix: "the target database is out of space (a full disk or tablespace, or the table's size limit): free space or grow its storage, then run again; live tables are untouched"}
 	}
+	if hid := hideValues(err.Error()); hid != err.Error() {
+		return &valuesHidden{msg: op + ": " + hid, err: err}
+	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// valuesHidden is a server error whose text quoted a row value ("Duplicate
+// entry 'k' for key ...", "Incorrect integer value: 'x'"): its message
+// leaves the value out (hideValues), as every cause and run-history row
+// must; errors.Is and errors.As still reach the server's error.
+type valuesHidden struct {
+	msg string
+	err error
+}
+
+func (e *valuesHidden) Error() string { return e.msg }
+func (e *valuesHidden) Unwrap() error { return e.err }

@@ -17,6 +17,7 @@ import (
 	"github.com/ferrydata/ferry"
 	"github.com/ferrydata/ferry/internal/mysql/mysqltest"
 	"github.com/ferrydata/ferry/internal/testdb"
+	"github.com/go-sql-driver/mysql"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -336,6 +337,15 @@ func TestHideValues(t *testing.T) {
 		if got := hideValues(tc.in); got != tc.want {
 			t.Errorf("hideValues(%q)\n = %q\nwant %q", tc.in, got, tc.want)
 		}
+	}
+	// classify's last resort hides them too, and keeps the server's error.
+	dup := &mysql.MySQLError{Number: 1062, Message: "Duplicate entry 'a@b.c' for key 'PRIMARY'"}
+	err := classify("mysql: insert into s.t", dup)
+	if got := err.Error(); strings.Contains(got, "a@b.c") || !strings.Contains(got, "mysql: insert into s.t: Error 1062") {
+		t.Errorf("classify(duplicate entry) = %q, want the op and the error without the value", got)
+	}
+	if mysqlErrNo(err) != 1062 {
+		t.Errorf("classify(duplicate entry) lost the server's error: %v", err)
 	}
 }
 
