@@ -57,11 +57,24 @@ server_ticks() {
   echo $t
 }
 
+# settle: before a case is timed, PostgreSQL finishes the background work the previous cases left
+# (autovacuum of the tables they loaded, a checkpoint of their WAL), so that it is not charged to
+# whichever case comes next (the ferry case comes after three 2M-row loads).
+settle() {
+  local db
+  for db in $($PSQL -At -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'ferry_bench%'"); do
+    $PSQL -d "$db" -c "VACUUM" >/dev/null 2>&1 || true
+  done
+  $PSQL -d postgres -c "CHECKPOINT" >/dev/null
+  sync
+}
+
 # measure name command...: runs the case, records <name>_s (wall), <name>_cpu (client
 # user+sys), <name>_srv (server CPU s) and <name>_kb (peak RSS KB).
 measure() {
   local name=$1; shift
   local t0 t1 w u s m
+  settle
   t0=$(server_ticks)
   if ! /usr/bin/time -f "%e %U %S %M" -o "$STORE/.time.$name" "$@" >"$STORE/.out.$name" 2>&1; then
     tail -20 "$STORE/.out.$name"; echo "bench: FAIL $name did not run"; exit 1
