@@ -3,6 +3,8 @@ package mysql
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ferrydata/ferry/internal/sqlparams"
 )
 
 // checkDeferred refuses a record entry that is not one secondary index
@@ -42,11 +44,11 @@ func listEnd(s string) (int, error) {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '`', '\'', '"':
-			j, err := quotedEnd(s, i)
+			j, err := sqlparams.QuotedEnd(s, i)
 			if err != nil {
 				return 0, err
 			}
-			i = j
+			i = j - 1
 		case '(':
 			depth++
 		case ')':
@@ -65,32 +67,14 @@ func plainTail(s string) error {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '`' || c == '\'' || c == '"':
-			j, err := quotedEnd(s, i)
+			j, err := sqlparams.QuotedEnd(s, i)
 			if err != nil {
 				return err
 			}
-			i = j
+			i = j - 1
 		case strings.IndexByte(",;()#", c) >= 0, strings.HasPrefix(s[i:], "--"), strings.HasPrefix(s[i:], "/*"):
 			return fmt.Errorf("unexpected %q after the key parts", s[i:])
 		}
 	}
 	return nil
-}
-
-// quotedEnd returns the index of the quote closing the one at s[i]: a
-// doubled quote is part of the text, and so is a backslash-escaped one in
-// a string.
-func quotedEnd(s string, i int) (int, error) {
-	q := s[i]
-	for j := i + 1; j < len(s); j++ {
-		switch {
-		case s[j] == '\\' && q != '`':
-			j++
-		case s[j] == q && j+1 < len(s) && s[j+1] == q:
-			j++
-		case s[j] == q:
-			return j, nil
-		}
-	}
-	return 0, fmt.Errorf("unterminated quoted text")
 }

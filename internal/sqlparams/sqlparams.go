@@ -128,6 +128,12 @@ func scan(q string) ([]token, error) {
 	return toks, nil
 }
 
+// QuotedEnd returns the end (one past the closing quote) of the MySQL
+// string literal ('...', "...", with backslash and doubled-quote escapes)
+// or backquoted identifier that starts at q[i]; an unterminated one is a
+// *QueryError.
+func QuotedEnd(q string, i int) (int, error) { return mysqlQuoted(q, i) }
+
 // mysqlQuoted returns the end of the string literal ('...', "...", with
 // backslash and doubled-quote escapes) or backtick identifier at q[i].
 func mysqlQuoted(q string, i int) (int, error) {
