@@ -35,6 +35,8 @@ Databases and the store come from the flags or, by default, from the
 environment: %s, %s, %s,
 %s, %s. With an S3 endpoint and no AWS
 credentials in the environment, static placeholder credentials are used.
+FERRY_SWAP_LOCK_TIMEOUT (a duration, default 5s) is how long each swap
+statement waits for a BI reader's lock before it retries with backoff.
 
 Example:
   export %s=mysql://ferry:secret@127.0.0.1:3306/ferry_admin
