@@ -9,7 +9,9 @@ type Concurrency struct {
 
 // Budget is the most connections a run may hold on each database. Each
 // export holds one source connection, each load and each swap one target
-// connection, only while it runs; zero means no limit.
+// connection, only while it runs (a PostgreSQL swap two while it builds
+// the deferred indexes, after its company's loads ended); zero means no
+// limit.
 type Budget struct {
 	Source int
 	Target int

@@ -222,6 +222,12 @@ type LoadRequest struct {
 	Schema, Staging string
 	ChunkColumn     string
 	Lo, Hi          int64
+	// Rows, when RowsKnown, is the number of data records in the object as
+	// its export counted them. A loader refuses, before it commits, a load
+	// that would keep a different number (a row outside [Lo, Hi), a NULL
+	// chunk value, a short object); load-chunk always sets it.
+	Rows      int64
+	RowsKnown bool
 }
 
 // Target is a reporting database (Aurora MySQL or Aurora PostgreSQL).

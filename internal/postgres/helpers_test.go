@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"github.com/ferrydata/ferry/internal/csvcodec/csvtest"
 	"log/slog"
@@ -94,7 +95,13 @@ func kvCSV(prefix string, lo, hi int64) []byte { return csvtest.KV(prefix, lo, h
 
 func (e *env) load(stg string, lo, hi int64, data []byte) int64 {
 	e.t.Helper()
-	n, err := e.tg.Load(context.Background(), ferry.LoadRequest{Schema: testSchema, Staging: stg, ChunkColumn: "id", Lo: lo, Hi: hi}, bytes.NewReader(data))
+	// As load-chunk does: the export's record count is known.
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		e.t.Fatalf("count the records of [%d,%d): %v", lo, hi, err)
+	}
+	rows := int64(len(recs) - 1)
+	n, err := e.tg.Load(context.Background(), ferry.LoadRequest{Schema: testSchema, Staging: stg, ChunkColumn: "id", Lo: lo, Hi: hi, Rows: rows, RowsKnown: true}, bytes.NewReader(data))
 	if err != nil {
 		e.t.Fatalf("load [%d,%d): %v", lo, hi, err)
 	}

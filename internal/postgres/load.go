@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -19,13 +20,16 @@ import (
 // CSV in r (csvcodec dialect, header first) and returns the rows loaded.
 //
 // In one transaction it takes an advisory lock on (staging, Lo), so that
-// two loads of the same chunk run one after the other, deletes the chunk's
-// range, then streams the rest of r, unparsed, to COPY staging (header
-// columns) FROM STDIN; nothing of r is held in memory beyond a 64 KiB
-// buffer. Running it twice with the same
-// input leaves the same rows; a failed Load (bad data, a broken reader, a
-// lost connection, a deadline) rolls back and leaves the staging table as
-// it was.
+// two loads of the same chunk run one after the other; if the schema's
+// LedgerTable says an earlier attempt of the chunk committed, it deletes
+// the chunk's range (staging has no index while it loads: that is a scan,
+// paid by retries only); then it streams the rest of r, unparsed, to COPY
+// staging (header columns) FROM STDIN WHERE the chunk column is in
+// [Lo, Hi), checks the count (copyChunk) and writes the chunk's ledger
+// row. Nothing of r is held in memory beyond a 64 KiB buffer. Running it
+// twice with the same input leaves the same rows; a failed Load (bad
+// data, a broken reader, a lost connection, a deadline) rolls back and
+// leaves the staging table and the ledger as they were.
 //
 // Errors: a malformed header or a value PostgreSQL rejects (SQLSTATE class
 // 22 or 23) is a *ferry.DataError carrying PostgreSQL's message and COPY
@@ -79,12 +83,44 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 	if err := checkHeader(ctx, tx, tbl, where, header); err != nil {
 		return 0, t.loadErr(ctx, op, where, err)
 	}
-	cc := quoteIdent(req.ChunkColumn)
-	if _, err := tx.Exec(ctx, `DELETE FROM `+tbl+` WHERE `+cc+` >= $1 AND `+cc+` < $2`, req.Lo, req.Hi); err != nil {
+	again, err := takeLedger(ctx, tx, req.Schema, tbl, req.Lo)
+	if err != nil {
 		return 0, t.loadErr(ctx, op, where, err)
 	}
+	cc := quoteIdent(req.ChunkColumn)
+	rng := cc + ` >= ` + strconv.FormatInt(req.Lo, 10) + ` AND ` + cc + ` < ` + strconv.FormatInt(req.Hi, 10)
+	if again {
+		// An earlier attempt committed this chunk: its rows go first.
+		if _, err := tx.Exec(ctx, `DELETE FROM `+tbl+` WHERE `+rng); err != nil {
+			return 0, t.loadErr(ctx, op, where, err)
+		}
+	}
+	n, err := t.copyChunk(ctx, op, where, tx, req, tbl, rng, quoted, cr)
+	if err != nil {
+		return 0, err
+	}
+	if err := recordLedger(ctx, tx, req.Schema, tbl, req.Lo, n); err != nil {
+		return 0, t.loadErr(ctx, op, where, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, t.loadErr(ctx, op, where, err)
+	}
+	t.log().DebugContext(ctx, "postgres: chunk loaded", "schema", req.Schema, "staging", req.Staging, "chunk", chunk, "rows", n)
+	return n, nil
+}
+
+// copyChunk streams the rest of cr into COPY staging and returns the rows
+// it kept. With req.RowsKnown, COPY keeps only the rows of the chunk's
+// range (COPY ... WHERE; a NULL chunk value is not in it) and a count other
+// than req.Rows is a DataError: a row outside the range would escape a
+// retry's range DELETE. Without it, every row is copied and those outside
+// the range are counted by a scan of staging.
+func (t *Target) copyChunk(ctx context.Context, op string, where ferry.Where, tx pgx.Tx, req ferry.LoadRequest, tbl, rng string, quoted []string, cr *csvcodec.Reader) (int64, error) {
 	body := &errReader{r: cr.Buffered()}
 	sql := `COPY ` + tbl + ` (` + strings.Join(quoted, ", ") + `) FROM STDIN WITH ` + csvcodec.PostgresCopyOptions
+	if req.RowsKnown {
+		sql += ` WHERE ` + rng
+	}
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, body, sql)
 	if rerr := body.error(); rerr != nil {
 		// CopyFrom turned the reader's error into CopyFail; report the cause.
@@ -93,23 +129,18 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 	if err != nil {
 		return 0, t.loadErr(ctx, op, where, err)
 	}
-	n := tag.RowsAffected()
-	var inRange int64
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+tbl+` WHERE `+cc+` >= $1 AND `+cc+` < $2`, req.Lo, req.Hi).Scan(&inRange); err != nil {
-		return 0, t.loadErr(ctx, op, where, err)
+	n, total := tag.RowsAffected(), req.Rows
+	if !req.RowsKnown {
+		total = n
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+tbl+` WHERE `+rng).Scan(&n); err != nil {
+			return 0, t.loadErr(ctx, op, where, err)
+		}
 	}
-	if inRange > n {
-		return 0, ferry.Retryable(op, fmt.Errorf("the chunk's range holds %d rows but this load wrote %d: another load of the same chunk committed meanwhile", inRange, n))
-	}
-	if inRange != n {
+	if n != total {
 		return 0, &ferry.DataError{Where: where, Column: req.ChunkColumn,
-			Msg: fmt.Sprintf("%d of the %d rows have a chunk column value outside the chunk's range (or NULL)", n-inRange, n),
+			Msg: fmt.Sprintf("%d of the %d rows have a chunk column value outside the chunk's range (or NULL); nothing was committed", total-n, total),
 			Fix: "the chunk column must be a non-NULL integer that the query filters on; check chunk_column"}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, t.loadErr(ctx, op, where, err)
-	}
-	t.log().DebugContext(ctx, "postgres: chunk loaded", "schema", req.Schema, "staging", req.Staging, "chunk", chunk, "rows", n)
 	return n, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -25,6 +26,15 @@ func TestLoadSameChunkTwice(t *testing.T) {
 	got := e.strings(`SELECT id || '=' || v FROM bi_acme.` + quoteIdent(stg) + ` ORDER BY id`)
 	if len(got) != 9 || got[0] != "1=a1" || got[8] != "9=a9" {
 		t.Fatalf("staging after two loads = %v, want the 9 rows once", got)
+	}
+	// The ledger holds the chunk once; preparing staging again clears it.
+	ledger := `SELECT count(*) FROM bi_acme.` + LedgerTable + ` WHERE staging = $1::regclass`
+	if n := e.int(ledger, qualified(testSchema, stg)); n != 1 {
+		t.Errorf("ledger rows of the chunk %d, want 1", n)
+	}
+	stg = e.prepare("orders")
+	if n := e.int(`SELECT count(*) FROM bi_acme.` + LedgerTable); n != 0 {
+		t.Errorf("ledger rows after PrepareStaging %d, want 0", n)
 	}
 }
 
@@ -163,51 +173,58 @@ func TestLoadErrors(t *testing.T) {
 		column string
 		want   string
 		hidden string // a row value only the error's Detail may quote
+		known  string // what the error says instead when the row count is known (COPY ... WHERE)
 	}{
-		{"bad integer", hdr + "\"1\",\"x\"\n\"zwei\",\"y\"\n", "data", "id", "invalid input syntax", "zwei"},
-		{"too long", hdr + "\"1\",\"" + strings.Repeat("x", 51) + "\"\n", "data", "v", "too long", strings.Repeat("x", 51)},
-		{"NUL in text", hdr + "\"1\",\"a\x00b\"\n", "data", "", "0x00", ""},
-		{"invalid UTF-8", hdr + "\"1\",\"a\xffb\"\n", "data", "", "UTF8", ""},
-		{"NULL chunk column", hdr + "NULL,\"x\"\n", "data", "id", "null value", ""},
-		{"row outside chunk", hdr + "\"1\",\"x\"\n\"7\",\"y\"\n", "data", "id", "outside the chunk", ""},
-		{"malformed body", hdr + "\"1\",\"unterminated\n", "data", "", "line", ""},
-		{"empty stream", "", "data", "", "no header", ""},
-		{"bad header name", "\"id\",\"a b\"\n", "data", "a b", "identifier", ""},
-		{"unknown column", "\"id\",\"w\"\n\"1\",\"x\"\n", "config", "", "column \"w\"", ""},
-		{"no chunk column", "\"v\"\n\"x\"\n", "config", "", "chunk column", ""},
+		{"bad integer", hdr + "\"1\",\"x\"\n\"zwei\",\"y\"\n", "data", "id", "invalid input syntax", "zwei", ""},
+		{"too long", hdr + "\"1\",\"" + strings.Repeat("x", 51) + "\"\n", "data", "v", "too long", strings.Repeat("x", 51), ""},
+		{"NUL in text", hdr + "\"1\",\"a\x00b\"\n", "data", "", "0x00", "", ""},
+		{"invalid UTF-8", hdr + "\"1\",\"a\xffb\"\n", "data", "", "UTF8", "", ""},
+		{"NULL chunk column", hdr + "NULL,\"x\"\n", "data", "id", "null value", "", "(or NULL)"},
+		{"row outside chunk", hdr + "\"1\",\"x\"\n\"7\",\"y\"\n", "data", "id", "outside the chunk", "", ""},
+		{"malformed body", hdr + "\"1\",\"unterminated\n", "data", "", "line", "", ""},
+		{"empty stream", "", "data", "", "no header", "", ""},
+		{"bad header name", "\"id\",\"a b\"\n", "data", "a b", "identifier", "", ""},
+		{"unknown column", "\"id\",\"w\"\n\"1\",\"x\"\n", "config", "", "column \"w\"", "", ""},
+		{"no chunk column", "\"v\"\n\"x\"\n", "config", "", "chunk column", "", ""},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := e.tg.Load(context.Background(), ferry.LoadRequest{Schema: testSchema, Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 4}, strings.NewReader(c.csv))
-			switch c.kind {
-			case "data":
-				var de *ferry.DataError
-				if !asErr(err, &de) {
-					t.Fatalf("err = %v, want DataError", err)
+	for _, known := range []bool{false, true} {
+		for _, c := range cases {
+			if known && c.known != "" {
+				c.want = c.known
+			}
+			t.Run(fmt.Sprintf("%s/known=%v", c.name, known), func(t *testing.T) {
+				req := ferry.LoadRequest{Schema: testSchema, Staging: stg, ChunkColumn: "id", Lo: 1, Hi: 4, RowsKnown: known, Rows: int64(max(strings.Count(c.csv, "\n")-1, 0))}
+				_, err := e.tg.Load(context.Background(), req, strings.NewReader(c.csv))
+				switch c.kind {
+				case "data":
+					var de *ferry.DataError
+					if !asErr(err, &de) {
+						t.Fatalf("err = %v, want DataError", err)
+					}
+					if c.column != "" && de.Column != c.column {
+						t.Errorf("DataError.Column = %q, want %q (%v)", de.Column, c.column, err)
+					}
+				case "config":
+					var ce *ferry.ConfigError
+					if !asErr(err, &ce) {
+						t.Fatalf("err = %v, want ConfigError", err)
+					}
 				}
-				if c.column != "" && de.Column != c.column {
-					t.Errorf("DataError.Column = %q, want %q (%v)", de.Column, c.column, err)
+				if !strings.Contains(err.Error(), c.want) {
+					t.Errorf("err = %v, want it to mention %q", err, c.want)
 				}
-			case "config":
-				var ce *ferry.ConfigError
-				if !asErr(err, &ce) {
-					t.Fatalf("err = %v, want ConfigError", err)
+				if c.hidden != "" && strings.Contains(ferry.WithoutDetail(err.Error()), c.hidden) {
+					t.Errorf("err = %v quotes the row value outside its database detail", err)
 				}
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("err = %v, want it to mention %q", err, c.want)
-			}
-			if c.hidden != "" && strings.Contains(ferry.WithoutDetail(err.Error()), c.hidden) {
-				t.Errorf("err = %v quotes the row value outside its database detail", err)
-			}
-			if isRetryable(err) {
-				t.Errorf("err = %v is retryable, want permanent", err)
-			}
-			after := e.strings(`SELECT string_agg(id || v, ',' ORDER BY id) FROM bi_acme.` + quoteIdent(stg))
-			if after[0] != before[0] {
-				t.Fatalf("staging changed by a failed load: %s, was %s", after[0], before[0])
-			}
-		})
+				if isRetryable(err) {
+					t.Errorf("err = %v is retryable, want permanent", err)
+				}
+				after := e.strings(`SELECT string_agg(id || v, ',' ORDER BY id) FROM bi_acme.` + quoteIdent(stg))
+				if after[0] != before[0] {
+					t.Fatalf("staging changed by a failed load: %s, was %s", after[0], before[0])
+				}
+			})
+		}
 	}
 }
 

@@ -30,8 +30,15 @@ import (
 //     are the swap's to carry (see Swap).
 //
 // Without cols (nil), or when a column's type cannot be derived (a live
-// table made by hand for it), a live table is copied LIKE it is. An index on
-// chunkColumn is added unless one already leads with it. Idempotent.
+// table made by hand for it), a live table is copied LIKE it is.
+// Idempotent.
+//
+// Indexes after the load: staging is left with no index at all. Every
+// index and index-backed constraint it got (primary key, unique,
+// exclusion) is dropped and recorded in its comment (deferIndexes);
+// BuildDeferred builds them, several at once, after the last chunk and
+// before the swap. Loads find an earlier attempt of their chunk through
+// the schema's LedgerTable, which this creates if missing.
 //
 // It refuses (ConfigError, nothing changed) a live table that views or
 // other tables' foreign keys depend on, since a swap could not keep them
@@ -79,12 +86,10 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 	if err != nil {
 		return wrapOp(ctx, op, err)
 	}
-	// The chunk column must exist and lead an index: Load deletes by range.
-	var attnum int16
-	var indexed bool
-	err = tx.QueryRow(ctx, `SELECT a.attnum, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum)
-		FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped`,
-		qualified(schema, staging), chunkColumn).Scan(&attnum, &indexed)
+	// The chunk column must exist: Load filters and deletes by its range.
+	var stagingOID uint32
+	err = tx.QueryRow(ctx, `SELECT a.attrelid::oid FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped`,
+		qualified(schema, staging), chunkColumn).Scan(&stagingOID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &ferry.ConfigError{Where: ferry.Where{Table: table},
 			Msg: fmt.Sprintf("%s: chunk column %q is not a column of the live table %s.%s", op, chunkColumn, schema, table),
@@ -93,14 +98,12 @@ func (t *Target) PrepareStaging(ctx context.Context, schema, table, staging stri
 	if err != nil {
 		return wrapOp(ctx, op, err)
 	}
-	if !indexed {
-		if _, err := tx.Exec(ctx, `CREATE INDEX ON `+qualified(schema, staging)+` (`+quoteIdent(chunkColumn)+`)`); err != nil {
-			return wrapOp(ctx, op, err)
-		}
-	}
-	// Indexes after the load: all but the chunk column's are built by Swap.
-	if err := deferIndexes(ctx, tx, schema, staging, attnum); err != nil {
+	// Indexes after the load: staging loads with none; Swap builds them.
+	if err := deferIndexes(ctx, tx, schema, staging); err != nil {
 		return wrapOp(ctx, op+": defer indexes", err)
+	}
+	if err := ensureLedger(ctx, tx, schema, stagingOID); err != nil {
+		return wrapOp(ctx, op+": chunk ledger", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return wrapOp(ctx, op, err)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,12 +12,12 @@ import (
 	"github.com/ferrydata/ferry/internal/testdb"
 )
 
-// TestIndexesAfterTheLoad: staging keeps only an index on the chunk column
-// during the load; the primary key and the other indexes are built by
-// BuildDeferred (called by Swap). A unique index that meets duplicate keys
-// is a DataError naming the table and index, live untouched; once the rows
-// are fixed, a retried build builds only what is missing, and a third call
-// builds nothing.
+// TestIndexesAfterTheLoad: staging has no index during the load; the
+// primary key and the other indexes are built by BuildDeferred (called by
+// Swap), side by side, and the primary key is attached to its index. A
+// unique index that meets duplicate keys is a DataError naming the table
+// and index, live untouched; once the rows are fixed, a retried build
+// builds only what is missing, and a third call builds nothing.
 func TestIndexesAfterTheLoad(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -30,8 +31,8 @@ func TestIndexesAfterTheLoad(t *testing.T) {
 		return fmt.Sprint(e.strings(`SELECT regexp_replace(pg_get_indexdef(indexrelid), '^.* USING ', '') || CASE WHEN indisprimary THEN ' primary' ELSE '' END
 			FROM pg_index WHERE indrelid = $1::regclass ORDER BY 1`, qualified(testSchema, stg)))
 	}
-	if got := indexes(); got != "[btree (n)]" {
-		t.Fatalf("staging indexes during the load %s, want only the chunk column's", got)
+	if got := indexes(); got != "[]" {
+		t.Fatalf("staging indexes during the load %s, want none", got)
 	}
 	e.exec(`INSERT INTO bi_acme.` + stg + ` VALUES (1, 1, 'a', 1), (2, 2, 'a', 2)`)
 	req := ferry.SwapRequest{RunID: "run-1", Schema: testSchema, Tables: []ferry.SwapTable{{Table: "orders", Staging: stg, Expected: 2}}}
@@ -46,7 +47,7 @@ func TestIndexesAfterTheLoad(t *testing.T) {
 	e.exec(`UPDATE bi_acme.` + stg + ` SET code = 'b' WHERE id = 2`)
 	testdb.Must(t, "retried build", e.tg.BuildDeferred(ctx, req))
 	testdb.Must(t, "third build", e.tg.BuildDeferred(ctx, req))
-	if got := indexes(); got != "[btree (code) btree (id) primary btree (n) btree (v)]" {
+	if got := indexes(); got != "[btree (code) btree (id) primary btree (v)]" {
 		t.Errorf("staging indexes after the build %s", got)
 	}
 	if n := e.int(`SELECT count(*) FROM pg_description WHERE objoid = $1::regclass`, qualified(testSchema, stg)); n != 0 {
@@ -54,5 +55,57 @@ func TestIndexesAfterTheLoad(t *testing.T) {
 	}
 	if _, err := e.tg.Swap(ctx, req); err != nil {
 		t.Fatalf("swap: %v", err)
+	}
+}
+
+// TestDeferredBuildResumes: a swap killed between building a primary key's
+// index and attaching the constraint resumes with the index it left (no
+// second build); a record written before IndexDef existed (constraints
+// rebuilt by their ALTER TABLE) still builds.
+func TestDeferredBuildResumes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cols := []ferry.Column{{Name: "id", Type: "bigint"}, {Name: "code", Type: "text", Nullable: true}}
+	for _, c := range []struct {
+		name   string
+		before func(stg string)
+	}{
+		{"index built, not attached", func(stg string) {
+			rec := e.strings(`SELECT obj_description($1::regclass, 'pg_class')`, qualified(testSchema, stg))[0]
+			var deferred []deferredIndex
+			testdb.Must(t, "record", json.Unmarshal([]byte(strings.TrimPrefix(rec, deferMark)), &deferred))
+			for _, d := range deferred {
+				if d.Kind == "p" {
+					e.exec(d.IndexDef)
+				}
+			}
+		}},
+		{"record of an earlier release", func(stg string) {
+			rel := qualified(testSchema, stg)
+			old := `[{"name":"` + stg + `_pkey","constraint":true,"def":"ALTER TABLE ` + strings.ReplaceAll(rel, `"`, `\"`) + ` ADD CONSTRAINT ` + stg + `_pkey PRIMARY KEY (id)"},` +
+				`{"name":"` + stg + `_code_key","constraint":true,"def":"ALTER TABLE ` + strings.ReplaceAll(rel, `"`, `\"`) + ` ADD CONSTRAINT ` + stg + `_code_key UNIQUE (code)"}]`
+			e.exec(`COMMENT ON TABLE ` + rel + ` IS ` + quoteLiteral(deferMark+old))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			table := "r" + strings.ReplaceAll(c.name[:5], " ", "")
+			e.exec(`CREATE TABLE bi_acme.` + table + ` (id bigint PRIMARY KEY, code text UNIQUE)`)
+			stg := ferry.StagingName(table)
+			testdb.Must(t, "prepare", e.tg.PrepareStaging(ctx, testSchema, table, stg, cols, "id"))
+			e.exec(`INSERT INTO bi_acme.` + quoteIdent(stg) + ` VALUES (1, 'a'), (2, 'b')`)
+			c.before(stg)
+			req := ferry.SwapRequest{RunID: "run-1", Schema: testSchema, Tables: []ferry.SwapTable{{Table: table, Staging: stg, Expected: 2}}}
+			testdb.Must(t, "build", e.tg.BuildDeferred(ctx, req))
+			got := e.strings(`SELECT contype::text || ':' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass ORDER BY 1`, qualified(testSchema, stg))
+			if strings.Join(got, ";") != "p:PRIMARY KEY (id);u:UNIQUE (code)" {
+				t.Errorf("staging constraints after the build %v", got)
+			}
+			if n := e.int(`SELECT count(*) FROM pg_index WHERE indrelid = $1::regclass`, qualified(testSchema, stg)); n != 2 {
+				t.Errorf("staging has %d indexes, want 2", n)
+			}
+			if n := e.int(`SELECT count(*) FROM pg_description WHERE objoid = $1::regclass`, qualified(testSchema, stg)); n != 0 {
+				t.Errorf("the record of deferred indexes is still on staging")
+			}
+		})
 	}
 }

@@ -163,7 +163,7 @@ func (s *Steps) loadChunk(ctx context.Context, in ferry.ExportChunkOutput) (ferr
 	}
 	defer closeDecoder()
 	hr, _ := newVerifyReader(zr, in, mismatch)
-	loaded, err := s.d.Target.Load(ctx, ferry.LoadRequest{Schema: in.Schema, Staging: in.Staging, ChunkColumn: in.ChunkColumn, Lo: in.Chunk.Lo, Hi: in.Chunk.Hi}, hr)
+	loaded, err := s.d.Target.Load(ctx, ferry.LoadRequest{Schema: in.Schema, Staging: in.Staging, ChunkColumn: in.ChunkColumn, Lo: in.Chunk.Lo, Hi: in.Chunk.Hi, Rows: in.Rows, RowsKnown: true}, hr)
 	if err != nil {
 		return ferry.LoadChunkOutput{}, fmt.Errorf("load %s: %w", where(in.ChunkTask), err)
 	}
