@@ -66,8 +66,29 @@ settle() {
     $PSQL -d "$db" -c "VACUUM" >/dev/null 2>&1 || true
   done
   $PSQL -d postgres -c "CHECKPOINT" >/dev/null
+  settle_mariadb
   sync
 }
+
+# settle_mariadb: MariaDB, likewise, flushes the pages the previous cases dirtied and purges their
+# undo history (a few hundred MB of dirty pages otherwise flush, and a dropped table's undo purges,
+# during whichever case comes next). innodb_max_dirty_pages_pct is set to 0 until the dirty pages
+# are down to 1% of what they were (or 60 s passed), then set back.
+settle_mariadb() {
+  local pct i dirty hist start
+  pct=$($MY -N -e "SELECT @@innodb_max_dirty_pages_pct") || return 0
+  start=$(mariadb_metric buffer_pool_pages_dirty)
+  $MY -e "SET GLOBAL innodb_max_dirty_pages_pct = 0" 2>/dev/null || return 0
+  for i in $(seq 1 120); do
+    dirty=$(mariadb_metric buffer_pool_pages_dirty)
+    hist=$(mariadb_metric trx_rseg_history_len)
+    [ "$dirty" -le $((start / 100 + 64)) ] && [ "$hist" -le 1000 ] && break
+    sleep 0.5
+  done
+  $MY -e "SET GLOBAL innodb_max_dirty_pages_pct = $pct"
+}
+
+mariadb_metric() { $MY -N -e "SELECT count FROM information_schema.INNODB_METRICS WHERE name = '$1'" 2>/dev/null || echo 0; }
 
 # measure name command...: runs the case, records <name>_s (wall), <name>_cpu (client
 # user+sys), <name>_srv (server CPU s) and <name>_kb (peak RSS KB).
