@@ -54,7 +54,9 @@ func stagingColumns(ctx context.Context, q interface {
 // variable too. Any warning the load raised (truncation, a bad value, a
 // NULL into NOT NULL) rolls it back and is a *ferry.DataError quoting it.
 // A failed or interrupted load leaves staging as it was. Running Load
-// twice with the same input leaves the same rows. Returns the rows loaded.
+// twice with the same input leaves the same rows. Returns the rows loaded;
+// with req.RowsKnown, a count other than req.Rows, or rows outside the
+// range, are a DataError before anything is committed.
 //
 // LOAD DATA LOCAL needs local_infile=ON on the server; the driver's
 // allowAllFiles is not needed for Reader:: handlers. When the server
@@ -110,6 +112,10 @@ func (t *Target) Load(ctx context.Context, req ferry.LoadRequest, r io.Reader) (
 	}
 	if err != nil {
 		return 0, err
+	}
+	if req.RowsKnown && n != req.Rows {
+		return 0, &ferry.DataError{Msg: fmt.Sprintf("%s: the load kept %d rows, the export wrote %d; nothing was committed", op, n, req.Rows),
+			Fix: "check the target's warnings and the staging table's keys; then rerun the workflow"}
 	}
 	// Every loaded row must fall in [Lo, Hi): a row outside it would not be
 	// removed by a retry's range DELETE and could be doubled.

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -75,5 +76,18 @@ func TestLoadRangeNeighboursAndRetries(t *testing.T) {
 	}
 	if got := count(t, db, "SELECT COUNT(*) FROM `"+stg+"`"); got != 250 {
 		t.Fatalf("staging holds %d rows, want 250", got)
+	}
+
+	// The export said 60 rows, the object holds 50: refused before the
+	// commit, the range keeps the retry's rows.
+	short := req(1, 101)
+	short.Rows, short.RowsKnown = 60, true
+	_, err = tgt.Load(ctxT(t), short, bytes.NewReader(rangeCSV(1, 51, "c")))
+	var de *ferry.DataError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "the export wrote 60") {
+		t.Fatalf("load of 50 rows the export counted as 60: %v, want a DataError", err)
+	}
+	if got := count(t, db, "SELECT COUNT(*) FROM `"+stg+"` WHERE id < 101 AND v LIKE 'b%'"); got != 50 {
+		t.Fatalf("range [1,101) holds %d of the earlier rows after a refused load, want 50", got)
 	}
 }
