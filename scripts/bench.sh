@@ -28,6 +28,10 @@ cd "$(dirname "$0")/.."
 export AWS_EC2_METADATA_DISABLED=true
 
 ROWS=${BENCH_ROWS:-2000000}
+# BENCH_ROUNDS (default 3 at 2M rows and more, else 1): the cases run round-robin that many times and
+# every figure is the median of its rounds, as in the issue's table (the machine is shared: one
+# round's pipe varied 12.2-15.8 s and Ferry 10.4-13.2 s within minutes).
+ROUNDS=${BENCH_ROUNDS:-$([ "$ROWS" -ge 2000000 ] && echo 3 || echo 1)}
 CHUNK_ROWS=${BENCH_CHUNK_ROWS:-250000}
 CONC=${BENCH_CONCURRENCY:-$(n=$(nproc); [ "$n" -lt 2 ] && n=2; [ "$n" -gt 8 ] && n=8; echo $n)}
 MY="mariadb --protocol=tcp -h127.0.0.1 -uroot --default-character-set=utf8mb4"
@@ -107,10 +111,21 @@ measure() {
   done
   t1=$(server_ticks)
   read -r w u s m < <(tail -1 "$STORE/.time.$name")
-  printf -v "${name}_s" %s "$w"
-  printf -v "${name}_cpu" %s "$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')"
-  printf -v "${name}_srv" %s "$(awk -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", (b-a)/hz}')"
-  printf -v "${name}_kb" %s "$m"
+  awk -v w="$w" -v u="$u" -v s="$s" -v a="$t0" -v b="$t1" -v hz="$(getconf CLK_TCK)" -v m="$m" \
+    'BEGIN{printf "%s %.2f %.2f %s\n", w, u+s, (b-a)/hz, m}' >>"$STORE/.rounds.$name"
+  median "$name"
+}
+
+# median name: <name>_s, _cpu, _srv and _kb become the medians of the rounds measured so far (each
+# column on its own); <name>_all lists every round's wall time.
+median() {
+  local f="$STORE/.rounds.$1" col var
+  col=1
+  for var in s cpu srv kb; do
+    printf -v "${1}_${var}" %s "$(cut -d' ' -f$col "$f" | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')"
+    col=$((col + 1))
+  done
+  printf -v "${1}_all" %s "$(cut -d' ' -f1 "$f" | paste -sd/)"
 }
 
 # row name label: one line of the table.
@@ -167,34 +182,37 @@ bench_to_postgres() {
   # table has them, and the timed second run copies into it.
   rm -rf "$STORE/chunks"
   ./bin/ferry run --concurrency "$CONC" --run-id "bench-first-$(date +%s)" >"$STORE/.out.first" 2>&1 || { tail "$STORE/.out.first"; exit 1; }
-  # The table Ferry created carries its own index on the chunk column (id); the user's primary key
-  # makes it redundant, and the pipe's tables do not have it: it is dropped, so that both sides
-  # have the same shape, the primary key and one secondary index.
+  # Whatever index the table Ferry created carries (an earlier release added one on the chunk column
+  # id; Ferry now adds none) is dropped, so that both sides have the same shape, the primary key and
+  # one secondary index.
   local own
   own=$($PSQL -At -d $PGDB -c "SELECT string_agg(format('%I.%I', schemaname, indexname), ', ') FROM pg_indexes WHERE schemaname = 'bi_bench' AND tablename = 'orders'")
   [ -n "$own" ] && $PSQL -d $PGDB -c "DROP INDEX $own"
   $PSQL -d $PGDB -c "ALTER TABLE bi_bench.orders ADD PRIMARY KEY (id)" -c "CREATE INDEX orders_company_created ON bi_bench.orders (company_id, created_at)"
   local pk="ALTER TABLE %s ADD PRIMARY KEY (id); CREATE INDEX ON %s (company_id, created_at)"
-  $PSQL -d $PGDB -c "CREATE TABLE pipe_orders (id bigint NOT NULL, company_id integer NOT NULL, customer varchar(64) NOT NULL, note text, amount numeric(12,2) NOT NULL, created_at timestamp, status smallint NOT NULL, payload text)" \
-    -c "CREATE TABLE shaped_orders (LIKE bi_bench.orders)" -c "CREATE TABLE ceiling_orders (LIKE bi_bench.orders)"
   # mariadb --batch escapes \n, \t and \\ the way COPY's text format reads them, but not CR: sed does.
   local from="$MY --quick --batch --skip-column-names $SRC -e \"$PIPE_SELECT\" | sed 's/\r/\\\\r/g'"
   local copy="\\copy %s FROM STDIN WITH (FORMAT text, NULL 'NULL')"
-  echo "  pipe, shaped pipe, ceiling, ferry run ..."
-  measure pipe bash -c "set -o pipefail; $from | $PSQL -d $PGDB -c \"$(printf "$copy" pipe_orders)\" && $PSQL -d $PGDB -c '$(printf "$pk" pipe_orders pipe_orders)'"
-  measure shaped bash -c "set -o pipefail; $from | $PSQL -d $PGDB -c \"$(printf "$copy" shaped_orders)\" && $PSQL -d $PGDB -c '$(printf "$pk" shaped_orders shaped_orders)'"
-  # The ceiling's files are written before it is timed.
-  local k
+  # The ceiling's files are written before anything is timed.
+  local k r
   for k in 0 1; do
     $MY --quick --batch --skip-column-names $SRC -e "$PIPE_SELECT WHERE id % 2 = $k" | sed 's/\r/\\r/g' >"$STORE/half$k.tsv"
   done
+  for r in $(seq 1 "$ROUNDS"); do
+  echo "  round $r of $ROUNDS: pipe, shaped pipe, ceiling, ferry run ..."
+  $PSQL -d $PGDB -c "DROP TABLE IF EXISTS pipe_orders, shaped_orders, ceiling_orders" \
+    -c "CREATE TABLE pipe_orders (id bigint NOT NULL, company_id integer NOT NULL, customer varchar(64) NOT NULL, note text, amount numeric(12,2) NOT NULL, created_at timestamp, status smallint NOT NULL, payload text)" \
+    -c "CREATE TABLE shaped_orders (LIKE bi_bench.orders)" -c "CREATE TABLE ceiling_orders (LIKE bi_bench.orders)"
+  measure pipe bash -c "set -o pipefail; $from | $PSQL -d $PGDB -c \"$(printf "$copy" pipe_orders)\" && $PSQL -d $PGDB -c '$(printf "$pk" pipe_orders pipe_orders)'"
+  measure shaped bash -c "set -o pipefail; $from | $PSQL -d $PGDB -c \"$(printf "$copy" shaped_orders)\" && $PSQL -d $PGDB -c '$(printf "$pk" shaped_orders shaped_orders)'"
   measure ceiling bash -c "$PSQL -d $PGDB -c \"\\copy ceiling_orders FROM '$STORE/half0.tsv' WITH (FORMAT text, NULL 'NULL')\" & p0=\$!; $PSQL -d $PGDB -c \"\\copy ceiling_orders FROM '$STORE/half1.tsv' WITH (FORMAT text, NULL 'NULL')\" & p1=\$!; wait \$p0 && wait \$p1 && $PSQL -d $PGDB -c '$(printf "$pk" ceiling_orders ceiling_orders)'"
-  rm -f "$STORE"/half*.tsv
   ferry_run ferry
   local t
   for t in pipe_orders shaped_orders ceiling_orders bi_bench.orders; do
     want_rows "$t" "$($PSQL -At -d $PGDB -c "SELECT count(*) FROM $t")"
   done
+  done
+  rm -f "$STORE"/half*.tsv
 }
 
 bench_to_mariadb() {
@@ -205,30 +223,35 @@ bench_to_mariadb() {
   ./bin/ferry run --concurrency "$CONC" --run-id "bench-myfirst-$(date +%s)" >"$STORE/.out.myfirst" 2>&1 || { tail "$STORE/.out.myfirst"; exit 1; }
   # As for PostgreSQL: Ferry's own chunk-column index goes, the primary key and one index come.
   $MY -e "ALTER TABLE bi_bench.orders DROP KEY ferry_chunk, ADD PRIMARY KEY (id), ADD KEY idx_company_created (company_id, created_at)"
+  MYPEER=mypipe
   if command -v mydumper >/dev/null && command -v myloader >/dev/null; then
     MYPEER=mydumper
     # --no-locks --long-query-guard: on a shared server another user's long statement made mydumper
     # abort (its 60 s guard) or its FLUSH TABLES WITH READ LOCK wait for it and stall every writer;
     # nothing writes the bench's source table, so the dump reads the same rows without the lock.
-    echo "  mydumper | myloader (2 threads), ferry run ..."
+  fi
+  local r
+  for r in $(seq 1 "$ROUNDS"); do
+  if [ "$MYPEER" = mydumper ]; then
+    echo "  round $r of $ROUNDS: mydumper | myloader (2 threads), ferry run ..."
     measure mydumper bash -c "rm -rf '$STORE/dump' && mydumper -h 127.0.0.1 -u root -B $SRC -T orders -r ${CHUNK_ROWS} -t 2 --no-locks --long-query-guard 86400 -o '$STORE/dump' && myloader -h 127.0.0.1 -u root -B ferry_bench_myloader -d '$STORE/dump' -t 2 -o"
     want_rows myloader "$($MY -N -e "SELECT COUNT(*) FROM ferry_bench_myloader.orders")"
     rm -rf "$STORE/dump"
   else
-    MYPEER=mypipe
-    echo "  mydumper is not installed (apt-get install mydumper): comparing with mariadb --quick | LOAD DATA instead"
-    $MY -e "CREATE TABLE ferry_bench_myloader.orders LIKE $SRC.orders"
+    echo "  round $r of $ROUNDS: mydumper is not installed (apt-get install mydumper): comparing with mariadb --quick | LOAD DATA instead"
+    $MY -e "DROP TABLE IF EXISTS ferry_bench_myloader.orders; CREATE TABLE ferry_bench_myloader.orders LIKE $SRC.orders"
     measure mypipe bash -c "set -o pipefail; $MY --quick --batch --skip-column-names $SRC -e \"$PIPE_SELECT\" | $MY --local-infile=1 ferry_bench_myloader -e \"LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE orders FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\\\\\'\""
     want_rows "the pipe into MariaDB" "$($MY -N -e "SELECT COUNT(*) FROM ferry_bench_myloader.orders")"
   fi
   ferry_run ferrymy
   want_rows "ferry -> MariaDB" "$($MY -N -e "SELECT COUNT(*) FROM bi_bench.orders")"
+  done
 }
 
 report() {
   local load
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  printf "\n%s rows, %s per chunk, ferry concurrency %s; load average at the end %s (shared machine)\n" "$ROWS" "$CHUNK_ROWS" "$CONC" "$load"
+  printf "\n%s rows, %s per chunk, ferry concurrency %s; medians of %s round-robin rounds; load average at the end %s (shared machine)\n" "$ROWS" "$CHUNK_ROWS" "$CONC" "$ROUNDS" "$load"
   printf "%-58s %8s %9s %9s %8s\n" "copy" "wall s" "client s" "server s" "RSS MB"
   row pipe "direct pipe mariadb --quick | psql COPY, then PK + index"
   row shaped "the same pipe into a table shaped like Ferry's, PK + index"
@@ -240,7 +263,9 @@ report() {
     row mypipe "mariadb --quick | LOAD DATA (mydumper not installed)"
   fi
   row ferrymy "ferry run -> MariaDB (second run, live has PK + index)"
-  local peer_s=${MYPEER}_s
+  local peer_s=${MYPEER}_s peer_all=${MYPEER}_all
+  printf "each round's wall s: pipe %s, shaped %s, ceiling %s, ferry %s, %s %s, ferry -> MariaDB %s\n" \
+    "$pipe_all" "$shaped_all" "$ceiling_all" "$ferry_all" "$MYPEER" "${!peer_all}" "$ferrymy_all"
   awk -v rows="$ROWS" -v fs="$ferry_s" -v ps="$pipe_s" -v cs="$ceiling_s" -v fc="$ferry_cpu" -v pc="$pipe_cpu" \
     -v fk="$ferry_kb" -v pk="$pipe_kb" -v ms="$ferrymy_s" -v ys="${!peer_s}" -v mk="$ferrymy_kb" -v mc="$ferrymy_cpu" -v peer="$MYPEER" 'BEGIN {
     printf "\nratios: ferry -> PostgreSQL / pipe: wall %.2fx (target <= 0.80), client CPU per M rows %.2fx (target <= 0.60), RSS %.1fx\n", fs/ps, fc/pc, fk/pk
